@@ -1,0 +1,43 @@
+# choreo: `make demo` runs the main job, `make test` runs the tests; both install what is missing.
+BUILD     ?= build
+TYPE      ?= RelWithDebInfo
+WERROR    ?= ON
+SANITIZE  ?=
+JOBS      ?= 2
+ARGS      ?=
+
+.PHONY: all deps configure build demo test test-asan bench format format-check clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+configure: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(TYPE) -DCHOREO_WERROR=$(WERROR) \
+	    -DCHOREO_SANITIZE="$(SANITIZE)" >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	$(BUILD)/demo/choreo-demo $(ARGS)
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# The same tests built with AddressSanitizer and UndefinedBehaviorSanitizer.
+test-asan:
+	@$(MAKE) --no-print-directory test BUILD=build-asan TYPE=Debug SANITIZE=address,undefined
+
+bench: build
+	$(BUILD)/bench/choreo-bench $(ARGS)
+
+format:
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+format-check:
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf build build-asan

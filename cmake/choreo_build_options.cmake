@@ -1,0 +1,16 @@
+# One INTERFACE target carries the language standard, warnings and sanitizers; every choreo
+# target links it PRIVATE, so third-party code is never built with our warning set.
+add_library(choreo_build_options INTERFACE)
+add_library(choreo::build_options ALIAS choreo_build_options)
+target_compile_features(choreo_build_options INTERFACE cxx_std_20)
+target_compile_options(choreo_build_options INTERFACE
+    -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wnon-virtual-dtor)
+if(CHOREO_WERROR)
+    target_compile_options(choreo_build_options INTERFACE -Werror)
+endif()
+if(CHOREO_SANITIZE)
+    target_compile_options(choreo_build_options INTERFACE
+        -fsanitize=${CHOREO_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+    target_link_options(choreo_build_options INTERFACE -fsanitize=${CHOREO_SANITIZE})
+endif()
+set(CMAKE_CXX_EXTENSIONS OFF)
