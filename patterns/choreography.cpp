@@ -1,0 +1,74 @@
+#include "patterns/choreography.hpp"
+
+#include <algorithm>
+
+#include "patterns/errors.hpp"
+
+namespace choreo {
+namespace {
+
+msg::workflow_event announce(const workflow& wf, std::string event, std::uint32_t step,
+                             const std::string& reply_to, const msg::order& order) {
+    return {wf.name, std::move(event), step, reply_to, order};
+}
+
+reaction run_step(const workflow& wf, domain_service& self, std::uint32_t index,
+                  const std::string& workflow_id, const std::string& reply_to,
+                  const msg::order& order) {
+    reaction r;
+    r.record = self.run(wf, index, workflow_id, order);
+    if (r.record.status == step_status::done) {
+        if (index + 1 == wf.steps.size()) {
+            r.terminal = std::string(workflow_state::completed);
+        } else {
+            r.next_service = wf.steps[index + 1].service;
+            r.next = announce(wf, r.record.outcome, index, reply_to, order);
+        }
+        return r;
+    }
+    const failure* f = wf.find_failure(index, r.record.outcome);
+    if (f == nullptr || f->notify.empty()) {
+        r.terminal = f ? f->terminal : r.record.outcome;
+    } else {
+        r.next_service = f->notify.front();
+        r.next = announce(wf, r.record.outcome, index, reply_to, order);
+    }
+    return r;
+}
+
+} // namespace
+
+reaction react_to_order(const workflow& wf, domain_service& self, const std::string& workflow_id,
+                        const msg::place_order& order) {
+    return run_step(wf, self, 0, workflow_id, order.reply_to, order.details);
+}
+
+result<reaction> react_to_event(const workflow& wf, domain_service& self,
+                                const std::string& workflow_id, const msg::workflow_event& e) {
+    const auto index = e.step;
+    if (index < wf.steps.size() && e.event == wf.steps[index].event) {
+        if (index + 1 < wf.steps.size() && wf.steps[index + 1].service == self.name()) {
+            return run_step(wf, self, index + 1, workflow_id, e.reply_to, e.details);
+        }
+        return std::error_code(errc::unexpected_message);
+    }
+    const failure* f = wf.find_failure(index, e.event);
+    if (f == nullptr) {
+        return std::error_code(errc::unexpected_message);
+    }
+    const auto me = std::find(f->notify.begin(), f->notify.end(), self.name());
+    if (me == f->notify.end()) {
+        return std::error_code(errc::unexpected_message);
+    }
+    reaction r;
+    r.record = self.notify(wf, index, *f, workflow_id, e.details);
+    if (me + 1 == f->notify.end()) {
+        r.terminal = f->terminal;
+    } else {
+        r.next_service = *(me + 1);
+        r.next = e;
+    }
+    return r;
+}
+
+} // namespace choreo

@@ -1,0 +1,32 @@
+// How a service reacts to a workflow event, by the workflow model: shared by every pattern.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "patterns/contracts.hpp"
+#include "patterns/domain.hpp"
+#include "patterns/result.hpp"
+#include "patterns/workflow.hpp"
+
+namespace choreo {
+
+/// What one service did with one event, and what must happen next.
+struct reaction {
+    msg::step_record record;                 ///< what this service did
+    std::string next_service;                ///< who must hear `next` (empty: nobody)
+    std::optional<msg::workflow_event> next; ///< the event announcing what this service did
+    std::string terminal;                    ///< nonempty: the workflow ended here
+};
+
+/// The first service starts the workflow: it runs step 0.
+reaction react_to_order(const workflow& wf, domain_service& self, const std::string& workflow_id,
+                        const msg::place_order& order);
+
+/// A service reacts to an event: a step's success makes it run the next step; a step's
+/// failure makes it (a notified service) take note and pass the news to the next one.
+/// Returns: errc::unexpected_message if the model gives this service nothing to do on it.
+result<reaction> react_to_event(const workflow& wf, domain_service& self,
+                                const std::string& workflow_id, const msg::workflow_event& e);
+
+} // namespace choreo

@@ -1,0 +1,160 @@
+#include "patterns/client.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/post.hpp>
+
+#include "patterns/clock.hpp"
+#include "patterns/log.hpp"
+
+namespace choreo {
+
+struct client::pending_query {
+    pending_query(asio::io_context& io) : timer(io) {}
+    std::promise<status_answer> promise;
+    status_answer answer;
+    std::vector<message> replies;
+    std::int64_t started_ns{};
+    asio::steady_timer timer;
+};
+
+client::client(node& net, const pattern& p, const workflow& wf,
+               std::chrono::milliseconds query_timeout)
+    : node_(net), pattern_(p), workflow_(wf), query_timeout_(query_timeout) {
+    node_.on_message([this](node&, const incoming& in) { receive(in); });
+}
+
+client::~client() = default;
+
+std::string client::place(const msg::order& order) {
+    std::string id;
+    {
+        std::lock_guard lock(mutex_);
+        id = node_.name() + "-" + std::to_string(++next_id_);
+    }
+    place(id, order);
+    return id;
+}
+
+void client::place(const std::string& workflow_id, const msg::order& order) {
+    {
+        std::lock_guard lock(mutex_);
+        placed_at_[workflow_id] = now_ns();
+    }
+    asio::post(node_.io(), [this, workflow_id, order] {
+        node_.send(workflow_.steps.front().service,
+                   {workflow_id, 0, 0, msg::place_order{workflow_.name, node_.name(), order}});
+    });
+}
+
+bool client::wait_for(const std::vector<std::string>& ids,
+                      std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(mutex_);
+    return ended_cv_.wait_for(lock, timeout, [&] {
+        return std::all_of(ids.begin(), ids.end(),
+                           [&](const std::string& id) { return ended_.contains(id); });
+    });
+}
+
+std::optional<workflow_outcome> client::outcome(const std::string& workflow_id) const {
+    std::lock_guard lock(mutex_);
+    const auto it = ended_.find(workflow_id);
+    return it == ended_.end() ? std::nullopt : std::optional(it->second);
+}
+
+std::size_t client::ended_count() const {
+    std::lock_guard lock(mutex_);
+    return ended_.size();
+}
+
+std::future<status_answer> client::query_status(const std::string& workflow_id) {
+    auto q = std::make_unique<pending_query>(node_.io());
+    auto future = q->promise.get_future();
+    asio::post(node_.io(), [this, workflow_id, q = std::move(q)]() mutable {
+        const auto id = ++next_query_;
+        const auto plan = pattern_.plan_status_query(workflow_, workflow_id);
+        q->answer.workflow_id = workflow_id;
+        q->started_ns = now_ns();
+        for (const auto& service : plan.ask) {
+            if (auto sent = node_.send(service, {workflow_id, 0, id, plan.request})) {
+                q->answer.cost.add(sent.value());
+                q->answer.asked.push_back(service);
+            } else {
+                q->answer.errors.push_back(service + ": " + sent.error().message());
+            }
+        }
+        q->timer.expires_after(query_timeout_);
+        q->timer.async_wait([this, id](const boost::system::error_code& ec) {
+            if (!ec) {
+                finish(id);
+            }
+        });
+        auto& slot = queries_[id];
+        slot = std::move(q);
+        if (slot->answer.asked.empty()) {
+            finish(id);
+        }
+    });
+    return future;
+}
+
+status_answer client::status(const std::string& workflow_id) {
+    return query_status(workflow_id).get();
+}
+
+void client::receive(const incoming& in) {
+    if (const auto* ended = std::get_if<msg::workflow_ended>(&in.msg.payload)) {
+        workflow_outcome o{in.msg.env.workflow_id, ended->terminal, ended->detail, 0, now_ns()};
+        {
+            std::lock_guard lock(mutex_);
+            if (ended_.contains(o.workflow_id)) {
+                log().warn("{}: workflow {} ended twice ({})", node_.name(), o.workflow_id,
+                           o.terminal);
+                return;
+            }
+            const auto placed = placed_at_.find(o.workflow_id);
+            o.placed_ns = placed == placed_at_.end() ? 0 : placed->second;
+            ended_.emplace(o.workflow_id, o);
+        }
+        ended_cv_.notify_all();
+        if (ended_hook_) {
+            ended_hook_(o);
+        }
+        return;
+    }
+    const auto it = queries_.find(in.msg.env.query_id);
+    if (in.msg.env.query_id == 0 || it == queries_.end()) {
+        node_.refuse(in, errc::unexpected_message);
+        return;
+    }
+    auto& q = *it->second;
+    q.answer.cost.add(in.bytes);
+    q.answer.answered.push_back(in.msg.env.sender);
+    if (const auto* e = std::get_if<msg::error_reply>(&in.msg.payload)) {
+        q.answer.errors.push_back(in.msg.env.sender + ": " + e->reason);
+    } else {
+        q.replies.push_back(in.msg);
+    }
+    if (q.answer.answered.size() == q.answer.asked.size()) {
+        finish(it->first);
+    }
+}
+
+void client::finish(std::uint64_t query_id) {
+    const auto it = queries_.find(query_id);
+    if (it == queries_.end()) {
+        return;
+    }
+    auto q = std::move(it->second);
+    queries_.erase(it);
+    q->timer.cancel();
+    std::set<std::string> silent(q->answer.asked.begin(), q->answer.asked.end());
+    for (const auto& s : q->answer.answered) {
+        silent.erase(s);
+    }
+    q->answer.status = pattern_.assemble_status(workflow_, q->replies, silent);
+    q->answer.latency_ns = now_ns() - q->started_ns;
+    q->promise.set_value(std::move(q->answer));
+}
+
+} // namespace choreo

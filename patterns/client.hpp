@@ -1,0 +1,97 @@
+// The client side of every pattern: place orders, hear when they end, ask for their status.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "patterns/ledger.hpp"
+#include "patterns/node.hpp"
+#include "patterns/pattern.hpp"
+
+namespace choreo {
+
+/// How a workflow ended, as the client heard it.
+struct workflow_outcome {
+    std::string workflow_id;
+    std::string terminal;
+    std::string detail;
+    std::int64_t placed_ns{};
+    std::int64_t ended_ns{};
+};
+
+/// The answer to a status query and what it cost, as the client's transport counted it.
+struct status_answer {
+    std::string workflow_id;
+    msg::workflow_status status;
+    traffic_totals cost;            ///< requests sent + replies received
+    std::vector<std::string> asked; ///< services the query went to
+    std::vector<std::string> answered;
+    std::vector<std::string> errors; ///< error replies, "service: reason"
+    std::int64_t latency_ns{};
+};
+
+/// A client node. Its methods may be called from any thread except the node's own; handlers
+/// run on the node's io_context.
+class client {
+public:
+    client(node& net, const pattern& p, const workflow& wf,
+           std::chrono::milliseconds query_timeout = std::chrono::seconds(2));
+    ~client();
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
+
+    /// Places an order. Returns: the new workflow's id.
+    std::string place(const msg::order& order);
+    /// Places an order under a given workflow id (ids must be unique).
+    void place(const std::string& workflow_id, const msg::order& order);
+
+    /// Waits until every id in `ids` has ended or `timeout` passed. Returns: all ended.
+    bool wait_for(const std::vector<std::string>& ids, std::chrono::milliseconds timeout) const;
+    std::optional<workflow_outcome> outcome(const std::string& workflow_id) const;
+    std::size_t ended_count() const;
+
+    /// Asks for a workflow's status as the pattern plans it.
+    std::future<status_answer> query_status(const std::string& workflow_id);
+    /// Blocking form of query_status().
+    status_answer status(const std::string& workflow_id);
+
+    /// Called on the io thread whenever a workflow ends (set before placing orders).
+    void on_ended(std::function<void(const workflow_outcome&)> f) { ended_hook_ = std::move(f); }
+
+    const std::string& name() const noexcept { return node_.name(); }
+
+private:
+    struct pending_query;
+    void receive(const incoming& in);
+    void finish(std::uint64_t query_id);
+
+    node& node_;
+    const pattern& pattern_;
+    const workflow& workflow_;
+    std::chrono::milliseconds query_timeout_;
+    std::function<void(const workflow_outcome&)> ended_hook_;
+
+    mutable std::mutex mutex_;
+    mutable std::condition_variable ended_cv_;
+    std::uint64_t next_id_ = 0;
+    std::unordered_map<std::string, std::int64_t> placed_at_;
+    std::unordered_map<std::string, workflow_outcome> ended_;
+
+    // io thread only
+    std::uint64_t next_query_ = 0;
+    std::map<std::uint64_t, std::unique_ptr<pending_query>> queries_;
+};
+
+} // namespace choreo

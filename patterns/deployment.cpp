@@ -1,0 +1,128 @@
+#include "patterns/deployment.hpp"
+
+#include <atomic>
+#include <cstdio>
+#include <stdexcept>
+
+#include <unistd.h>
+
+namespace choreo {
+
+namespace {
+std::string unique_tag() {
+    static std::atomic<int> counter{0};
+    return std::to_string(::getpid()) + "-" + std::to_string(++counter);
+}
+} // namespace
+
+deployment::deployment(const pattern& p, workflow wf, deployment_options options,
+                       const domain_fixture& fixture)
+    : pattern_(p), workflow_(std::move(wf)), options_(std::move(options)),
+      ledger_(options_.keep_trace) {
+    const auto tag = unique_tag();
+    for (const auto& name : workflow_.services()) {
+        auto domain = make_domain_service(workflow_, name, fixture);
+        if (!domain) {
+            throw std::invalid_argument("no domain service called " + name);
+        }
+        auto u = std::make_unique<unit>();
+        u->service =
+            std::make_unique<service_node>(context_, u->io, pattern_, workflow_,
+                                           std::move(domain).value(), ledger_, options_.node);
+        topology_.set(name, u->net().bind(topology::local_endpoint(options_.via, tag, name)));
+        units_.push_back(std::move(u));
+    }
+    auto c = std::make_unique<unit>();
+    auto client_options = options_.node;
+    client_options.role = node_role::client;
+    c->plain =
+        std::make_unique<node>(context_, c->io, options_.client_name, ledger_, client_options);
+    topology_.set(options_.client_name,
+                  c->net().bind(topology::local_endpoint(options_.via, tag, options_.client_name)),
+                  node_role::client);
+    client_ =
+        std::make_unique<choreo::client>(*c->plain, pattern_, workflow_, options_.query_timeout);
+    units_.push_back(std::move(c));
+
+    for (auto& u : units_) {
+        u->net().set_topology(topology_);
+        u->thread = std::thread([&io = u->io, &n = u->net()] {
+            n.start();
+            auto guard = boost::asio::make_work_guard(io);
+            io.run();
+        });
+    }
+}
+
+deployment::~deployment() {
+    for (auto& u : units_) {
+        boost::asio::post(u->io, [&u] {
+            u->net().stop();
+            u->io.stop();
+        });
+    }
+    for (auto& u : units_) {
+        if (u->thread.joinable()) {
+            u->thread.join();
+        }
+    }
+    // Nodes go before their io_contexts; pending handlers are destroyed, never run.
+    client_.reset();
+    for (auto& u : units_) {
+        u->service.reset();
+        u->plain.reset();
+    }
+    if (options_.via == transport::ipc) {
+        for (const auto& e : topology_.entries()) {
+            std::remove(e.endpoint.substr(std::string_view("ipc://").size()).c_str());
+        }
+    }
+}
+
+deployment::unit& deployment::unit_of(const std::string& name) {
+    for (auto& u : units_) {
+        if (u->net().name() == name) {
+            return *u;
+        }
+    }
+    throw std::out_of_range("no node called " + name);
+}
+
+domain_effects deployment::effects() {
+    domain_effects out;
+    for (const auto& name : workflow_.services()) {
+        on_service(name, [&](service_node& s) {
+            s.domain().add_effects(out);
+            return 0;
+        });
+    }
+    return out;
+}
+
+node_counters deployment::counters(const std::string& node_name) {
+    return unit_of(node_name).net().counters();
+}
+
+std::size_t deployment::workflow_state_bytes() {
+    std::size_t total = 0;
+    for (const auto& name : workflow_.services()) {
+        total += on_service(name, [](service_node& s) { return s.behaviour().state_bytes(); });
+    }
+    return total;
+}
+
+void deployment::hold(const std::string& service) {
+    on_service(service, [](service_node& s) {
+        s.hold();
+        return 0;
+    });
+}
+
+void deployment::release(const std::string& service) {
+    on_service(service, [](service_node& s) {
+        s.release();
+        return 0;
+    });
+}
+
+} // namespace choreo

@@ -1,0 +1,97 @@
+#include "patterns/ledger.hpp"
+
+#include <algorithm>
+
+namespace choreo {
+
+namespace {
+
+struct label_visitor {
+    std::string operator()(const msg::place_order& m) const { return m.workflow; }
+    std::string operator()(const msg::workflow_ended& m) const { return m.terminal; }
+    std::string operator()(const msg::workflow_event& m) const { return m.event; }
+    std::string operator()(const msg::progress_report& m) const {
+        return m.terminal.empty() ? m.record.outcome : m.record.outcome + " -> " + m.terminal;
+    }
+    std::string operator()(const msg::stamped_event& m) const { return m.event.event; }
+    std::string operator()(const msg::status_reply& m) const { return m.status.state; }
+    std::string operator()(const msg::snapshot_reply& m) const {
+        return std::to_string(m.records.size()) + " record(s)";
+    }
+    std::string operator()(const msg::stamp_reply& m) const {
+        return m.found ? "stamp v" + std::to_string(m.stamp.version) : "no stamp";
+    }
+    std::string operator()(const msg::error_reply& m) const { return m.code; }
+    template <class T> std::string operator()(const T&) const { return {}; }
+};
+
+} // namespace
+
+std::string label_of(const msg::payload& p) {
+    return std::visit(label_visitor{}, p);
+}
+
+void ledger::record_sent(traffic_record r) {
+    std::lock_guard lock(mutex_);
+    r.seq = ++seq_;
+    sent_.add(r.bytes);
+    links_[{r.from, r.to}].add(r.bytes);
+    if (r.query_id != 0) {
+        queries_.add(r.bytes);
+    } else if (!r.workflow_id.empty()) {
+        auto& w = workflows_[r.workflow_id];
+        (r.client ? w.client : w.inter_service).add(r.bytes);
+    }
+    if (keep_trace_) {
+        trace_.push_back(std::move(r));
+    }
+}
+
+void ledger::record_received(std::size_t bytes) {
+    std::lock_guard lock(mutex_);
+    received_.add(bytes);
+}
+
+traffic_totals ledger::sent() const {
+    std::lock_guard lock(mutex_);
+    return sent_;
+}
+
+traffic_totals ledger::received() const {
+    std::lock_guard lock(mutex_);
+    return received_;
+}
+
+traffic_totals ledger::query_traffic() const {
+    std::lock_guard lock(mutex_);
+    return queries_;
+}
+
+std::optional<workflow_traffic> ledger::of_workflow(const std::string& workflow_id) const {
+    std::lock_guard lock(mutex_);
+    const auto it = workflows_.find(workflow_id);
+    if (it == workflows_.end()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+std::map<std::pair<std::string, std::string>, traffic_totals> ledger::links() const {
+    std::lock_guard lock(mutex_);
+    return links_;
+}
+
+std::vector<traffic_record> ledger::trace() const {
+    std::lock_guard lock(mutex_);
+    return trace_;
+}
+
+std::vector<traffic_record> ledger::trace_of(const std::string& workflow_id) const {
+    std::lock_guard lock(mutex_);
+    std::vector<traffic_record> out;
+    std::copy_if(trace_.begin(), trace_.end(), std::back_inserter(out),
+                 [&](const traffic_record& r) { return r.workflow_id == workflow_id; });
+    return out;
+}
+
+} // namespace choreo

@@ -1,0 +1,112 @@
+// The interface every state-management pattern implements, and what a pattern is given.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "patterns/codec.hpp"
+#include "patterns/domain.hpp"
+#include "patterns/node.hpp"
+#include "patterns/workflow.hpp"
+
+namespace choreo {
+
+/// What a service node offers its pattern: the workflow model, its domain service, its node.
+class service_context {
+public:
+    service_context(const workflow& wf, domain_service& domain, node& net)
+        : workflow_(wf), domain_(domain), node_(net) {}
+
+    const workflow& flow() const noexcept { return workflow_; }
+    domain_service& domain() noexcept { return domain_; }
+    node& net() noexcept { return node_; }
+    const std::string& name() const noexcept { return domain_.name(); }
+    /// The first service of the chain: the one clients place orders with.
+    const std::string& first_service() const { return workflow_.steps.front().service; }
+
+    /// Tells the client `reply_to` that the workflow ended.
+    void end_workflow(const std::string& reply_to, const std::string& workflow_id,
+                      std::uint32_t hop, const std::string& terminal, const std::string& detail);
+
+private:
+    const workflow& workflow_;
+    domain_service& domain_;
+    node& node_;
+};
+
+/// A pattern's behaviour inside one service node: what it does with each message.
+class service_behaviour {
+public:
+    virtual ~service_behaviour() = default;
+
+    /// Handles one message addressed to this service.
+    /// Returns: an error (e.g. errc::unexpected_message) if the message is refused.
+    std::error_code receive(const incoming& in) { return on_receive(in); }
+    /// Returns: bytes of workflow state (not domain data) this service holds now.
+    std::size_t state_bytes() const { return on_state_bytes(); }
+
+private:
+    virtual std::error_code on_receive(const incoming& in) = 0;
+    virtual std::size_t on_state_bytes() const { return 0; }
+};
+
+/// How a status query is asked: the request sent, and which services it goes to.
+struct status_plan {
+    std::vector<std::string> ask;
+    msg::payload request;
+};
+
+/// A state-management pattern. Patterns are interchangeable: the same client, workflow model,
+/// domain services and transport run under each; a pattern is chosen by name at run time.
+class pattern {
+public:
+    virtual ~pattern() = default;
+
+    /// The name users select it by, e.g. "front_controller".
+    std::string_view name() const noexcept { return do_name(); }
+    /// One or two sentences on how the pattern keeps workflow state.
+    std::string_view summary() const noexcept { return do_summary(); }
+
+    std::unique_ptr<service_behaviour> make_service(service_context& ctx) const {
+        return do_make_service(ctx);
+    }
+    /// Returns: the request a client sends, and to whom, to learn a workflow's status.
+    status_plan plan_status_query(const workflow& wf, const std::string& workflow_id) const {
+        return do_plan_status_query(wf, workflow_id);
+    }
+    /// Builds the status from the replies that came back; `silent` did not answer in time.
+    msg::workflow_status assemble_status(const workflow& wf, const std::vector<message>& replies,
+                                         const std::set<std::string>& silent) const {
+        return do_assemble_status(wf, replies, silent);
+    }
+
+private:
+    virtual std::string_view do_name() const noexcept = 0;
+    virtual std::string_view do_summary() const noexcept = 0;
+    virtual std::unique_ptr<service_behaviour> do_make_service(service_context& ctx) const = 0;
+    virtual status_plan do_plan_status_query(const workflow& wf,
+                                             const std::string& workflow_id) const = 0;
+    virtual msg::workflow_status do_assemble_status(const workflow& wf,
+                                                    const std::vector<message>& replies,
+                                                    const std::set<std::string>& silent) const = 0;
+};
+
+/// The patterns available by name.
+class registry {
+public:
+    void add(std::unique_ptr<pattern> p);
+    /// Returns: the pattern called `name`, or nullptr.
+    const pattern* find(std::string_view name) const noexcept;
+    std::vector<std::string> names() const;
+    const std::vector<std::unique_ptr<pattern>>& all() const noexcept { return patterns_; }
+
+private:
+    std::vector<std::unique_ptr<pattern>> patterns_;
+};
+
+} // namespace choreo

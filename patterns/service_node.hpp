@@ -1,0 +1,40 @@
+// One domain service in one node, run under one pattern.
+#pragma once
+
+#include <deque>
+#include <memory>
+
+#include "patterns/domain.hpp"
+#include "patterns/node.hpp"
+#include "patterns/pattern.hpp"
+
+namespace choreo {
+
+class service_node {
+public:
+    /// Throws: std::invalid_argument if `service` is not part of `wf`.
+    service_node(zmq::context_t& context, asio::io_context& io, const pattern& p,
+                 const workflow& wf, std::unique_ptr<domain_service> domain, ledger& book,
+                 node_options options = {});
+
+    node& net() noexcept { return node_; }
+    domain_service& domain() noexcept { return *domain_; }
+    const service_behaviour& behaviour() const noexcept { return *behaviour_; }
+
+    /// Holds workflow traffic (not status queries) unprocessed until release(): lets a demo or
+    /// test catch a workflow mid-flight. Call on the io thread.
+    void hold() { held_ = true; }
+    void release();
+
+private:
+    void receive(const incoming& in);
+
+    node node_;
+    std::unique_ptr<domain_service> domain_;
+    service_context context_;
+    std::unique_ptr<service_behaviour> behaviour_;
+    bool held_ = false;
+    std::deque<incoming> waiting_;
+};
+
+} // namespace choreo

@@ -1,0 +1,176 @@
+#include "patterns/workflow.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include "patterns/errors.hpp"
+
+namespace choreo {
+
+std::vector<std::string> workflow::services() const {
+    std::vector<std::string> out;
+    auto add = [&](const std::string& s) {
+        if (std::find(out.begin(), out.end(), s) == out.end()) {
+            out.push_back(s);
+        }
+    };
+    for (const auto& s : steps) {
+        add(s.service);
+    }
+    for (const auto& s : steps) {
+        for (const auto& f : s.failures) {
+            std::for_each(f.notify.begin(), f.notify.end(), add);
+        }
+    }
+    return out;
+}
+
+const failure* workflow::find_failure(std::uint32_t index, std::string_view event) const {
+    if (index >= steps.size()) {
+        return nullptr;
+    }
+    for (const auto& f : steps[index].failures) {
+        if (f.event == event) {
+            return &f;
+        }
+    }
+    return nullptr;
+}
+
+std::vector<std::string> workflow::terminals() const {
+    std::vector<std::string> out{std::string(workflow_state::completed)};
+    for (const auto& s : steps) {
+        for (const auto& f : s.failures) {
+            if (std::find(out.begin(), out.end(), f.terminal) == out.end()) {
+                out.push_back(f.terminal);
+            }
+        }
+    }
+    return out;
+}
+
+std::size_t workflow::critical_path_hops() const {
+    std::size_t longest = steps.empty() ? 0 : steps.size() - 1;
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+        for (const auto& f : steps[i].failures) {
+            longest = std::max(longest, i + f.notify.size());
+        }
+    }
+    return longest;
+}
+
+workflow order_workflow() {
+    workflow wf;
+    wf.name = "order";
+    wf.steps = {
+        {"order_placement", "order_placed", {{"invalid_order", "order_rejected", "rejected", {}}}},
+        {"payment",
+         "payment_applied",
+         {{"card_declined", "payment_declined", "payment_rejected", {"email"}}}},
+        {"fulfillment",
+         "order_fulfilled",
+         {{"out_of_stock", "order_back_ordered", "back_ordered", {"email"}}}},
+        {"email", "email_sent", {}},
+    };
+    return wf;
+}
+
+workflow chain_workflow(std::size_t n) {
+    workflow wf;
+    wf.name = "chain:" + std::to_string(n);
+    for (std::size_t i = 1; i <= n; ++i) {
+        wf.steps.push_back(
+            {"step_" + std::to_string(i), "step_" + std::to_string(i) + "_done", {}});
+    }
+    return wf;
+}
+
+result<workflow> workflow_by_name(std::string_view name) {
+    if (name == "order") {
+        return order_workflow();
+    }
+    constexpr std::string_view prefix = "chain:";
+    if (name.starts_with(prefix)) {
+        const auto digits = name.substr(prefix.size());
+        std::size_t n = 0;
+        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+        if (ec == std::errc{} && end == digits.data() + digits.size() && n >= 1 && n <= 1024) {
+            return chain_workflow(n);
+        }
+    }
+    return std::error_code(errc::unknown_workflow);
+}
+
+namespace {
+
+const msg::step_record* find_record(const std::vector<msg::step_record>& records,
+                                    const std::string& service, std::uint32_t step,
+                                    std::string_view status) {
+    for (const auto& r : records) {
+        if (r.service == service && r.step == step && r.status == status) {
+            return &r;
+        }
+    }
+    return nullptr;
+}
+
+} // namespace
+
+msg::workflow_status status_from_records(const workflow& wf,
+                                         const std::vector<msg::step_record>& records,
+                                         const std::set<std::string>& silent) {
+    msg::workflow_status st;
+    st.found = !records.empty();
+    st.state = std::string(st.found ? workflow_state::in_progress : workflow_state::unknown);
+    bool decided = false;
+    for (std::uint32_t i = 0; i < wf.steps.size(); ++i) {
+        const auto& s = wf.steps[i];
+        const msg::step_record* r = find_record(records, s.service, i, step_status::done);
+        if (r == nullptr) {
+            r = find_record(records, s.service, i, step_status::failed);
+        }
+        if (r != nullptr) {
+            st.steps.push_back(*r);
+        } else {
+            const auto status =
+                silent.contains(s.service) ? step_status::unknown : step_status::pending;
+            st.steps.push_back({s.service, i, std::string(status), "", "", 0});
+        }
+        if (decided) {
+            continue;
+        }
+        if (r == nullptr) {
+            decided = true; // the workflow has not got past this step (or we cannot tell)
+            if (silent.contains(s.service) && st.found) {
+                st.state = std::string(workflow_state::unknown);
+            }
+        } else if (r->status == step_status::failed) {
+            decided = true;
+            const failure* f = wf.find_failure(i, r->outcome);
+            bool all_told = f != nullptr;
+            bool any_silent = false;
+            for (const auto& who : f ? f->notify : std::vector<std::string>{}) {
+                const auto* n = find_record(records, who, i, step_status::notified);
+                if (n != nullptr) {
+                    st.notified.push_back(*n);
+                } else {
+                    all_told = false;
+                    any_silent = any_silent || silent.contains(who);
+                    const auto status =
+                        silent.contains(who) ? step_status::unknown : step_status::pending;
+                    st.notified.push_back({who, i, std::string(status), "", "", 0});
+                }
+            }
+            if (all_told) {
+                st.state = f->terminal;
+            } else if (any_silent) {
+                st.state = std::string(workflow_state::unknown);
+            }
+        } else if (i + 1 == wf.steps.size()) {
+            st.state = std::string(workflow_state::completed);
+        }
+    }
+    return st;
+}
+
+} // namespace choreo

@@ -1,0 +1,76 @@
+// A workflow as data: an ordered chain of steps, each run by a named service, with named failures.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "patterns/contracts.hpp"
+#include "patterns/result.hpp"
+
+namespace choreo {
+
+/// An outcome other than success: it ends the workflow in `terminal` after the services in
+/// `notify` (in that order) have been told through `event`.
+struct failure {
+    std::string outcome;  ///< what the domain service returns, e.g. "card_declined"
+    std::string event;    ///< the event announcing it, e.g. "payment_declined"
+    std::string terminal; ///< terminal state of the workflow, e.g. "payment_rejected"
+    std::vector<std::string> notify;
+};
+
+struct step {
+    std::string service;
+    std::string event; ///< announced on success, e.g. "payment_applied"
+    std::vector<failure> failures;
+};
+
+/// Step statuses as they appear in step_record.status and stamp_entry.status.
+namespace step_status {
+inline constexpr std::string_view pending = "pending";
+inline constexpr std::string_view done = "done";
+inline constexpr std::string_view failed = "failed";
+inline constexpr std::string_view notified = "notified";
+inline constexpr std::string_view unknown = "unknown";
+} // namespace step_status
+
+/// Overall states besides the terminal ones.
+namespace workflow_state {
+inline constexpr std::string_view in_progress = "in_progress";
+inline constexpr std::string_view unknown = "unknown";
+inline constexpr std::string_view completed = "completed";
+} // namespace workflow_state
+
+struct workflow {
+    std::string name;
+    std::vector<step> steps;
+
+    /// Returns: every service taking part, steps first, then notified services, no repeats.
+    std::vector<std::string> services() const;
+    /// Returns: the failure of step `index` announced by `event`, or nullptr.
+    const failure* find_failure(std::uint32_t index, std::string_view event) const;
+    /// Returns: every terminal state this workflow can end in, "completed" first.
+    std::vector<std::string> terminals() const;
+    /// Returns: the number of inter-service hops on the longest (critical) path.
+    std::size_t critical_path_hops() const;
+};
+
+/// The chapter's order workflow: order_placement -> payment -> fulfillment -> email.
+workflow order_workflow();
+
+/// A synthetic workflow of n pass-through steps, services "step_1" ... "step_n".
+workflow chain_workflow(std::size_t n);
+
+/// Returns: the workflow named "order" or "chain:N" (1 <= N <= 1024), or errc::unknown_workflow.
+result<workflow> workflow_by_name(std::string_view name);
+
+/// Builds the status of a workflow from the step records that services report.
+/// `silent` names services that were asked but did not answer: their steps show as unknown.
+msg::workflow_status status_from_records(const workflow& wf,
+                                         const std::vector<msg::step_record>& records,
+                                         const std::set<std::string>& silent = {});
+
+} // namespace choreo
