@@ -1,0 +1,138 @@
+#include "stamp_coupling/stamp_coupling.hpp"
+
+#include <unordered_map>
+
+#include "patterns/choreography.hpp"
+#include "patterns/errors.hpp"
+
+namespace choreo::stamp_coupling {
+namespace {
+
+/// Writes a service's part of the stamp.
+void write(msg::stamp& s, const msg::step_record& r, const std::string& terminal) {
+    auto& part = r.status == step_status::notified ? s.notified : s.steps;
+    part.push_back({r.service, r.step, r.status, r.outcome, r.detail, r.at_ns});
+    ++s.version;
+    if (!terminal.empty()) {
+        s.state = terminal;
+    }
+}
+
+std::vector<msg::step_record> records_of(const msg::stamp& s) {
+    std::vector<msg::step_record> out;
+    for (const auto* part : {&s.steps, &s.notified}) {
+        for (const auto& e : *part) {
+            out.push_back({e.service, e.step, e.status, e.outcome, e.detail, e.at_ns});
+        }
+    }
+    return out;
+}
+
+std::size_t stamp_bytes(const msg::stamp& s) {
+    std::size_t n = sizeof(s) + s.workflow.capacity() + s.state.capacity();
+    for (const auto* part : {&s.steps, &s.notified}) {
+        for (const auto& e : *part) {
+            n += sizeof(e) + e.outcome.capacity() + e.detail.capacity() + e.service.capacity();
+        }
+    }
+    return n;
+}
+
+class service final : public service_behaviour {
+public:
+    explicit service(service_context& ctx) : ctx_(ctx) {}
+
+private:
+    std::error_code on_receive(const incoming& in) override {
+        const auto& id = in.msg.env.workflow_id;
+        if (const auto* order = std::get_if<msg::place_order>(&in.msg.payload)) {
+            if (ctx_.name() != ctx_.first_service() || order->workflow != ctx_.flow().name) {
+                return errc::unexpected_message;
+            }
+            msg::stamp fresh{id, std::string(workflow_state::in_progress), 0, {}, {}};
+            pass_on(id, in.msg.env.hop, order->reply_to, std::move(fresh),
+                    react_to_order(ctx_.flow(), ctx_.domain(), id, *order));
+            return {};
+        }
+        if (const auto* e = std::get_if<msg::stamped_event>(&in.msg.payload)) {
+            if (e->stamp.workflow != id) {
+                return errc::wrong_type; // a stamp of another workflow
+            }
+            auto r = react_to_event(ctx_.flow(), ctx_.domain(), id, e->event);
+            if (!r) {
+                return r.error();
+            }
+            pass_on(id, in.msg.env.hop, e->event.reply_to, e->stamp, r.value());
+            return {};
+        }
+        if (std::holds_alternative<msg::stamp_request>(in.msg.payload)) {
+            const auto it = latest_.find(id);
+            msg::stamp_reply reply{ctx_.name(), it != latest_.end(), {}};
+            if (reply.found) {
+                reply.stamp = it->second;
+            }
+            ctx_.net().reply(in, {id, 0, in.msg.env.query_id, std::move(reply)});
+            return {};
+        }
+        return errc::unexpected_message;
+    }
+
+    void pass_on(const std::string& id, std::uint32_t hop, const std::string& reply_to,
+                 msg::stamp stamp, const reaction& r) {
+        write(stamp, r.record, r.terminal);
+        if (r.next) {
+            ctx_.net().send(r.next_service, {id, hop + 1, 0, msg::stamped_event{*r.next, stamp}});
+        }
+        if (!r.terminal.empty()) {
+            ctx_.end_workflow(reply_to, id, hop, r.terminal, r.record.detail);
+        }
+        latest_[id] = std::move(stamp);
+    }
+
+    std::size_t on_state_bytes() const override {
+        std::size_t n = 0;
+        for (const auto& [id, s] : latest_) {
+            n += sizeof(id) + id.capacity() + stamp_bytes(s);
+        }
+        return n;
+    }
+
+    service_context& ctx_;
+    /// The last stamp this service passed on, per workflow: the only place a status query
+    /// can find the state once the message that carried it has been consumed.
+    std::unordered_map<std::string, msg::stamp> latest_;
+};
+
+} // namespace
+
+std::string_view pattern::do_summary() const noexcept {
+    return "The workflow state travels in a stamp inside every message: each service writes its "
+           "part and passes the whole stamp on. No service owns it, so there is no single place "
+           "to ask for it.";
+}
+
+std::unique_ptr<service_behaviour> pattern::do_make_service(service_context& ctx) const {
+    return std::make_unique<service>(ctx);
+}
+
+status_plan pattern::do_plan_status_query(const workflow& wf,
+                                          const std::string& workflow_id) const {
+    return {wf.services(), msg::stamp_request{workflow_id}};
+}
+
+msg::workflow_status pattern::do_assemble_status(const workflow& wf,
+                                                 const std::vector<message>& replies,
+                                                 const std::set<std::string>& silent) const {
+    const msg::stamp* best = nullptr;
+    for (const auto& m : replies) {
+        if (const auto* r = std::get_if<msg::stamp_reply>(&m.payload)) {
+            if (r->found && (best == nullptr || r->stamp.version > best->version)) {
+                best = &r->stamp;
+            }
+        }
+    }
+    return status_from_records(wf, best ? records_of(*best) : std::vector<msg::step_record>{},
+                               silent);
+}
+
+} // namespace choreo::stamp_coupling
