@@ -13,7 +13,6 @@ struct client::pending_query {
     pending_query(asio::io_context& io) : timer(io) {}
     std::promise<status_answer> promise;
     status_answer answer;
-    std::vector<message> replies;
     std::int64_t started_ns{};
     asio::steady_timer timer;
 };
@@ -133,7 +132,7 @@ void client::receive(const incoming& in) {
     if (const auto* e = std::get_if<msg::error_reply>(&in.msg.payload)) {
         q.answer.errors.push_back(in.msg.env.sender + ": " + e->reason);
     } else {
-        q.replies.push_back(in.msg);
+        q.answer.replies.push_back(in.msg);
     }
     if (q.answer.answered.size() == q.answer.asked.size()) {
         finish(it->first);
@@ -152,7 +151,7 @@ void client::finish(std::uint64_t query_id) {
     for (const auto& s : q->answer.answered) {
         silent.erase(s);
     }
-    q->answer.status = pattern_.assemble_status(workflow_, q->replies, silent);
+    q->answer.status = pattern_.assemble_status(workflow_, q->answer.replies, silent);
     q->answer.latency_ns = now_ns() - q->started_ns;
     q->promise.set_value(std::move(q->answer));
 }

@@ -39,6 +39,7 @@ struct status_answer {
     std::vector<std::string> asked; ///< services the query went to
     std::vector<std::string> answered;
     std::vector<std::string> errors; ///< error replies, "service: reason"
+    std::vector<message> replies;    ///< what came back, as the pattern assembled it from
     std::int64_t latency_ns{};
 };
 

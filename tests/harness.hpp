@@ -1,0 +1,79 @@
+// Shared test helpers: place seeded orders on a deployment and wait for them, with a deadline.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "patterns/deployment.hpp"
+#include "registry/builtin.hpp"
+
+namespace choreo::testing {
+
+/// How long a test waits for workflows before failing (never hangs).
+inline constexpr auto deadline = std::chrono::seconds(30);
+
+/// Orders placed on a deployment: ids[i] runs plans[i].
+struct batch {
+    std::vector<std::string> ids;
+    std::vector<planned_order> plans;
+
+    /// Returns: (workflow id, plan) pairs, as predict_effects() takes them.
+    std::vector<std::pair<std::string, planned_order>> placed() const {
+        std::vector<std::pair<std::string, planned_order>> out;
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            out.emplace_back(ids[i], plans[i]);
+        }
+        return out;
+    }
+};
+
+/// Places `n` orders of scenario `s` from a generator seeded with `seed`.
+inline batch place(deployment& d, scenario s, std::size_t n, std::uint64_t seed = 42) {
+    order_generator gen(seed, s, d.flow());
+    batch b;
+    b.plans = gen.take(n);
+    for (const auto& p : b.plans) {
+        b.ids.push_back(d.client().place(p.order));
+    }
+    return b;
+}
+
+/// Waits for every workflow of `b` and checks each ended in its predicted terminal state.
+/// Returns: testing::AssertionSuccess() or a message naming the first difference.
+inline ::testing::AssertionResult ended_as_planned(deployment& d, const batch& b) {
+    if (!d.client().wait_for(b.ids, deadline)) {
+        return ::testing::AssertionFailure()
+               << d.client().ended_count() << " workflow(s) ended, " << b.ids.size()
+               << " expected, before the deadline";
+    }
+    for (std::size_t i = 0; i < b.ids.size(); ++i) {
+        const auto o = d.client().outcome(b.ids[i]);
+        if (o->terminal != b.plans[i].expected_terminal) {
+            return ::testing::AssertionFailure()
+                   << b.ids[i] << " ended " << o->terminal << ", predicted "
+                   << b.plans[i].expected_terminal;
+        }
+    }
+    return ::testing::AssertionSuccess();
+}
+
+/// Returns: deployment options for a transport, with the ledger's trace kept.
+inline deployment_options options(transport t, bool trace = true) {
+    deployment_options o;
+    o.via = t;
+    o.keep_trace = trace;
+    return o;
+}
+
+/// Returns: the registered pattern called `name` (fails the test if there is none).
+inline const pattern& pattern_named(std::string_view name) {
+    const auto* p = builtin_patterns().find(name);
+    EXPECT_NE(p, nullptr) << "no pattern " << name;
+    return *p;
+}
+
+} // namespace choreo::testing
