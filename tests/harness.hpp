@@ -46,16 +46,14 @@ inline batch place(deployment& d, scenario s, std::size_t n, std::uint64_t seed 
 /// Returns: testing::AssertionSuccess() or a message naming the first difference.
 inline ::testing::AssertionResult ended_as_planned(deployment& d, const batch& b) {
     if (!d.client().wait_for(b.ids, deadline)) {
-        return ::testing::AssertionFailure()
-               << d.client().ended_count() << " workflow(s) ended, " << b.ids.size()
-               << " expected, before the deadline";
+        return ::testing::AssertionFailure() << d.client().ended_count() << " workflow(s) ended, "
+                                             << b.ids.size() << " expected, before the deadline";
     }
     for (std::size_t i = 0; i < b.ids.size(); ++i) {
         const auto o = d.client().outcome(b.ids[i]);
         if (o->terminal != b.plans[i].expected_terminal) {
-            return ::testing::AssertionFailure()
-                   << b.ids[i] << " ended " << o->terminal << ", predicted "
-                   << b.plans[i].expected_terminal;
+            return ::testing::AssertionFailure() << b.ids[i] << " ended " << o->terminal
+                                                 << ", predicted " << b.plans[i].expected_terminal;
         }
     }
     return ::testing::AssertionSuccess();
@@ -74,6 +72,37 @@ inline const pattern& pattern_named(std::string_view name) {
     const auto* p = builtin_patterns().find(name);
     EXPECT_NE(p, nullptr) << "no pattern " << name;
     return *p;
+}
+
+} // namespace choreo::testing
+
+namespace choreo::testing {
+
+/// The transport's count of a batch's workflow traffic (status queries excluded).
+struct batch_traffic {
+    traffic_totals inter_service;
+    traffic_totals client;
+    double inter_per_workflow(std::size_t n) const {
+        return static_cast<double>(inter_service.messages) / static_cast<double>(n);
+    }
+    double mean_inter_bytes() const {
+        return inter_service.messages == 0 ? 0.0
+                                           : static_cast<double>(inter_service.bytes) /
+                                                 static_cast<double>(inter_service.messages);
+    }
+};
+
+inline batch_traffic traffic_of(const deployment& d, const batch& b) {
+    batch_traffic t;
+    for (const auto& id : b.ids) {
+        if (const auto w = d.book().of_workflow(id)) {
+            t.inter_service.messages += w->inter_service.messages;
+            t.inter_service.bytes += w->inter_service.bytes;
+            t.client.messages += w->client.messages;
+            t.client.bytes += w->client.bytes;
+        }
+    }
+    return t;
 }
 
 } // namespace choreo::testing
