@@ -5,6 +5,7 @@ find_package(Boost 1.74 REQUIRED)
 find_package(fmt CONFIG REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(spdlog CONFIG REQUIRED)
+find_package(nlohmann_json CONFIG REQUIRED)
 
 # Debian names the msgpack-c C++ target msgpackc-cxx; upstream names it msgpack-cxx.
 find_package(msgpack-cxx CONFIG QUIET)
