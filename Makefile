@@ -20,7 +20,8 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
-demo: build
+demo: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target choreo-demo
 	$(BUILD)/demo/choreo-demo $(ARGS)
 
 test: build
