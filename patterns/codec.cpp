@@ -8,18 +8,6 @@
 namespace choreo {
 namespace {
 
-template <class T> msgpack::object_handle shape_of() {
-    msgpack::sbuffer buffer;
-    msgpack::pack(buffer, T{});
-    return msgpack::unpack(buffer.data(), buffer.size());
-}
-
-/// The packed form of a default T: its map keys are the fields a sender must provide.
-template <class T> const msgpack::object& template_of() {
-    static const msgpack::object_handle shape = shape_of<T>();
-    return shape.get();
-}
-
 const msgpack::object* find_key(const msgpack::object& map, std::string_view key) {
     for (const auto& kv : map.via.map) {
         if (kv.key.type == msgpack::type::STR &&
@@ -30,37 +18,52 @@ const msgpack::object* find_key(const msgpack::object& map, std::string_view key
     return nullptr;
 }
 
-// Walks the expected shape: every field of a contract (and of nested contracts) must be present.
-// Scalar and array types are checked by msgpack's convert, which throws type_error on mismatch.
+// msgpack-c fills a field whose key is absent with its default, silently. So after converting,
+// the value is packed back into an object tree, and every key of every map in it (nested maps
+// and maps inside arrays too) must have been in what arrived.
 std::error_code check_fields(const msgpack::object& got, const msgpack::object& expected) {
-    if (expected.type != msgpack::type::MAP) {
-        return {};
-    }
-    if (got.type != msgpack::type::MAP) {
-        return errc::wrong_type;
-    }
-    for (const auto& kv : expected.via.map) {
-        const std::string_view key(kv.key.via.str.ptr, kv.key.via.str.size);
-        const msgpack::object* value = find_key(got, key);
-        if (value == nullptr) {
-            return errc::missing_field;
+    if (expected.type == msgpack::type::MAP) {
+        if (got.type != msgpack::type::MAP) {
+            return errc::wrong_type;
         }
-        if (auto ec = check_fields(*value, kv.val)) {
-            return ec;
+        for (const auto& kv : expected.via.map) {
+            const std::string_view key(kv.key.via.str.ptr, kv.key.via.str.size);
+            const msgpack::object* value = find_key(got, key);
+            if (value == nullptr) {
+                return errc::missing_field;
+            }
+            if (auto ec = check_fields(*value, kv.val)) {
+                return ec;
+            }
+        }
+    } else if (expected.type == msgpack::type::ARRAY) {
+        if (got.type != msgpack::type::ARRAY || got.via.array.size != expected.via.array.size) {
+            return errc::wrong_type;
+        }
+        for (std::uint32_t i = 0; i < expected.via.array.size; ++i) {
+            if (auto ec = check_fields(got.via.array.ptr[i], expected.via.array.ptr[i])) {
+                return ec;
+            }
         }
     }
     return {};
 }
 
 template <class T> result<T> convert_checked(const msgpack::object& o) {
-    if (auto ec = check_fields(o, template_of<T>())) {
-        return ec;
+    if (o.type != msgpack::type::MAP) {
+        return std::error_code(errc::wrong_type);
     }
+    T value;
     try {
-        return o.as<T>();
+        o.convert(value);
     } catch (const std::exception&) {
         return std::error_code(errc::wrong_type);
     }
+    msgpack::zone zone;
+    if (auto ec = check_fields(o, msgpack::object(value, zone))) {
+        return ec;
+    }
+    return value;
 }
 
 template <std::size_t I = 0>
@@ -91,6 +94,31 @@ bool is_known_type(std::string_view type) {
 }
 
 } // namespace
+
+std::optional<msg::envelope> peek_envelope(std::string_view body,
+                                           const codec_limits& limits) noexcept {
+    try {
+        if (body.size() > limits.max_frame_bytes) {
+            return std::nullopt;
+        }
+        std::size_t offset = 0;
+        const msgpack::unpack_limit limit(limits.max_elements, limits.max_elements,
+                                          limits.max_frame_bytes, limits.max_frame_bytes,
+                                          limits.max_frame_bytes, limits.max_depth);
+        const auto handle =
+            msgpack::unpack(body.data(), body.size(), offset, nullptr, nullptr, limit);
+        if (handle.get().type != msgpack::type::MAP) {
+            return std::nullopt;
+        }
+        if (const auto* env = find_key(handle.get(), "env")) {
+            if (auto e = convert_checked<msg::envelope>(*env)) {
+                return std::move(e).value();
+            }
+        }
+    } catch (const std::exception&) {
+    }
+    return std::nullopt;
+}
 
 frames encode(const message& m) {
     msgpack::sbuffer buffer;

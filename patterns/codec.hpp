@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -38,5 +39,10 @@ frames encode(const message& m);
 /// missing_field. Unknown extra map keys are ignored, so contracts can grow compatibly.
 result<message> decode(std::string_view type, std::string_view body,
                        const codec_limits& limits = {});
+
+/// Reads just the envelope of a body that may be invalid elsewhere, so that an error reply can
+/// name the workflow and query it answers. Returns: nullopt if there is no valid envelope.
+std::optional<msg::envelope> peek_envelope(std::string_view body,
+                                           const codec_limits& limits = {}) noexcept;
 
 } // namespace choreo

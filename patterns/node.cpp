@@ -147,7 +147,12 @@ void node::handle(watched& w, std::vector<zmq::message_t>& parts) {
                          options_.limits);
     }
     if (!decoded) {
-        reject(decoded.error(), peer, via_inbox);
+        msg::envelope about;
+        if (parts.size() == first + 2) {
+            about = peek_envelope(parts[first + 1].to_string_view(), options_.limits)
+                        .value_or(msg::envelope{});
+        }
+        reject(decoded.error(), peer, via_inbox, about);
         return;
     }
     ++received_;
