@@ -66,7 +66,7 @@ tour run_tour(const pattern& p, const tour_options& o) {
     deployment_options dopt;
     dopt.via = o.via;
     dopt.keep_trace = true;
-    deployment d(p, wf.value(), dopt);
+    local_deployment d(p, wf.value(), dopt);
     tour t;
     t.pattern = std::string(p.name());
     t.summary = std::string(p.summary());
@@ -162,7 +162,7 @@ std::vector<double> bytes_by_hop(const pattern& p, std::size_t n, const tour_opt
     deployment_options dopt;
     dopt.via = o.via;
     dopt.keep_trace = true;
-    deployment d(p, chain_workflow(n), dopt);
+    local_deployment d(p, chain_workflow(n), dopt);
     order_generator gen(o.seed, scenario::happy, d.flow());
     const auto id = d.client().place(gen.next().order);
     await_end(d, id, o.deadline);

@@ -20,6 +20,7 @@ struct tracked {
     std::uint8_t failure = 0;   ///< index of the failure of the failed step
     std::uint32_t hop = 0;
     bool ended = false;
+    std::string final_detail; ///< what the last actor said, until the client has been told
 };
 
 /// Builds the step records the model implies from the compact state.
@@ -63,10 +64,14 @@ private:
                                   {},
                                   0,
                                   0,
-                                  false};
+                                  false,
+                                  {}};
             }
             const auto r = react_to_order(ctx_.flow(), ctx_.domain(), id, *order);
             pass_on(id, hop, r);
+            if (!r.terminal.empty()) {
+                workflows_[id].final_detail = r.record.detail;
+            }
             apply(id, hop, r.record);
             return {};
         }
@@ -85,20 +90,24 @@ private:
             if (!is_controller() || !workflows_.contains(id)) {
                 return is_controller() ? errc::unknown_workflow : errc::unexpected_message;
             }
+            if (!report->terminal.empty()) {
+                workflows_[id].final_detail = report->record.detail;
+            }
             apply(id, hop, report->record);
             return {};
         }
-        if (std::holds_alternative<msg::status_request>(in.msg.payload)) {
+        if (const auto* ask = std::get_if<msg::status_request>(&in.msg.payload)) {
             if (!is_controller()) {
                 return errc::unexpected_message;
             }
             msg::workflow_status st;
-            if (const auto it = workflows_.find(id); it != workflows_.end()) {
+            if (const auto it = workflows_.find(ask->workflow_id); it != workflows_.end()) {
                 st = status_from_records(ctx_.flow(), records_of(ctx_.flow(), it->second));
             } else {
                 st.state = std::string(workflow_state::unknown);
             }
-            ctx_.net().reply(in, {id, 0, in.msg.env.query_id, msg::status_reply{ctx_.name(), st}});
+            ctx_.net().reply(
+                in, {ask->workflow_id, 0, in.msg.env.query_id, msg::status_reply{ctx_.name(), st}});
             return {};
         }
         return errc::unexpected_message;
@@ -122,7 +131,7 @@ private:
         const auto& step = wf.steps[record.step];
         if (record.status == step_status::done) {
             t.steps[record.step] = slot::done;
-            return end_if_terminal(id, t, record);
+            return end_if_terminal(id, t);
         }
         // A failure and the notices it causes may arrive in either order: both name the
         // failure's event, so either one sets up the slots for the notified services.
@@ -142,10 +151,10 @@ private:
                 }
             }
         }
-        end_if_terminal(id, t, record);
+        end_if_terminal(id, t);
     }
 
-    void end_if_terminal(const std::string& id, tracked& t, const msg::step_record& record) {
+    void end_if_terminal(const std::string& id, tracked& t) {
         const auto& wf = ctx_.flow();
         // Reports can overtake each other on their way here: the workflow has ended when the
         // state held here says so, not when the last report claims it.
@@ -155,7 +164,8 @@ private:
         const auto state = status_from_records(wf, records_of(wf, t)).state;
         if (state != workflow_state::in_progress && state != workflow_state::unknown) {
             t.ended = true;
-            ctx_.end_workflow(t.reply_to, id, t.hop, state, record.detail);
+            ctx_.end_workflow(t.reply_to, id, t.hop, state, t.final_detail);
+            std::string().swap(t.final_detail);
         }
     }
 

@@ -29,7 +29,7 @@ std::string client::place(const msg::order& order) {
     std::string id;
     {
         std::lock_guard lock(mutex_);
-        id = node_.name() + "-" + std::to_string(++next_id_);
+        id = (id_prefix_.empty() ? node_.name() : id_prefix_) + "-" + std::to_string(++next_id_);
     }
     place(id, order);
     return id;
@@ -101,6 +101,33 @@ status_answer client::status(const std::string& workflow_id) {
     return query_status(workflow_id).get();
 }
 
+result<message> client::ask(const std::string& node_name, msg::payload request,
+                            std::chrono::milliseconds timeout) {
+    std::promise<message> promise;
+    auto reply = promise.get_future();
+    std::promise<std::uint64_t> sent;
+    auto id = sent.get_future();
+    asio::post(node_.io(), [&] {
+        const auto query = ++next_query_;
+        asks_.emplace(query, std::move(promise));
+        if (!node_.send(node_name, {"", 0, query, std::move(request)})) {
+            asks_.erase(query);
+            sent.set_value(0);
+            return;
+        }
+        sent.set_value(query);
+    });
+    const auto query = id.get();
+    if (query == 0) {
+        return std::error_code(errc::unknown_service);
+    }
+    if (reply.wait_for(timeout) != std::future_status::ready) {
+        asio::post(node_.io(), [this, query] { asks_.erase(query); });
+        return std::error_code(errc::timeout);
+    }
+    return reply.get();
+}
+
 void client::receive(const incoming& in) {
     if (const auto* ended = std::get_if<msg::workflow_ended>(&in.msg.payload)) {
         workflow_outcome o{in.msg.env.workflow_id, ended->terminal, ended->detail, 0, now_ns()};
@@ -119,6 +146,11 @@ void client::receive(const incoming& in) {
         if (ended_hook_) {
             ended_hook_(o);
         }
+        return;
+    }
+    if (const auto a = asks_.find(in.msg.env.query_id); a != asks_.end()) {
+        a->second.set_value(in.msg);
+        asks_.erase(a);
         return;
     }
     const auto it = queries_.find(in.msg.env.query_id);

@@ -68,10 +68,18 @@ public:
     /// Blocking form of query_status().
     status_answer status(const std::string& workflow_id);
 
+    /// Sends one request to one node and waits for its reply (an inspect_request, say).
+    /// Returns: the reply, errc::timeout, or errc::unknown_service.
+    result<message> ask(const std::string& node_name, msg::payload request,
+                        std::chrono::milliseconds timeout);
+
     /// Called on the io thread whenever a workflow ends (set before placing orders).
     void on_ended(std::function<void(const workflow_outcome&)> f) { ended_hook_ = std::move(f); }
 
     const std::string& name() const noexcept { return node_.name(); }
+    /// Workflow ids are "<prefix>-<n>"; the prefix is the node name unless set (call before
+    /// placing orders). Clients that restart under one name need distinct prefixes.
+    void set_id_prefix(std::string prefix) { id_prefix_ = std::move(prefix); }
 
 private:
     struct pending_query;
@@ -83,6 +91,7 @@ private:
     const workflow& workflow_;
     std::chrono::milliseconds query_timeout_;
     std::function<void(const workflow_outcome&)> ended_hook_;
+    std::string id_prefix_;
 
     mutable std::mutex mutex_;
     mutable std::condition_variable ended_cv_;
@@ -93,6 +102,7 @@ private:
     // io thread only
     std::uint64_t next_query_ = 0;
     std::map<std::uint64_t, std::unique_ptr<pending_query>> queries_;
+    std::map<std::uint64_t, std::promise<message>> asks_;
 };
 
 } // namespace choreo

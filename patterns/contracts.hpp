@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -117,13 +118,13 @@ struct stamp_entry {
 
 /// Stamp coupling: the workflow state that travels inside the contract.
 struct stamp {
-    std::string workflow;
+    std::string workflow_id; ///< the workflow this stamp belongs to
     std::string state;       ///< "in_progress" or a terminal state
     std::uint32_t version{}; ///< bumped by every service that updates the stamp
     std::vector<stamp_entry> steps;
     std::vector<stamp_entry> notified;
     bool operator==(const stamp&) const = default;
-    MSGPACK_DEFINE_MAP(workflow, state, version, steps, notified)
+    MSGPACK_DEFINE_MAP(workflow_id, state, version, steps, notified)
 };
 
 /// Stamp coupling: a workflow event with the stamp on it.
@@ -138,9 +139,9 @@ struct stamped_event {
 
 /// Front controller: ask the owner of the workflow state. Answered with status_reply.
 struct status_request {
-    std::string workflow;
+    std::string workflow_id; ///< the workflow asked about
     bool operator==(const status_request&) const = default;
-    MSGPACK_DEFINE_MAP(workflow)
+    MSGPACK_DEFINE_MAP(workflow_id)
 };
 
 struct status_reply {
@@ -152,9 +153,9 @@ struct status_reply {
 
 /// Stateless: ask one service for its live snapshot of a workflow. Answered with snapshot_reply.
 struct snapshot_request {
-    std::string workflow;
+    std::string workflow_id; ///< the workflow asked about
     bool operator==(const snapshot_request&) const = default;
-    MSGPACK_DEFINE_MAP(workflow)
+    MSGPACK_DEFINE_MAP(workflow_id)
 };
 
 struct snapshot_reply {
@@ -166,9 +167,9 @@ struct snapshot_reply {
 
 /// Stamp coupling: ask one service for the latest stamp it passed on. Answered with stamp_reply.
 struct stamp_request {
-    std::string workflow;
+    std::string workflow_id; ///< the workflow asked about
     bool operator==(const stamp_request&) const = default;
-    MSGPACK_DEFINE_MAP(workflow)
+    MSGPACK_DEFINE_MAP(workflow_id)
 };
 
 struct stamp_reply {
@@ -177,6 +178,68 @@ struct stamp_reply {
     msg::stamp stamp;
     bool operator==(const stamp_reply&) const = default;
     MSGPACK_DEFINE_MAP(service, found, stamp)
+};
+
+// ---- inspection of a running node (multi-process runs) ------------------------------------
+
+/// Domain effects that every pattern must produce identically for the same orders.
+struct domain_effects {
+    std::map<std::string, std::uint64_t> charged_cents;     ///< per customer
+    std::map<std::string, std::int64_t> stock;              ///< per sku
+    std::map<std::string, std::vector<std::string>> outbox; ///< per workflow id: email subjects
+    std::uint64_t back_orders{};
+    std::uint64_t orders_accepted{};
+    std::uint64_t orders_rejected{};
+    bool operator==(const domain_effects&) const = default;
+    MSGPACK_DEFINE_MAP(charged_cents, stock, outbox, back_orders, orders_accepted, orders_rejected)
+};
+
+/// One message a node sent, as its ledger counted it.
+struct traffic_entry {
+    std::uint64_t seq{};
+    std::int64_t at_ns{};
+    std::string from;
+    std::string to;
+    std::string type;
+    std::string label;
+    std::uint64_t bytes{};
+    std::string workflow_id;
+    std::uint64_t query_id{};
+    bool client{};
+    bool operator==(const traffic_entry&) const = default;
+    MSGPACK_DEFINE_MAP(seq, at_ns, from, to, type, label, bytes, workflow_id, query_id, client)
+};
+
+/// Ask a node what it has sent (from `since_seq` on, at most `limit` entries), its counters,
+/// its domain effects and the workflow state it holds. Answered with inspect_reply.
+struct inspect_request {
+    std::uint64_t since_seq{};
+    std::uint64_t limit{};
+    bool operator==(const inspect_request&) const = default;
+    MSGPACK_DEFINE_MAP(since_seq, limit)
+};
+
+struct inspect_reply {
+    std::string node;
+    std::vector<traffic_entry> sent; ///< in send order
+    bool more{};                     ///< entries after the last one returned remain
+    std::uint64_t received_messages{};
+    std::uint64_t received_bytes{};
+    std::uint64_t rejected{};
+    std::uint64_t backlog{};
+    std::uint64_t state_bytes{};
+    domain_effects effects;
+    bool operator==(const inspect_reply&) const = default;
+    MSGPACK_DEFINE_MAP(node, sent, more, received_messages, received_bytes, rejected, backlog,
+                       state_bytes, effects)
+};
+
+/// Hold (or release) a service's workflow traffic, to catch a workflow mid-flight.
+/// Answered with inspect_reply (without entries).
+struct hold_request {
+    bool hold{};
+    bool operator==(const hold_request&) const = default;
+    MSGPACK_DEFINE_MAP(hold)
 };
 
 /// Sent back on a request a node could not serve (unknown type, unexpected message).
@@ -188,9 +251,10 @@ struct error_reply {
 };
 
 /// The one list of all contracts: drives decoding and the codec round-trip tests.
-using payload = std::variant<place_order, workflow_ended, workflow_event, progress_report,
-                             stamped_event, status_request, status_reply, snapshot_request,
-                             snapshot_reply, stamp_request, stamp_reply, error_reply>;
+using payload =
+    std::variant<place_order, workflow_ended, workflow_event, progress_report, stamped_event,
+                 status_request, status_reply, snapshot_request, snapshot_reply, stamp_request,
+                 stamp_reply, error_reply, inspect_request, inspect_reply, hold_request>;
 
 /// The type frame of each contract.
 template <class T> constexpr std::string_view type_name() noexcept;
@@ -229,6 +293,15 @@ template <> constexpr std::string_view type_name<stamp_reply>() noexcept {
 }
 template <> constexpr std::string_view type_name<error_reply>() noexcept {
     return "error_reply";
+}
+template <> constexpr std::string_view type_name<inspect_request>() noexcept {
+    return "inspect_request";
+}
+template <> constexpr std::string_view type_name<inspect_reply>() noexcept {
+    return "inspect_reply";
+}
+template <> constexpr std::string_view type_name<hold_request>() noexcept {
+    return "hold_request";
 }
 
 /// Returns: the type frame of whatever contract p holds.

@@ -15,8 +15,8 @@ std::string unique_tag() {
 }
 } // namespace
 
-deployment::deployment(const pattern& p, workflow wf, deployment_options options,
-                       const domain_fixture& fixture)
+local_deployment::local_deployment(const pattern& p, workflow wf, deployment_options options,
+                                   const domain_fixture& fixture)
     : pattern_(p), workflow_(std::move(wf)), options_(std::move(options)),
       ledger_(options_.keep_trace) {
     const auto tag = unique_tag();
@@ -54,7 +54,7 @@ deployment::deployment(const pattern& p, workflow wf, deployment_options options
     }
 }
 
-deployment::~deployment() {
+local_deployment::~local_deployment() {
     for (auto& u : units_) {
         boost::asio::post(u->io, [&u] {
             u->net().stop();
@@ -79,7 +79,7 @@ deployment::~deployment() {
     }
 }
 
-deployment::unit& deployment::unit_of(const std::string& name) {
+local_deployment::unit& local_deployment::unit_of(const std::string& name) {
     for (auto& u : units_) {
         if (u->net().name() == name) {
             return *u;
@@ -88,7 +88,7 @@ deployment::unit& deployment::unit_of(const std::string& name) {
     throw std::out_of_range("no node called " + name);
 }
 
-domain_effects deployment::effects() {
+domain_effects local_deployment::effects() {
     domain_effects out;
     for (const auto& name : workflow_.services()) {
         on_service(name, [&](service_node& s) {
@@ -99,11 +99,11 @@ domain_effects deployment::effects() {
     return out;
 }
 
-node_counters deployment::counters(const std::string& node_name) {
+node_counters local_deployment::counters(const std::string& node_name) {
     return unit_of(node_name).net().counters();
 }
 
-std::size_t deployment::workflow_state_bytes() {
+std::size_t local_deployment::workflow_state_bytes() {
     std::size_t total = 0;
     for (const auto& name : workflow_.services()) {
         total += on_service(name, [](service_node& s) { return s.behaviour().state_bytes(); });
@@ -111,14 +111,22 @@ std::size_t deployment::workflow_state_bytes() {
     return total;
 }
 
-void deployment::hold(const std::string& service) {
+std::uint64_t local_deployment::rejected() {
+    std::uint64_t n = 0;
+    for (const auto& s : services()) {
+        n += counters(s).rejected;
+    }
+    return n;
+}
+
+void local_deployment::hold(const std::string& service) {
     on_service(service, [](service_node& s) {
         s.hold();
         return 0;
     });
 }
 
-void deployment::release(const std::string& service) {
+void local_deployment::release(const std::string& service) {
     on_service(service, [](service_node& s) {
         s.release();
         return 0;

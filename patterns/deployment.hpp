@@ -30,23 +30,45 @@ struct deployment_options {
     std::string client_name = "client";
 };
 
-/// Starts on construction, stops on destruction. Each node has its own io_context and thread;
-/// all of them bind loopback endpoints (tcp ports chosen by the kernel and read back).
+/// A workflow's services under one pattern, and a client to drive them: the same interface
+/// whether the services run in this process or as processes of their own.
 class deployment {
 public:
-    /// Throws: std::invalid_argument or zmq::error_t if the deployment cannot be set up.
-    deployment(const pattern& p, workflow wf, deployment_options options = {},
-               const domain_fixture& fixture = domain_fixture::standard());
-    ~deployment();
-    deployment(const deployment&) = delete;
-    deployment& operator=(const deployment&) = delete;
+    virtual ~deployment() = default;
 
-    choreo::client& client() noexcept { return *client_; }
+    virtual choreo::client& client() = 0;
+    virtual const workflow& flow() const = 0;
+    std::vector<std::string> services() const { return flow().services(); }
+    /// Returns: the transport's accounting of every node (gathered from them if remote).
+    virtual const ledger& traffic() = 0;
+    /// Returns: the domain effects of every service.
+    virtual domain_effects effects() = 0;
+    /// Holds a service's workflow traffic (status queries still pass) until release().
+    virtual void hold(const std::string& service) = 0;
+    virtual void release(const std::string& service) = 0;
+    /// Returns: messages refused by the services, all together.
+    virtual std::uint64_t rejected() = 0;
+    /// Returns: bytes of workflow state held by all services together.
+    virtual std::size_t workflow_state_bytes() = 0;
+};
+
+/// Every node in this process. Starts on construction, stops on destruction. Each node has its
+/// own io_context and thread; all bind loopback endpoints (tcp ports read back after binding).
+class local_deployment final : public deployment {
+public:
+    /// Throws: std::invalid_argument or zmq::error_t if the deployment cannot be set up.
+    local_deployment(const pattern& p, workflow wf, deployment_options options = {},
+                     const domain_fixture& fixture = domain_fixture::standard());
+    ~local_deployment() override;
+    local_deployment(const local_deployment&) = delete;
+    local_deployment& operator=(const local_deployment&) = delete;
+
+    choreo::client& client() noexcept override { return *client_; }
+    const workflow& flow() const noexcept override { return workflow_; }
+    const ledger& traffic() noexcept override { return ledger_; }
     const ledger& book() const noexcept { return ledger_; }
-    const workflow& flow() const noexcept { return workflow_; }
     const pattern& pattern_used() const noexcept { return pattern_; }
     const topology& where() const noexcept { return topology_; }
-    std::vector<std::string> services() const { return workflow_.services(); }
 
     /// Runs `fn(service_node&)` on that service's thread and waits for its result.
     /// Throws: std::out_of_range for an unknown service.
@@ -59,14 +81,13 @@ public:
     }
 
     /// Returns: the domain effects of every service, gathered on their threads.
-    domain_effects effects();
+    domain_effects effects() override;
     /// Returns: the counters of a node (a service or the client).
     node_counters counters(const std::string& node_name);
-    /// Returns: bytes of workflow state held by all services together.
-    std::size_t workflow_state_bytes();
-
-    void hold(const std::string& service);
-    void release(const std::string& service);
+    std::uint64_t rejected() override;
+    std::size_t workflow_state_bytes() override;
+    void hold(const std::string& service) override;
+    void release(const std::string& service) override;
 
 private:
     struct unit {

@@ -53,6 +53,9 @@ private:
                 problem = "unknown sku " + item.sku;
             } else if (item.quantity == 0 || item.quantity > max_quantity) {
                 problem = fmt::format("quantity {} of {} out of range", item.quantity, item.sku);
+            } else if (item.unit_price_cents != catalog_.at(item.sku).price_cents) {
+                problem = fmt::format("price of {} is {} cents, not {}", item.sku,
+                                      catalog_.at(item.sku).price_cents, item.unit_price_cents);
             }
         }
         if (!problem.empty()) {

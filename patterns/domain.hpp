@@ -34,15 +34,7 @@ struct domain_fixture {
 };
 
 /// Domain effects that every pattern must produce identically for the same orders.
-struct domain_effects {
-    std::map<std::string, std::uint64_t> charged_cents;     ///< per customer
-    std::map<std::string, std::int64_t> stock;              ///< per sku
-    std::map<std::string, std::vector<std::string>> outbox; ///< per workflow id: email subjects
-    std::size_t back_orders = 0;
-    std::size_t orders_accepted = 0;
-    std::size_t orders_rejected = 0;
-    bool operator==(const domain_effects&) const = default;
-};
+using domain_effects = msg::domain_effects;
 
 /// What a domain service decided for one step: empty `failure` means success.
 struct step_result {

@@ -52,6 +52,12 @@ void ledger::record_received(std::size_t bytes) {
     received_.add(bytes);
 }
 
+void ledger::record_received_total(std::uint64_t messages, std::uint64_t bytes) {
+    std::lock_guard lock(mutex_);
+    received_.messages += messages;
+    received_.bytes += bytes;
+}
+
 traffic_totals ledger::sent() const {
     std::lock_guard lock(mutex_);
     return sent_;
@@ -92,6 +98,15 @@ std::vector<traffic_record> ledger::trace_of(const std::string& workflow_id) con
     std::copy_if(trace_.begin(), trace_.end(), std::back_inserter(out),
                  [&](const traffic_record& r) { return r.workflow_id == workflow_id; });
     return out;
+}
+
+std::vector<traffic_record> ledger::trace_since(std::uint64_t since, std::size_t limit) const {
+    std::lock_guard lock(mutex_);
+    // seq is dense and starts at 1, and every record is kept: index = seq - 1
+    const auto first = std::min<std::size_t>(since, trace_.size());
+    const auto last = std::min(trace_.size(), first + limit);
+    return {trace_.begin() + static_cast<std::ptrdiff_t>(first),
+            trace_.begin() + static_cast<std::ptrdiff_t>(last)};
 }
 
 } // namespace choreo

@@ -56,6 +56,8 @@ public:
 
     void record_sent(traffic_record r);
     void record_received(std::size_t bytes);
+    /// Adds counts of messages received elsewhere (when gathering other processes' ledgers).
+    void record_received_total(std::uint64_t messages, std::uint64_t bytes);
 
     traffic_totals sent() const;
     traffic_totals received() const;
@@ -68,6 +70,9 @@ public:
     /// Returns: the kept records, in send order (empty unless keep_trace).
     std::vector<traffic_record> trace() const;
     std::vector<traffic_record> trace_of(const std::string& workflow_id) const;
+    /// Returns: up to `limit` kept records with seq > `since`, in send order.
+    std::vector<traffic_record> trace_since(std::uint64_t since, std::size_t limit) const;
+    bool keeps_trace() const noexcept { return keep_trace_; }
 
 private:
     mutable std::mutex mutex_;

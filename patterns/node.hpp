@@ -93,6 +93,7 @@ public:
 
     const std::string& name() const noexcept { return name_; }
     const topology& peers() const noexcept { return topology_; }
+    const ledger& book() const noexcept { return ledger_; }
     asio::io_context& io() noexcept { return io_; }
     node_counters counters() const;
 

@@ -12,7 +12,44 @@ service_node::service_node(zmq::context_t& context, asio::io_context& io, const 
     node_.on_message([this](node&, const incoming& in) { receive(in); });
 }
 
+namespace {
+constexpr std::size_t max_entries_per_reply = 2'000; // keeps an inspect_reply well under 1 MiB
+} // namespace
+
+msg::inspect_reply service_node::inspect(std::uint64_t since, std::size_t limit) const {
+    msg::inspect_reply r;
+    r.node = node_.name();
+    const auto n = std::min(limit, max_entries_per_reply);
+    for (auto& t : node_.book().trace_since(since, n + 1)) {
+        r.sent.push_back({t.seq, t.at_ns, t.from, t.to, t.type, t.label, t.bytes, t.workflow_id,
+                          t.query_id, t.client});
+    }
+    r.more = r.sent.size() > n;
+    if (r.more) {
+        r.sent.pop_back();
+    }
+    const auto received = node_.book().received();
+    r.received_messages = received.messages;
+    r.received_bytes = received.bytes;
+    const auto c = node_.counters();
+    r.rejected = c.rejected;
+    r.backlog = c.backlog;
+    r.state_bytes = behaviour_->state_bytes();
+    domain_->add_effects(r.effects);
+    return r;
+}
+
 void service_node::receive(const incoming& in) {
+    // Inspection is answered even while workflow traffic is held.
+    if (const auto* ask = std::get_if<msg::inspect_request>(&in.msg.payload)) {
+        node_.reply(in, {"", 0, in.msg.env.query_id, inspect(ask->since_seq, ask->limit)});
+        return;
+    }
+    if (const auto* h = std::get_if<msg::hold_request>(&in.msg.payload)) {
+        h->hold ? hold() : release();
+        node_.reply(in, {"", 0, in.msg.env.query_id, inspect(0, 0)});
+        return;
+    }
     if (held_ && in.msg.env.query_id == 0) {
         waiting_.push_back(in);
         return;

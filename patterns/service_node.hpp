@@ -26,6 +26,10 @@ public:
     void hold() { held_ = true; }
     void release();
 
+    /// Returns: what this node sent after `since` (at most `limit` entries), its counters, its
+    /// domain effects and the workflow state it holds. Answers inspect_request.
+    msg::inspect_reply inspect(std::uint64_t since, std::size_t limit) const;
+
 private:
     void receive(const incoming& in);
 

@@ -1,6 +1,11 @@
 #include "patterns/topology.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
 
 namespace choreo {
 
@@ -49,6 +54,112 @@ bool topology::is_client(std::string_view name) const {
     return std::any_of(entries_.begin(), entries_.end(), [&](const topology_entry& e) {
         return e.name == name && e.role == node_role::client;
     });
+}
+
+namespace {
+
+[[noreturn]] void bad_line(std::size_t line, const std::string& reason) {
+    throw std::invalid_argument("topology line " + std::to_string(line) + ": " + reason);
+}
+
+/// Returns: an empty string if `endpoint` can be bound and connected across processes.
+std::string endpoint_problem(std::string_view endpoint) {
+    if (endpoint.starts_with("ipc://")) {
+        return endpoint.size() > 6 ? "" : "ipc endpoint without a path";
+    }
+    if (!endpoint.starts_with("tcp://")) {
+        return "endpoint '" + std::string(endpoint) +
+               "' must be tcp://HOST:PORT or ipc://PATH (inproc stays inside one process)";
+    }
+    const auto colon = endpoint.rfind(':');
+    const auto port = endpoint.substr(colon + 1);
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (colon < 6 || ec != std::errc{} || end != port.data() + port.size() || value == 0 ||
+        value > 65535) {
+        return "endpoint '" + std::string(endpoint) + "' needs a port between 1 and 65535";
+    }
+    if (colon == 6) {
+        return "endpoint '" + std::string(endpoint) + "' has no host";
+    }
+    return "";
+}
+
+} // namespace
+
+topology topology::parse(std::istream& in) {
+    topology t;
+    std::set<std::string> endpoints;
+    std::size_t number = 0;
+    for (std::string line; std::getline(in, line);) {
+        ++number;
+        line = line.substr(0, line.find('#'));
+        std::istringstream words(line);
+        std::string name, endpoint, role, extra;
+        if (!(words >> name)) {
+            continue; // blank or comment
+        }
+        if (!(words >> endpoint)) {
+            bad_line(number, "node '" + name + "' has no endpoint");
+        }
+        words >> role;
+        if (words >> extra) {
+            bad_line(number, "unexpected '" + extra + "' after the role");
+        }
+        if (!role.empty() && role != "service" && role != "client") {
+            bad_line(number, "role '" + role + "' is neither service nor client");
+        }
+        if (const auto problem = endpoint_problem(endpoint); !problem.empty()) {
+            bad_line(number, problem);
+        }
+        if (t.endpoint_of(name)) {
+            bad_line(number, "node '" + name + "' is listed twice");
+        }
+        if (!endpoints.insert(endpoint).second) {
+            bad_line(number, "endpoint " + endpoint + " is given to two nodes");
+        }
+        t.set(name, endpoint, role == "client" ? node_role::client : node_role::service);
+    }
+    if (in.bad()) {
+        throw std::invalid_argument("topology: read error");
+    }
+    return t;
+}
+
+topology topology::load(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) {
+        throw std::invalid_argument("topology file " + path + " cannot be read");
+    }
+    try {
+        return parse(in);
+    } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(path + ": " + e.what());
+    }
+}
+
+void topology::require(const std::vector<std::string>& needed) const {
+    std::vector<std::string> missing;
+    for (const auto& n : needed) {
+        if (!endpoint_of(n)) {
+            missing.push_back(n);
+        }
+    }
+    if (!missing.empty()) {
+        std::string list;
+        for (const auto& m : missing) {
+            list += (list.empty() ? "" : ", ") + m;
+        }
+        throw std::invalid_argument("topology is incomplete: no endpoint for " + list);
+    }
+}
+
+std::string topology::to_text() const {
+    std::string out = "# choreo topology: NAME ENDPOINT [service|client]\n";
+    for (const auto& e : entries_) {
+        out += e.name + " " + e.endpoint + (e.role == node_role::client ? " client" : "") + "\n";
+    }
+    return out;
 }
 
 std::string topology::local_endpoint(transport t, std::string_view tag, std::string_view name) {

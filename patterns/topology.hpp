@@ -1,6 +1,7 @@
 // Where each node's inbox lives: node name -> endpoint, over inproc, ipc or tcp.
 #pragma once
 
+#include <istream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,17 @@ public:
     std::optional<std::string> endpoint_of(std::string_view name) const;
     bool is_client(std::string_view name) const;
     const std::vector<topology_entry>& entries() const noexcept { return entries_; }
+
+    /// Reads a topology file: one node per line, `NAME ENDPOINT [service|client]`; `#` starts a
+    /// comment. Endpoints are tcp://HOST:PORT or ipc://PATH (inproc cannot cross processes).
+    /// Throws: std::invalid_argument naming the line and the reason for anything malformed.
+    static topology parse(std::istream& in);
+    /// Reads a topology file. Throws: std::invalid_argument if it cannot be read or parsed.
+    static topology load(const std::string& path);
+    /// Throws: std::invalid_argument naming every node of `needed` that has no entry.
+    void require(const std::vector<std::string>& needed) const;
+    /// Returns: the text of this topology in the file format.
+    std::string to_text() const;
 
     /// Endpoints for nodes of one process on loopback: inproc names and ipc paths unique to
     /// `tag`, or "tcp://127.0.0.1:*" (the port is read back after binding).

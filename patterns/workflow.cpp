@@ -121,7 +121,11 @@ msg::workflow_status status_from_records(const workflow& wf,
                                          const std::set<std::string>& silent) {
     msg::workflow_status st;
     st.found = !records.empty();
-    st.state = std::string(st.found ? workflow_state::in_progress : workflow_state::unknown);
+    if (!st.found) {
+        st.state = std::string(workflow_state::unknown);
+        return st; // no service knows the workflow: nothing to show step by step
+    }
+    st.state = std::string(workflow_state::in_progress);
     bool decided = false;
     for (std::uint32_t i = 0; i < wf.steps.size(); ++i) {
         const auto& s = wf.steps[i];
@@ -141,7 +145,7 @@ msg::workflow_status status_from_records(const workflow& wf,
         }
         if (r == nullptr) {
             decided = true; // the workflow has not got past this step (or we cannot tell)
-            if (silent.contains(s.service) && st.found) {
+            if (silent.contains(s.service)) {
                 st.state = std::string(workflow_state::unknown);
             }
         } else if (r->status == step_status::failed) {

@@ -29,7 +29,7 @@ std::vector<msg::step_record> records_of(const msg::stamp& s) {
 }
 
 std::size_t stamp_bytes(const msg::stamp& s) {
-    std::size_t n = sizeof(s) + s.workflow.capacity() + s.state.capacity();
+    std::size_t n = sizeof(s) + s.workflow_id.capacity() + s.state.capacity();
     for (const auto* part : {&s.steps, &s.notified}) {
         for (const auto& e : *part) {
             n += sizeof(e) + e.outcome.capacity() + e.detail.capacity() + e.service.capacity();
@@ -55,7 +55,7 @@ private:
             return {};
         }
         if (const auto* e = std::get_if<msg::stamped_event>(&in.msg.payload)) {
-            if (e->stamp.workflow != id) {
+            if (e->stamp.workflow_id != id) {
                 return errc::wrong_type; // a stamp of another workflow
             }
             auto r = react_to_event(ctx_.flow(), ctx_.domain(), id, e->event);
@@ -65,13 +65,13 @@ private:
             pass_on(id, in.msg.env.hop, e->event.reply_to, e->stamp, r.value());
             return {};
         }
-        if (std::holds_alternative<msg::stamp_request>(in.msg.payload)) {
-            const auto it = latest_.find(id);
+        if (const auto* ask = std::get_if<msg::stamp_request>(&in.msg.payload)) {
+            const auto it = latest_.find(ask->workflow_id);
             msg::stamp_reply reply{ctx_.name(), it != latest_.end(), {}};
             if (reply.found) {
                 reply.stamp = it->second;
             }
-            ctx_.net().reply(in, {id, 0, in.msg.env.query_id, std::move(reply)});
+            ctx_.net().reply(in, {ask->workflow_id, 0, in.msg.env.query_id, std::move(reply)});
             return {};
         }
         return errc::unexpected_message;

@@ -29,10 +29,11 @@ private:
             pass_on(id, in.msg.env.hop, e->reply_to, r.value());
             return {};
         }
-        if (std::holds_alternative<msg::snapshot_request>(in.msg.payload)) {
+        if (const auto* ask = std::get_if<msg::snapshot_request>(&in.msg.payload)) {
             // The live snapshot is the service's own domain record of the workflow.
-            ctx_.net().reply(in, {id, 0, in.msg.env.query_id,
-                                  msg::snapshot_reply{ctx_.name(), ctx_.domain().snapshot(id)}});
+            ctx_.net().reply(
+                in, {ask->workflow_id, 0, in.msg.env.query_id,
+                     msg::snapshot_reply{ctx_.name(), ctx_.domain().snapshot(ask->workflow_id)}});
             return {};
         }
         return errc::unexpected_message;

@@ -25,7 +25,7 @@ const std::vector<scenario> error_and_happy_scenarios{scenario::happy, scenario:
                                                       scenario::back_order, scenario::mixed};
 
 /// Query traffic the ledger saw, as "from->to type".
-std::multiset<std::string> query_messages(const deployment& d) {
+std::multiset<std::string> query_messages(const local_deployment& d) {
     std::multiset<std::string> out;
     for (const auto& r : d.book().trace()) {
         if (r.query_id != 0) {
@@ -35,7 +35,7 @@ std::multiset<std::string> query_messages(const deployment& d) {
     return out;
 }
 
-std::set<link> links_used(const deployment& d) {
+std::set<link> links_used(const local_deployment& d) {
     std::set<link> out;
     for (const auto& r : d.book().trace()) {
         if (r.query_id == 0) {
@@ -47,7 +47,8 @@ std::set<link> links_used(const deployment& d) {
 
 // Table 11-2: front controller makes querying state trivial.
 TEST(claims, front_controller_status_query_is_one_request_and_one_reply_from_order_placement) {
-    deployment d(pattern_named("front_controller"), order_workflow(), options(transport::tcp));
+    local_deployment d(pattern_named("front_controller"), order_workflow(),
+                       options(transport::tcp));
     const auto b = place(d, scenario::mixed, 20);
     ASSERT_TRUE(ended_as_planned(d, b));
     for (const auto& id : b.ids) {
@@ -69,7 +70,7 @@ TEST(claims, front_controller_sends_more_inter_service_messages_than_stateless_i
         SCOPED_TRACE(to_string(s));
         std::map<std::string, double> per_workflow;
         for (std::string name : {"front_controller", "stateless"}) {
-            deployment d(pattern_named(name), order_workflow(), options(transport::inproc));
+            local_deployment d(pattern_named(name), order_workflow(), options(transport::inproc));
             const auto b = place(d, s, 50);
             ASSERT_TRUE(ended_as_planned(d, b));
             per_workflow[name] = traffic_of(d, b).inter_per_workflow(b.ids.size());
@@ -80,7 +81,7 @@ TEST(claims, front_controller_sends_more_inter_service_messages_than_stateless_i
 
 // Table 11-3: stateless choreography must build the state on the fly.
 TEST(claims, stateless_status_query_touches_every_service_in_the_workflow) {
-    deployment d(pattern_named("stateless"), order_workflow(), options(transport::tcp));
+    local_deployment d(pattern_named("stateless"), order_workflow(), options(transport::tcp));
     const auto b = place(d, scenario::mixed, 20);
     ASSERT_TRUE(ended_as_planned(d, b));
     const auto services = d.flow().services();
@@ -106,7 +107,7 @@ TEST(claims, stamp_messages_are_larger_than_stateless_ones_in_every_scenario) {
         SCOPED_TRACE(to_string(s));
         std::map<std::string, double> mean_bytes;
         for (std::string name : {"stamp_coupling", "stateless"}) {
-            deployment d(pattern_named(name), order_workflow(), options(transport::inproc));
+            local_deployment d(pattern_named(name), order_workflow(), options(transport::inproc));
             const auto b = place(d, s, 50);
             ASSERT_TRUE(ended_as_planned(d, b));
             mean_bytes[name] = traffic_of(d, b).mean_inter_bytes();
@@ -116,7 +117,8 @@ TEST(claims, stamp_messages_are_larger_than_stateless_ones_in_every_scenario) {
 }
 
 TEST(claims, the_stamp_grows_with_every_step_of_a_workflow) {
-    deployment d(pattern_named("stamp_coupling"), chain_workflow(8), options(transport::inproc));
+    local_deployment d(pattern_named("stamp_coupling"), chain_workflow(8),
+                       options(transport::inproc));
     const auto b = place(d, scenario::happy, 5);
     ASSERT_TRUE(ended_as_planned(d, b));
     for (const auto& id : b.ids) {
@@ -137,8 +139,8 @@ TEST(claims, the_stamp_grows_with_the_length_of_the_chain) {
     std::vector<double> stamp_mean;
     for (std::size_t n : {2U, 8U, 32U}) {
         SCOPED_TRACE(n);
-        deployment d(pattern_named("stamp_coupling"), chain_workflow(n),
-                     options(transport::inproc));
+        local_deployment d(pattern_named("stamp_coupling"), chain_workflow(n),
+                           options(transport::inproc));
         const auto b = place(d, scenario::happy, 10);
         ASSERT_TRUE(ended_as_planned(d, b));
         stamp_mean.push_back(traffic_of(d, b).mean_inter_bytes());
@@ -150,7 +152,7 @@ TEST(claims, the_stamp_grows_with_the_length_of_the_chain) {
 // Table 11-4: stamp coupling has no just-in-time status: no single place to ask.
 TEST(claims, no_single_service_can_answer_a_stamp_coupling_status_query_alone) {
     const auto& p = pattern_named("stamp_coupling");
-    deployment d(p, order_workflow(), options(transport::inproc));
+    local_deployment d(p, order_workflow(), options(transport::inproc));
     std::vector<std::string> ids;
     for (auto s :
          {scenario::happy, scenario::payment_rejected, scenario::back_order, scenario::rejected}) {
@@ -190,7 +192,7 @@ TEST(claims, error_conditions_add_communication_links) {
         SCOPED_TRACE(std::string(p->name()));
         std::map<scenario, std::set<link>> links;
         for (auto s : {scenario::happy, scenario::mixed}) {
-            deployment d(*p, order_workflow(), options(transport::inproc));
+            local_deployment d(*p, order_workflow(), options(transport::inproc));
             const auto b = place(d, s, 100);
             ASSERT_TRUE(ended_as_planned(d, b));
             links[s] = links_used(d);
@@ -211,7 +213,7 @@ TEST(claims, every_pattern_ends_the_same_orders_the_same_way_with_the_same_effec
     std::map<std::string, domain_effects> effects;
     domain_effects predicted;
     for (const auto& p : builtin_patterns().all()) {
-        deployment d(*p, order_workflow(), options(transport::inproc, false));
+        local_deployment d(*p, order_workflow(), options(transport::inproc, false));
         const auto b = place(d, scenario::mixed, 1000, 11);
         ASSERT_TRUE(ended_as_planned(d, b));
         for (const auto& id : b.ids) {

@@ -59,7 +59,7 @@ std::vector<std::string> statuses(const std::vector<msg::step_record>& records) 
 TYPED_TEST(conformance, happy_path_charges_ships_and_confirms) {
     for (auto via : this->transports_) {
         SCOPED_TRACE(to_string(via));
-        deployment d(this->pattern_, order_workflow(), options(via));
+        local_deployment d(this->pattern_, order_workflow(), options(via));
         const auto b = place(d, scenario::happy, 1);
         ASSERT_TRUE(ended_as_planned(d, b));
         const auto effects = d.effects();
@@ -82,7 +82,7 @@ TYPED_TEST(conformance, happy_path_charges_ships_and_confirms) {
 TYPED_TEST(conformance, payment_rejected_charges_nothing_and_emails_the_customer) {
     for (auto via : this->transports_) {
         SCOPED_TRACE(to_string(via));
-        deployment d(this->pattern_, order_workflow(), options(via));
+        local_deployment d(this->pattern_, order_workflow(), options(via));
         const auto b = place(d, scenario::payment_rejected, 1);
         ASSERT_TRUE(ended_as_planned(d, b));
         const auto effects = d.effects();
@@ -105,7 +105,7 @@ TYPED_TEST(conformance, payment_rejected_charges_nothing_and_emails_the_customer
 TYPED_TEST(conformance, back_order_keeps_stock_and_emails_the_delay) {
     for (auto via : this->transports_) {
         SCOPED_TRACE(to_string(via));
-        deployment d(this->pattern_, order_workflow(), options(via));
+        local_deployment d(this->pattern_, order_workflow(), options(via));
         const auto b = place(d, scenario::back_order, 1);
         ASSERT_TRUE(ended_as_planned(d, b));
         const auto effects = d.effects();
@@ -129,7 +129,7 @@ TYPED_TEST(conformance, back_order_keeps_stock_and_emails_the_delay) {
 TYPED_TEST(conformance, invalid_order_is_rejected_at_the_door) {
     for (auto via : this->transports_) {
         SCOPED_TRACE(to_string(via));
-        deployment d(this->pattern_, order_workflow(), options(via));
+        local_deployment d(this->pattern_, order_workflow(), options(via));
         const auto b = place(d, scenario::rejected, 1);
         ASSERT_TRUE(ended_as_planned(d, b));
         const auto effects = d.effects();
@@ -145,7 +145,7 @@ TYPED_TEST(conformance, invalid_order_is_rejected_at_the_door) {
 TYPED_TEST(conformance, thousand_mixed_orders_end_exactly_as_predicted) {
     for (auto via : this->transports_) {
         SCOPED_TRACE(to_string(via));
-        deployment d(this->pattern_, order_workflow(), options(via, false));
+        local_deployment d(this->pattern_, order_workflow(), options(via, false));
         const auto b = place(d, scenario::mixed, 1000, 2026);
         ASSERT_TRUE(ended_as_planned(d, b));
 
@@ -169,7 +169,7 @@ TYPED_TEST(conformance, thousand_mixed_orders_end_exactly_as_predicted) {
 TYPED_TEST(conformance, unknown_workflow_id_is_not_found) {
     for (auto via : this->transports_) {
         SCOPED_TRACE(to_string(via));
-        deployment d(this->pattern_, order_workflow(), options(via));
+        local_deployment d(this->pattern_, order_workflow(), options(via));
         const auto answer = d.client().status("no-such-workflow");
         EXPECT_FALSE(answer.status.found);
         EXPECT_EQ(answer.status.state, "unknown");
@@ -179,7 +179,7 @@ TYPED_TEST(conformance, unknown_workflow_id_is_not_found) {
 }
 
 TYPED_TEST(conformance, malformed_frame_is_counted_and_dropped_while_the_node_serves) {
-    deployment d(this->pattern_, order_workflow(), options(transport::tcp));
+    local_deployment d(this->pattern_, order_workflow(), options(transport::tcp));
     zmq::context_t context;
     zmq::socket_t raw(context, zmq::socket_type::dealer);
     raw.set(zmq::sockopt::linger, 0);
@@ -205,7 +205,7 @@ TYPED_TEST(conformance, malformed_frame_is_counted_and_dropped_while_the_node_se
 }
 
 TYPED_TEST(conformance, status_of_a_workflow_caught_mid_flight_shows_where_it_is) {
-    deployment d(this->pattern_, order_workflow(), options(transport::inproc));
+    local_deployment d(this->pattern_, order_workflow(), options(transport::inproc));
     d.hold("fulfillment");
     const auto b = place(d, scenario::happy, 1);
     const auto st = await_status(d, b.ids[0], [](const msg::workflow_status& s) {
@@ -226,7 +226,7 @@ TYPED_TEST(conformance, status_of_a_workflow_caught_mid_flight_shows_where_it_is
 TYPED_TEST(conformance, the_same_pattern_code_runs_a_chain_of_any_length) {
     for (std::size_t n : {1U, 8U, 32U}) {
         SCOPED_TRACE(n);
-        deployment d(this->pattern_, chain_workflow(n), options(transport::inproc));
+        local_deployment d(this->pattern_, chain_workflow(n), options(transport::inproc));
         const auto b = place(d, scenario::mixed, 20);
         ASSERT_TRUE(ended_as_planned(d, b));
         const auto answer = d.client().status(b.ids.back());

@@ -1,0 +1,168 @@
+#include "patterns/remote_deployment.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <unistd.h>
+
+namespace choreo {
+
+namespace {
+constexpr std::uint64_t page = 2'000;
+} // namespace
+
+remote_deployment::remote_deployment(const pattern& p, workflow wf, topology where,
+                                     remote_options options)
+    : pattern_(p), workflow_(std::move(wf)), topology_(std::move(where)),
+      options_(std::move(options)), own_(true) {
+    auto needed = workflow_.services();
+    needed.push_back(options_.client_name);
+    topology_.require(needed);
+    auto node_opts = options_.node;
+    node_opts.role = node_role::client;
+    node_ = std::make_unique<node>(context_, io_, options_.client_name, own_, node_opts);
+    node_->bind(*topology_.endpoint_of(options_.client_name));
+    node_->set_topology(topology_);
+    client_ = std::make_unique<choreo::client>(*node_, pattern_, workflow_, options_.query_timeout);
+    client_->set_id_prefix(
+        !options_.id_prefix.empty()
+            ? options_.id_prefix
+            : options_.client_name + "-" + std::to_string(::getpid()) + "-" +
+                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count() %
+                                 1'000'000));
+    thread_ = std::thread([this] {
+        node_->start();
+        auto guard = boost::asio::make_work_guard(io_);
+        io_.run();
+    });
+}
+
+remote_deployment::~remote_deployment() {
+    boost::asio::post(io_, [this] {
+        node_->stop();
+        io_.stop();
+    });
+    thread_.join();
+    client_.reset();
+    node_.reset();
+}
+
+msg::inspect_reply remote_deployment::inspect(const std::string& service, std::uint64_t since,
+                                              std::uint64_t limit) {
+    auto reply =
+        client_->ask(service, msg::inspect_request{since, limit}, options_.inspect_timeout);
+    if (!reply) {
+        throw std::runtime_error(service +
+                                 " did not answer an inspect_request: " + reply.error().message());
+    }
+    const auto* r = std::get_if<msg::inspect_reply>(&reply.value().payload);
+    if (r == nullptr) {
+        throw std::runtime_error(service + " answered an inspect_request with " +
+                                 std::string(msg::type_name_of(reply.value().payload)));
+    }
+    return *r;
+}
+
+std::vector<std::string> remote_deployment::wait_ready(std::chrono::milliseconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    std::vector<std::string> waiting = services();
+    while (!waiting.empty() && std::chrono::steady_clock::now() < until) {
+        std::erase_if(waiting, [&](const std::string& s) {
+            return static_cast<bool>(
+                client_->ask(s, msg::inspect_request{0, 0}, std::chrono::milliseconds(200)));
+        });
+    }
+    return waiting;
+}
+
+std::vector<msg::inspect_reply> remote_deployment::inspect_all() {
+    std::vector<msg::inspect_reply> out;
+    for (const auto& s : services()) {
+        out.push_back(inspect(s, 0, 0));
+    }
+    return out;
+}
+
+const ledger& remote_deployment::traffic() {
+    std::vector<traffic_record> all = own_.trace();
+    std::uint64_t received = own_.received().messages, received_bytes = own_.received().bytes;
+    for (const auto& s : services()) {
+        for (std::uint64_t since = 0;;) {
+            const auto r = inspect(s, since, page);
+            for (const auto& e : r.sent) {
+                all.push_back({e.seq, e.at_ns, e.from, e.to, e.type, e.label,
+                               static_cast<std::size_t>(e.bytes), e.workflow_id, e.query_id,
+                               e.client});
+                since = e.seq;
+            }
+            if (!r.more) {
+                received += r.received_messages;
+                received_bytes += r.received_bytes;
+                break;
+            }
+        }
+    }
+    std::stable_sort(all.begin(), all.end(), [](const traffic_record& a, const traffic_record& b) {
+        return a.at_ns < b.at_ns;
+    });
+    gathered_ = std::make_unique<ledger>(true);
+    for (auto& r : all) {
+        gathered_->record_sent(std::move(r));
+    }
+    gathered_->record_received_total(received, received_bytes);
+    return *gathered_;
+}
+
+domain_effects remote_deployment::effects() {
+    domain_effects out;
+    for (const auto& r : inspect_all()) {
+        for (const auto& [k, v] : r.effects.charged_cents) {
+            out.charged_cents[k] += v;
+        }
+        for (const auto& [k, v] : r.effects.stock) {
+            out.stock[k] = v;
+        }
+        for (const auto& [k, v] : r.effects.outbox) {
+            auto& box = out.outbox[k];
+            box.insert(box.end(), v.begin(), v.end());
+        }
+        out.back_orders += r.effects.back_orders;
+        out.orders_accepted += r.effects.orders_accepted;
+        out.orders_rejected += r.effects.orders_rejected;
+    }
+    return out;
+}
+
+void remote_deployment::hold(const std::string& service) {
+    if (!client_->ask(service, msg::hold_request{true}, options_.inspect_timeout)) {
+        throw std::runtime_error(service + " did not answer a hold_request");
+    }
+}
+
+void remote_deployment::release(const std::string& service) {
+    if (!client_->ask(service, msg::hold_request{false}, options_.inspect_timeout)) {
+        throw std::runtime_error(service + " did not answer a hold_request");
+    }
+}
+
+std::uint64_t remote_deployment::rejected() {
+    std::uint64_t n = 0;
+    for (const auto& r : inspect_all()) {
+        n += r.rejected;
+    }
+    return n;
+}
+
+std::size_t remote_deployment::workflow_state_bytes() {
+    std::size_t n = 0;
+    for (const auto& r : inspect_all()) {
+        n += r.state_bytes;
+    }
+    return n;
+}
+
+} // namespace choreo

@@ -1,0 +1,68 @@
+// A deployment whose services run elsewhere (other processes or hosts), driven by a local client.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <zmq.hpp>
+
+#include "patterns/deployment.hpp"
+
+namespace choreo {
+
+struct remote_options {
+    std::string client_name = "client";
+    std::string id_prefix; ///< workflow id prefix; unique per run if empty (name-pid-time)
+    std::chrono::milliseconds query_timeout{2'000};
+    std::chrono::milliseconds inspect_timeout{5'000};
+    node_options node;
+};
+
+/// Binds the client's inbox at its endpoint in the topology and talks to the services there.
+/// Figures are gathered from the services' own ledgers with inspect_request.
+class remote_deployment final : public deployment {
+public:
+    /// Throws: std::invalid_argument if the topology lacks a service or the client; zmq::error_t
+    /// if the client's endpoint cannot be bound.
+    remote_deployment(const pattern& p, workflow wf, topology where, remote_options options = {});
+    ~remote_deployment() override;
+    remote_deployment(const remote_deployment&) = delete;
+    remote_deployment& operator=(const remote_deployment&) = delete;
+
+    choreo::client& client() noexcept override { return *client_; }
+    const workflow& flow() const noexcept override { return workflow_; }
+    const ledger& traffic() override;
+    domain_effects effects() override;
+    void hold(const std::string& service) override;
+    void release(const std::string& service) override;
+    std::uint64_t rejected() override;
+    std::size_t workflow_state_bytes() override;
+
+    /// Waits until every service answers. Returns: the services that did not within `timeout`.
+    std::vector<std::string> wait_ready(std::chrono::milliseconds timeout);
+    /// Returns: each service's inspect_reply without its trace.
+    /// Throws: std::runtime_error naming a service that does not answer.
+    std::vector<msg::inspect_reply> inspect_all();
+
+private:
+    msg::inspect_reply inspect(const std::string& service, std::uint64_t since,
+                               std::uint64_t limit);
+
+    const pattern& pattern_;
+    workflow workflow_;
+    topology topology_;
+    remote_options options_;
+    zmq::context_t context_;
+    ledger own_;
+    std::unique_ptr<ledger> gathered_;
+    boost::asio::io_context io_;
+    std::unique_ptr<node> node_;
+    std::unique_ptr<choreo::client> client_;
+    std::thread thread_;
+};
+
+} // namespace choreo
