@@ -6,9 +6,11 @@
 #include <fmt/ranges.h>
 
 #include "demo/claims.hpp"
+#include "demo/spawn.hpp"
 #include "demo/text.hpp"
 #include "demo/tour.hpp"
 #include "patterns/log.hpp"
+#include "patterns/remote_deployment.hpp"
 #include "registry/builtin.hpp"
 
 namespace {
@@ -63,6 +65,9 @@ int main(int argc, char** argv) {
     app.add_option("--transport", transport_name, "transport between the nodes")
         ->check(one_of({"inproc", "ipc", "tcp"}, "transport"))
         ->capture_default_str();
+    bool spawn = false;
+    app.add_flag("--spawn", spawn,
+                 "run every service as its own choreo-node process (tcp unless --transport ipc)");
     app.add_flag("--json", json, "print a machine-readable summary instead of the tour");
     app.add_option("--report", report_dir,
                    "write a Markdown report with Mermaid and Graphviz diagrams to this folder");
@@ -76,6 +81,9 @@ int main(int argc, char** argv) {
     }
     o.mix = *scenario_by_name(scenario_name);
     o.via = *transport_by_name(transport_name);
+    if (spawn && o.via == transport::inproc) {
+        o.via = transport::tcp; // separate processes cannot share inproc
+    }
 
     std::vector<const pattern*> chosen;
     for (const auto& p : builtin_patterns().all()) {
@@ -85,8 +93,26 @@ int main(int argc, char** argv) {
     }
     try {
         std::vector<demo::tour> tours;
+        const auto wf = workflow_by_name(o.workflow).value();
+        if (spawn) {
+            demo::stop_children_on_interrupt();
+        }
         for (const auto* p : chosen) {
-            tours.push_back(demo::run_tour(*p, o));
+            if (spawn) {
+                demo::spawned_services children(demo::sibling_binary("choreo-node"), *p, wf, o.via);
+                remote_deployment d(*p, wf, children.where());
+                if (const auto silent = d.wait_ready(std::chrono::seconds(10)); !silent.empty()) {
+                    throw std::runtime_error(
+                        fmt::format("no answer from {}", fmt::join(silent, ", ")));
+                }
+                tours.push_back(demo::run_tour(d, *p, o));
+            } else {
+                deployment_options dopt;
+                dopt.via = o.via;
+                dopt.keep_trace = true;
+                local_deployment d(*p, wf, dopt);
+                tours.push_back(demo::run_tour(d, *p, o));
+            }
             if (!json) {
                 demo::print_tour(std::cout, tours.back(), o);
             }

@@ -58,15 +58,7 @@ status_shot mid_flight(deployment& d, const pattern& p, const tour_options& o,
 
 } // namespace
 
-tour run_tour(const pattern& p, const tour_options& o) {
-    auto wf = workflow_by_name(o.workflow);
-    if (!wf) {
-        throw std::invalid_argument("unknown workflow " + o.workflow);
-    }
-    deployment_options dopt;
-    dopt.via = o.via;
-    dopt.keep_trace = true;
-    local_deployment d(p, wf.value(), dopt);
+tour run_tour(deployment& d, const pattern& p, const tour_options& o) {
     tour t;
     t.pattern = std::string(p.name());
     t.summary = std::string(p.summary());
@@ -83,7 +75,7 @@ tour run_tour(const pattern& p, const tour_options& o) {
                         {}};
         placed.emplace_back(tr.workflow_id, plan);
         tr.terminal = await_end(d, tr.workflow_id, o.deadline);
-        for (auto& r : d.book().trace_of(tr.workflow_id)) {
+        for (auto& r : d.traffic().trace_of(tr.workflow_id)) {
             if (r.query_id == 0) {
                 t.links_by_scenario[tr.scenario].insert({r.from, r.to});
                 tr.messages.push_back(std::move(r));
@@ -118,11 +110,12 @@ tour run_tour(const pattern& p, const tour_options& o) {
         t.wrong += out->terminal != plans[i].expected_terminal ? 1 : 0;
     }
     by_kind["all"] = ids;
+    const auto& book = d.traffic();
     for (const auto& [kind, kind_ids] : by_kind) {
         scenario_cost c{kind, kind_ids.size(), 0, 0, 0, 0, 0, 0, 0};
         traffic_totals inter, client;
         for (const auto& id : kind_ids) {
-            if (const auto w = d.book().of_workflow(id)) {
+            if (const auto w = book.of_workflow(id)) {
                 inter.messages += w->inter_service.messages;
                 inter.bytes += w->inter_service.bytes;
                 client.messages += w->client.messages;
@@ -144,16 +137,14 @@ tour run_tour(const pattern& p, const tour_options& o) {
     // "all" last
     std::stable_partition(t.costs.begin(), t.costs.end(),
                           [](const scenario_cost& c) { return c.scenario != "all"; });
-    for (const auto& r : d.book().trace()) {
-        if (r.query_id == 0) {
+    for (const auto& r : d.traffic().trace()) {
+        if (r.query_id == 0 && !r.workflow_id.empty()) {
             t.links[{r.from, r.to}].add(r.bytes);
         }
     }
     t.effects = d.effects();
-    t.predicted_effects = wf.value().name == "order" ? predict_effects(placed) : t.effects;
-    for (const auto& s : d.services()) {
-        t.rejected += d.counters(s).rejected;
-    }
+    t.predicted_effects = d.flow().name == "order" ? predict_effects(placed) : t.effects;
+    t.rejected = d.rejected();
     t.state_bytes = d.workflow_state_bytes();
     return t;
 }

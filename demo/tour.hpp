@@ -71,9 +71,9 @@ struct tour {
     std::size_t state_bytes{}; ///< workflow state held by the services at the end
 };
 
-/// Runs one pattern through the tour.
+/// Runs one pattern through the tour on a deployment of it (fresh: no orders placed yet).
 /// Throws: std::runtime_error if a traced order never ends (the demo cannot go on).
-tour run_tour(const pattern& p, const tour_options& options);
+tour run_tour(deployment& d, const pattern& p, const tour_options& options);
 
 /// Mean bytes of a stamp-carrying message at each hop of a chain of `n` steps (stamp growth).
 std::vector<double> bytes_by_hop(const pattern& p, std::size_t n, const tour_options& options);

@@ -78,6 +78,22 @@ void node::stop() {
     }
 }
 
+void node::drain_and_stop() {
+    // Messages already queued in ZeroMQ are handled (service() reads until EAGAIN, in
+    // batches); what still cannot be sent is reported by stop().
+    for (int round = 0; round < 1'000 && !stopped_; ++round) {
+        const auto before = received_.load() + rejected_.load();
+        service(*inbox_);
+        for (auto& [peer, w] : dealers_) {
+            service(*w);
+        }
+        if (received_.load() + rejected_.load() == before) {
+            break;
+        }
+    }
+    stop();
+}
+
 void node::watch(watched& w) {
     if (!w.fd.is_open()) {
         w.fd.assign(w.socket.get(zmq::sockopt::fd));

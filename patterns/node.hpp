@@ -80,6 +80,9 @@ public:
     void start();
     /// Closes every socket. Call on the io thread.
     void stop();
+    /// Handles every message already waiting on the sockets, then stops: a clean shutdown.
+    /// Call on the io thread.
+    void drain_and_stop();
 
     /// Sends to `to`'s inbox through the DEALER for that peer (created on first use).
     /// Returns: the bytes put on the wire, or errc::unknown_service if `to` is not in the

@@ -1,0 +1,143 @@
+// choreo-ctl: drives a running choreo deployment: place orders, ask for a workflow's status.
+#include <iostream>
+#include <map>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "patterns/remote_deployment.hpp"
+#include "registry/builtin.hpp"
+
+namespace {
+
+using namespace choreo;
+
+int place(remote_deployment& d, scenario mix, std::size_t count, std::uint64_t seed,
+          std::chrono::seconds timeout) {
+    order_generator gen(seed, mix, d.flow());
+    const auto plans = gen.take(count);
+    std::vector<std::string> ids;
+    for (const auto& p : plans) {
+        ids.push_back(d.client().place(p.order));
+    }
+    d.client().wait_for(ids, timeout);
+    std::map<std::string, std::size_t> ended, predicted;
+    std::size_t lost = 0, wrong = 0;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        ++predicted[plans[i].expected_terminal];
+        const auto o = d.client().outcome(ids[i]);
+        if (!o) {
+            ++lost;
+            std::cout << fmt::format("  {} did not end within {}s\n", ids[i], timeout.count());
+            continue;
+        }
+        ++ended[o->terminal];
+        if (o->terminal != plans[i].expected_terminal) {
+            ++wrong;
+            std::cout << fmt::format("  {} ended {}, predicted {}\n", ids[i], o->terminal,
+                                     plans[i].expected_terminal);
+        }
+    }
+    std::cout << fmt::format("placed {} {} orders ({} .. {})\n", count, to_string(mix), ids.front(),
+                             ids.back());
+    for (const auto& [terminal, n] : predicted) {
+        std::cout << fmt::format("  {:<18} {:>6} ended, {:>6} predicted\n", terminal,
+                                 ended[terminal], n);
+    }
+    std::cout << (lost + wrong == 0 ? "every order ended as predicted\n"
+                                    : fmt::format("{} lost, {} not as predicted\n", lost, wrong));
+    return lost + wrong == 0 ? 0 : 1;
+}
+
+int status(remote_deployment& d, const std::string& id) {
+    const auto a = d.client().status(id);
+    std::cout << fmt::format("{}: {}\n", id, a.status.found ? a.status.state : "not found");
+    for (const auto& r : a.status.steps) {
+        std::cout << fmt::format("  {:<16} {:<9} {:<20} {}\n", r.service, r.status, r.outcome,
+                                 r.detail);
+    }
+    for (const auto& r : a.status.notified) {
+        std::cout << fmt::format("  {:<16} {:<9} {:<20} {}\n", r.service, r.status, r.outcome,
+                                 r.detail);
+    }
+    std::cout << fmt::format("cost: {} messages, {} bytes, asked {} ({}), answered {}, {:.2f} ms\n",
+                             a.cost.messages, a.cost.bytes, a.asked.size(),
+                             fmt::join(a.asked, ", "), a.answered.size(),
+                             static_cast<double>(a.latency_ns) / 1e6);
+    for (const auto& e : a.errors) {
+        std::cout << "error: " << e << "\n";
+    }
+    return a.status.found ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"choreo-ctl: drives a running choreo deployment (see choreo-node)."};
+    std::string topology_file, pattern_name = "front_controller", workflow_name = "order",
+                               me = "client";
+    app.add_option("--topology", topology_file, "topology file of the deployment")->required();
+    app.add_option("--pattern", pattern_name, "the pattern the services run")
+        ->check(CLI::IsMember(builtin_patterns().names()))
+        ->capture_default_str();
+    app.add_option("--workflow", workflow_name, "order or chain:N")->capture_default_str();
+    app.add_option("--as", me, "this client's name in the topology (its inbox is bound there)")
+        ->capture_default_str();
+    app.require_subcommand(1);
+
+    auto* place_cmd = app.add_subcommand("place", "place seeded orders and wait for them");
+    std::string scenario_name = "mixed";
+    std::size_t count = 10;
+    std::uint64_t seed = 42;
+    int timeout = 30;
+    place_cmd->add_option("--scenario", scenario_name)
+        ->check(CLI::IsMember(scenario_names()))
+        ->capture_default_str();
+    place_cmd->add_option("--count", count)
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+        ->capture_default_str();
+    place_cmd->add_option("--seed", seed)->capture_default_str();
+    place_cmd->add_option("--timeout", timeout, "seconds to wait for the orders to end")
+        ->check(CLI::Range(1, 3600))
+        ->capture_default_str();
+
+    auto* status_cmd = app.add_subcommand("status", "ask for a workflow's status");
+    std::string id;
+    status_cmd->add_option("id", id, "workflow id")->required();
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return 2;
+    }
+    auto wf = workflow_by_name(workflow_name);
+    if (!wf) {
+        std::cerr << "choreo-ctl: unknown workflow '" << workflow_name
+                  << "'; valid: order, chain:N with 1 <= N <= 1024\n";
+        return 2;
+    }
+    try {
+        remote_options o;
+        o.client_name = me;
+        remote_deployment d(*builtin_patterns().find(pattern_name), std::move(wf).value(),
+                            topology::load(topology_file), o);
+        if (const auto silent = d.wait_ready(std::chrono::seconds(5)); !silent.empty()) {
+            std::cerr << fmt::format("choreo-ctl: no answer from {}\n", fmt::join(silent, ", "));
+            return 1;
+        }
+        if (*place_cmd) {
+            return place(d, *scenario_by_name(scenario_name), count, seed,
+                         std::chrono::seconds(timeout));
+        }
+        return status(d, id);
+    } catch (const std::invalid_argument& e) {
+        std::cerr << "choreo-ctl: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "choreo-ctl: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,92 @@
+// choreo-node: one service of a workflow, under one pattern, as a process of its own.
+#include <csignal>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "patterns/log.hpp"
+#include "patterns/service_node.hpp"
+#include "registry/builtin.hpp"
+
+int main(int argc, char** argv) {
+    using namespace choreo;
+    CLI::App app{"choreo-node: runs one service of a choreo workflow as its own process, bound "
+                 "to the endpoint the topology file gives it. SIGINT or SIGTERM stop it cleanly."};
+    std::string pattern_name, service, topology_file, workflow_name = "order";
+    bool no_trace = false;
+    app.add_option("--pattern", pattern_name, "state-management pattern")
+        ->required()
+        ->check(CLI::IsMember(builtin_patterns().names()));
+    app.add_option("--service", service, "the service this process runs")->required();
+    app.add_option("--topology", topology_file, "topology file: NAME ENDPOINT [service|client]")
+        ->required();
+    app.add_option("--workflow", workflow_name, "order or chain:N")->capture_default_str();
+    app.add_flag("--no-trace", no_trace,
+                 "count messages but do not keep each one (long runs; inspect gets no entries)");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return 2;
+    }
+    auto wf = workflow_by_name(workflow_name);
+    if (!wf) {
+        std::cerr << "choreo-node: unknown workflow '" << workflow_name
+                  << "'; valid: order, chain:N with 1 <= N <= 1024\n";
+        return 2;
+    }
+    const auto services = wf.value().services();
+    if (std::find(services.begin(), services.end(), service) == services.end()) {
+        std::cerr << fmt::format("choreo-node: '{}' is not a service of {}; valid: {}\n", service,
+                                 workflow_name, fmt::join(services, ", "));
+        return 2;
+    }
+    topology where;
+    try {
+        where = topology::load(topology_file);
+        where.require(services);
+    } catch (const std::invalid_argument& e) {
+        std::cerr << "choreo-node: " << e.what() << "\n";
+        return 2;
+    }
+
+    zmq::context_t context;
+    boost::asio::io_context io;
+    ledger book(!no_trace);
+    auto domain = make_domain_service(wf.value(), service, domain_fixture::standard());
+    service_node self(context, io, *builtin_patterns().find(pattern_name), wf.value(),
+                      std::move(domain).value(), book);
+    const auto endpoint = *where.endpoint_of(service);
+    try {
+        self.net().bind(endpoint);
+    } catch (const zmq::error_t& e) {
+        std::cerr << "choreo-node: cannot bind " << service << " to " << endpoint << ": "
+                  << e.what() << "\n";
+        return 1;
+    }
+    self.net().set_topology(where);
+    self.net().start();
+
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+        if (ec) {
+            return;
+        }
+        log().info("{}: signal {}, stopping", service, signal);
+        self.net().drain_and_stop();
+        io.stop();
+    });
+    std::cerr << fmt::format("choreo-node: {} ({}, {}) on {}\n", service, pattern_name,
+                             workflow_name, endpoint);
+    io.run();
+    const auto c = self.net().counters();
+    std::cerr << fmt::format("choreo-node: {} stopped: received {}, sent {}, refused {}, "
+                             "never accepted by a peer {}\n",
+                             service, c.received, c.sent, c.rejected, c.backlog);
+    return 0;
+}

@@ -1,0 +1,223 @@
+#include "demo/spawn.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "patterns/log.hpp"
+
+namespace choreo::demo {
+namespace {
+
+constexpr auto grace = std::chrono::seconds(5);
+
+/// Asks the kernel for free loopback ports, all held open at once so they differ.
+std::vector<int> free_ports(std::size_t n) {
+    std::vector<int> fds, ports;
+    for (std::size_t i = 0; i < n; ++i) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof(addr);
+        if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+            ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+            throw std::runtime_error(std::string("no free loopback port: ") + std::strerror(errno));
+        }
+        fds.push_back(fd);
+        ports.push_back(ntohs(addr.sin_port));
+    }
+    for (const int fd : fds) {
+        ::close(fd);
+    }
+    return ports;
+}
+
+bool wait_exit(pid_t pid, std::chrono::steady_clock::duration limit, int* status = nullptr) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    int st = 0;
+    while (std::chrono::steady_clock::now() < until) {
+        const pid_t r = ::waitpid(pid, &st, WNOHANG);
+        if (r == pid || (r < 0 && errno == ECHILD)) {
+            if (status != nullptr) {
+                *status = st;
+            }
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+}
+
+std::mutex live_mutex;
+std::set<spawned_services*> live;
+
+} // namespace
+
+void stop_children_on_interrupt() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr); // inherited by every thread started later
+    std::thread([set] {
+        int signal = 0;
+        sigwait(&set, &signal);
+        std::lock_guard lock(live_mutex);
+        for (auto* group : live) {
+            group->stop_all();
+        }
+        std::_Exit(128 + signal);
+    }).detach();
+}
+
+std::filesystem::path sibling_binary(const std::string& name) {
+    return std::filesystem::read_symlink("/proc/self/exe").parent_path() / name;
+}
+
+spawned_services::spawned_services(std::filesystem::path node_binary, const pattern& p,
+                                   const workflow& wf, transport via,
+                                   const std::vector<std::string>& clients)
+    : binary_(std::move(node_binary)), pattern_(p.name()), workflow_(wf.name) {
+    if (via == transport::inproc) {
+        throw std::invalid_argument("separate processes need tcp or ipc, not inproc");
+    }
+    if (!std::filesystem::exists(binary_)) {
+        throw std::invalid_argument("no choreo-node at " + binary_.string());
+    }
+    dir_ = std::filesystem::temp_directory_path() /
+           ("choreo-" + std::to_string(::getpid()) + "-" +
+            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+    std::filesystem::create_directories(dir_);
+    auto names = wf.services();
+    names.insert(names.end(), clients.begin(), clients.end());
+    const auto ports = via == transport::tcp ? free_ports(names.size()) : std::vector<int>{};
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        const auto endpoint = via == transport::tcp
+                                  ? "tcp://127.0.0.1:" + std::to_string(ports[i])
+                                  : "ipc://" + (dir_ / (names[i] + ".sock")).string();
+        const bool client = i >= wf.services().size();
+        topology_.set(names[i], endpoint, client ? node_role::client : node_role::service);
+    }
+    file_ = dir_ / "topology.txt";
+    std::ofstream(file_) << topology_.to_text();
+    {
+        std::lock_guard lock(live_mutex);
+        live.insert(this);
+    }
+    try {
+        for (const auto& s : wf.services()) {
+            start(s);
+        }
+    } catch (...) {
+        stop_all();
+        throw;
+    }
+}
+
+void spawned_services::start(const std::string& service) {
+    const std::vector<std::string> args{binary_.string(), "--pattern",  pattern_,
+                                        "--service",      service,      "--topology",
+                                        file_.string(),   "--workflow", workflow_};
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
+    }
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr); // the node handles SIGINT/SIGTERM itself
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (::getppid() != parent) {
+            ::_exit(1); // the parent died before prctl took effect
+        }
+        std::vector<char*> argv;
+        for (const auto& a : args) {
+            argv.push_back(const_cast<char*>(a.c_str()));
+        }
+        argv.push_back(nullptr);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+    children_[service] = pid;
+}
+
+int spawned_services::kill(const std::string& service, int signal) {
+    const auto it = children_.find(service);
+    if (it == children_.end()) {
+        throw std::invalid_argument("no process for " + service);
+    }
+    int status = 0;
+    ::kill(it->second, signal);
+    if (!wait_exit(it->second, grace, &status)) {
+        ::kill(it->second, SIGKILL);
+        wait_exit(it->second, grace, &status);
+    }
+    children_.erase(it);
+    return status;
+}
+
+void spawned_services::restart(const std::string& service) {
+    if (children_.contains(service)) {
+        throw std::invalid_argument(service + " is still running");
+    }
+    start(service);
+}
+
+std::map<std::string, int> spawned_services::exited() {
+    std::map<std::string, int> out;
+    for (auto it = children_.begin(); it != children_.end();) {
+        int status = 0;
+        if (::waitpid(it->second, &status, WNOHANG) == it->second) {
+            out[it->first] = status;
+            it = children_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return out;
+}
+
+spawned_services::~spawned_services() {
+    {
+        std::lock_guard lock(live_mutex);
+        live.erase(this);
+    }
+    stop_all();
+}
+
+void spawned_services::stop_all() noexcept {
+    for (const auto& [service, pid] : children_) {
+        ::kill(pid, SIGTERM);
+    }
+    for (const auto& [service, pid] : children_) {
+        int status = 0;
+        if (!wait_exit(pid, grace, &status)) {
+            log().error("{} (pid {}) ignored SIGTERM: killed", service, pid);
+            ::kill(pid, SIGKILL);
+            wait_exit(pid, grace);
+        } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            log().warn("{} (pid {}) exited with status {}", service, pid, status);
+        }
+    }
+    children_.clear();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+}
+
+} // namespace choreo::demo

@@ -1,0 +1,63 @@
+// Every service of a pattern as a choreo-node child process, on loopback tcp or ipc.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+#include "patterns/pattern.hpp"
+#include "patterns/topology.hpp"
+#include "patterns/workflow.hpp"
+
+namespace choreo::demo {
+
+/// Starts one choreo-node per service (and writes the topology they share, with a client
+/// entry), stops them all on destruction: SIGTERM, then SIGKILL after a grace period. Children
+/// also get SIGTERM if this process dies (PR_SET_PDEATHSIG), so none is left behind.
+class spawned_services {
+public:
+    /// Throws: std::invalid_argument for inproc or a missing binary; std::runtime_error if a
+    /// child cannot be started.
+    spawned_services(std::filesystem::path node_binary, const pattern& p, const workflow& wf,
+                     transport via, const std::vector<std::string>& clients = {"client"});
+    ~spawned_services();
+    spawned_services(const spawned_services&) = delete;
+    spawned_services& operator=(const spawned_services&) = delete;
+
+    const topology& where() const noexcept { return topology_; }
+    const std::filesystem::path& topology_file() const noexcept { return file_; }
+
+    /// Sends `signal` to a service's process and waits for it to exit.
+    /// Returns: its wait status (as waitpid gives it).
+    int kill(const std::string& service, int signal);
+    /// Starts a service's process again (after kill()).
+    void restart(const std::string& service);
+    /// Returns: the exit status of services that ended on their own, as service -> status.
+    std::map<std::string, int> exited();
+    /// Stops every child now (SIGTERM, then SIGKILL after a grace period) and removes the files.
+    void stop_all() noexcept;
+
+private:
+    void start(const std::string& service);
+
+    std::filesystem::path binary_;
+    std::string pattern_;
+    std::string workflow_;
+    std::filesystem::path dir_;
+    std::filesystem::path file_;
+    topology topology_;
+    std::map<std::string, pid_t> children_;
+};
+
+/// Makes SIGINT, SIGTERM and SIGHUP stop every spawned_services of this process (children
+/// terminated, files removed) before the process exits with 128 + the signal. Call once from
+/// the main thread before any other thread starts.
+void stop_children_on_interrupt();
+
+/// Returns: the choreo-node beside the running executable.
+std::filesystem::path sibling_binary(const std::string& name);
+
+} // namespace choreo::demo
