@@ -22,7 +22,7 @@ build: configure
 
 demo: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target choreo-demo
-	$(BUILD)/demo/choreo-demo $(ARGS)
+	$(BUILD)/bin/choreo-demo $(ARGS)
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
@@ -32,7 +32,7 @@ test-asan:
 	@$(MAKE) --no-print-directory test BUILD=build-asan TYPE=Debug SANITIZE=address,undefined
 
 bench: build
-	$(BUILD)/bench/choreo-bench $(ARGS)
+	$(BUILD)/bin/choreo-bench $(ARGS)
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

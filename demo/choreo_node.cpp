@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
                  "to the endpoint the topology file gives it. SIGINT or SIGTERM stop it cleanly."};
     std::string pattern_name, service, topology_file, workflow_name = "order";
     bool no_trace = false;
+    unsigned link_delay_us = 0;
     app.add_option("--pattern", pattern_name, "state-management pattern")
         ->required()
         ->check(CLI::IsMember(builtin_patterns().names()));
@@ -24,6 +25,10 @@ int main(int argc, char** argv) {
     app.add_option("--topology", topology_file, "topology file: NAME ENDPOINT [service|client]")
         ->required();
     app.add_option("--workflow", workflow_name, "order or chain:N")->capture_default_str();
+    app.add_option("--link-delay-us", link_delay_us,
+                   "simulated network delay added to every message sent, in microseconds")
+        ->check(CLI::Range(0U, 10'000'000U))
+        ->capture_default_str();
     app.add_flag("--no-trace", no_trace,
                  "count messages but do not keep each one (long runs; inspect gets no entries)");
     try {
@@ -59,8 +64,10 @@ int main(int argc, char** argv) {
     boost::asio::io_context io;
     ledger book(!no_trace);
     auto domain = make_domain_service(wf.value(), service, domain_fixture::standard());
+    node_options options;
+    options.link_delay = std::chrono::microseconds(link_delay_us);
     service_node self(context, io, *builtin_patterns().find(pattern_name), wf.value(),
-                      std::move(domain).value(), book);
+                      std::move(domain).value(), book, options);
     const auto endpoint = *where.endpoint_of(service);
     try {
         self.net().bind(endpoint);

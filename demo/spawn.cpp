@@ -91,8 +91,10 @@ std::filesystem::path sibling_binary(const std::string& name) {
 
 spawned_services::spawned_services(std::filesystem::path node_binary, const pattern& p,
                                    const workflow& wf, transport via,
-                                   const std::vector<std::string>& clients)
-    : binary_(std::move(node_binary)), pattern_(p.name()), workflow_(wf.name) {
+                                   const std::vector<std::string>& clients,
+                                   std::chrono::nanoseconds link_delay)
+    : binary_(std::move(node_binary)), link_delay_(link_delay), pattern_(p.name()),
+      workflow_(wf.name) {
     if (via == transport::inproc) {
         throw std::invalid_argument("separate processes need tcp or ipc, not inproc");
     }
@@ -130,9 +132,18 @@ spawned_services::spawned_services(std::filesystem::path node_binary, const patt
 }
 
 void spawned_services::start(const std::string& service) {
-    const std::vector<std::string> args{binary_.string(), "--pattern",  pattern_,
-                                        "--service",      service,      "--topology",
-                                        file_.string(),   "--workflow", workflow_};
+    const std::vector<std::string> args{
+        binary_.string(),
+        "--pattern",
+        pattern_,
+        "--service",
+        service,
+        "--topology",
+        file_.string(),
+        "--workflow",
+        workflow_,
+        "--link-delay-us",
+        std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(link_delay_).count())};
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) {

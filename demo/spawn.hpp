@@ -1,6 +1,7 @@
 // Every service of a pattern as a choreo-node child process, on loopback tcp or ipc.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -22,7 +23,8 @@ public:
     /// Throws: std::invalid_argument for inproc or a missing binary; std::runtime_error if a
     /// child cannot be started.
     spawned_services(std::filesystem::path node_binary, const pattern& p, const workflow& wf,
-                     transport via, const std::vector<std::string>& clients = {"client"});
+                     transport via, const std::vector<std::string>& clients = {"client"},
+                     std::chrono::nanoseconds link_delay = {});
     ~spawned_services();
     spawned_services(const spawned_services&) = delete;
     spawned_services& operator=(const spawned_services&) = delete;
@@ -44,6 +46,7 @@ private:
     void start(const std::string& service);
 
     std::filesystem::path binary_;
+    std::chrono::nanoseconds link_delay_;
     std::string pattern_;
     std::string workflow_;
     std::filesystem::path dir_;

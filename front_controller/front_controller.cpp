@@ -169,6 +169,8 @@ private:
         }
     }
 
+    std::size_t on_state_workflows() const override { return workflows_.size(); }
+
     std::size_t on_state_bytes() const override {
         std::size_t total = 0;
         for (const auto& [id, t] : workflows_) {

@@ -29,7 +29,7 @@ std::string client::place(const msg::order& order) {
     std::string id;
     {
         std::lock_guard lock(mutex_);
-        id = (id_prefix_.empty() ? node_.name() : id_prefix_) + "-" + std::to_string(++next_id_);
+        id = workflow_id(++next_id_);
     }
     place(id, order);
     return id;
@@ -130,7 +130,8 @@ result<message> client::ask(const std::string& node_name, msg::payload request,
 
 void client::receive(const incoming& in) {
     if (const auto* ended = std::get_if<msg::workflow_ended>(&in.msg.payload)) {
-        workflow_outcome o{in.msg.env.workflow_id, ended->terminal, ended->detail, 0, now_ns()};
+        workflow_outcome o{in.msg.env.workflow_id, ended->terminal, ended->detail, 0, now_ns(),
+                           in.msg.env.hop + 2};
         {
             std::lock_guard lock(mutex_);
             if (ended_.contains(o.workflow_id)) {

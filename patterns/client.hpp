@@ -29,6 +29,9 @@ struct workflow_outcome {
     std::string detail;
     std::int64_t placed_ns{};
     std::int64_t ended_ns{};
+    /// Messages on the path from place_order to workflow_ended, both included (the envelope's
+    /// hop count of workflow_ended + 2): the critical path of this workflow.
+    std::uint32_t path_messages{};
 };
 
 /// The answer to a status query and what it cost, as the client's transport counted it.
@@ -80,6 +83,10 @@ public:
     /// Workflow ids are "<prefix>-<n>"; the prefix is the node name unless set (call before
     /// placing orders). Clients that restart under one name need distinct prefixes.
     void set_id_prefix(std::string prefix) { id_prefix_ = std::move(prefix); }
+    /// Returns: the id place() gives the n-th order (from 1).
+    std::string workflow_id(std::uint64_t n) const {
+        return (id_prefix_.empty() ? node_.name() : id_prefix_) + "-" + std::to_string(n);
+    }
 
 private:
     struct pending_query;

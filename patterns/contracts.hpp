@@ -228,10 +228,11 @@ struct inspect_reply {
     std::uint64_t rejected{};
     std::uint64_t backlog{};
     std::uint64_t state_bytes{};
+    std::uint64_t state_workflows{}; ///< workflows that state is about
     domain_effects effects;
     bool operator==(const inspect_reply&) const = default;
     MSGPACK_DEFINE_MAP(node, sent, more, received_messages, received_bytes, rejected, backlog,
-                       state_bytes, effects)
+                       state_bytes, state_workflows, effects)
 };
 
 /// Hold (or release) a service's workflow traffic, to catch a workflow mid-flight.

@@ -1,5 +1,6 @@
 #include "patterns/deployment.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <stdexcept>
@@ -109,6 +110,16 @@ std::size_t local_deployment::workflow_state_bytes() {
         total += on_service(name, [](service_node& s) { return s.behaviour().state_bytes(); });
     }
     return total;
+}
+
+std::size_t local_deployment::workflows_with_state() {
+    std::size_t most = 0;
+    for (const auto& name : workflow_.services()) {
+        most = std::max(most, on_service(name, [](service_node& s) {
+                            return s.behaviour().state_workflows();
+                        }));
+    }
+    return most;
 }
 
 std::uint64_t local_deployment::rejected() {

@@ -50,6 +50,8 @@ public:
     virtual std::uint64_t rejected() = 0;
     /// Returns: bytes of workflow state held by all services together.
     virtual std::size_t workflow_state_bytes() = 0;
+    /// Returns: the most workflows any one service holds state about.
+    virtual std::size_t workflows_with_state() = 0;
 };
 
 /// Every node in this process. Starts on construction, stops on destruction. Each node has its
@@ -86,6 +88,7 @@ public:
     node_counters counters(const std::string& node_name);
     std::uint64_t rejected() override;
     std::size_t workflow_state_bytes() override;
+    std::size_t workflows_with_state() override;
     void hold(const std::string& service) override;
     void release(const std::string& service) override;
 

@@ -29,7 +29,7 @@ struct node::watched {
 node::node(zmq::context_t& context, asio::io_context& io, std::string name, ledger& book,
            node_options options)
     : context_(context), io_(io), name_(std::move(name)), ledger_(book),
-      options_(std::move(options)), retry_(io) {
+      options_(std::move(options)), retry_(io), delay_timer_(io) {
     inbox_ = std::make_unique<watched>(context_, zmq::socket_type::router, io_, "");
     configure(inbox_->socket);
     inbox_->socket.set(zmq::sockopt::router_mandatory, 1);
@@ -60,7 +60,8 @@ void node::stop() {
     }
     stopped_ = true;
     retry_.cancel();
-    std::uint64_t undelivered = 0;
+    delay_timer_.cancel();
+    std::uint64_t undelivered = delayed_.size();
     auto close = [&](watched& w) {
         undelivered += w.backlog.size();
         boost::system::error_code ignored;
@@ -252,6 +253,17 @@ std::size_t node::transmit(watched& w, std::string routing_id, const std::string
     }
     parts.push_back(std::move(f.type));
     parts.push_back(std::move(f.body));
+    if (options_.link_delay.count() > 0) {
+        delayed_.push_back(
+            {std::chrono::steady_clock::now() + options_.link_delay, &w, std::move(parts)});
+        arm_delay();
+    } else {
+        enqueue(w, std::move(parts));
+    }
+    return bytes;
+}
+
+void node::enqueue(watched& w, std::vector<std::string> parts) {
     if (!w.backlog.empty() || !try_send(w, parts)) {
         w.backlog.push_back(std::move(parts));
         ++backlog_;
@@ -259,7 +271,27 @@ std::size_t node::transmit(watched& w, std::string routing_id, const std::string
     }
     // A send may consume the edge of ZMQ_FD: look at this socket again soon.
     schedule_service(w);
-    return bytes;
+}
+
+void node::arm_delay() {
+    if (delay_armed_ || delayed_.empty() || stopped_) {
+        return;
+    }
+    delay_armed_ = true;
+    delay_timer_.expires_at(delayed_.front().due);
+    delay_timer_.async_wait([this](const boost::system::error_code& ec) {
+        delay_armed_ = false;
+        if (ec || stopped_) {
+            return;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        while (!delayed_.empty() && delayed_.front().due <= now) {
+            auto d = std::move(delayed_.front());
+            delayed_.pop_front();
+            enqueue(*d.socket, std::move(d.parts));
+        }
+        arm_delay();
+    });
 }
 
 bool node::try_send(watched& w, std::vector<std::string>& parts) {

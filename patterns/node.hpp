@@ -3,6 +3,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -30,6 +31,9 @@ struct node_options {
     int high_water_mark = 100'000; ///< per socket, both directions
     int linger_ms = 1'000;         ///< how long close() may wait to flush
     node_role role = node_role::service;
+    /// Simulated network delay added to every message this node sends (0: none). Messages keep
+    /// their order; the ledger counts them when they are handed to the transport.
+    std::chrono::nanoseconds link_delay{0};
 };
 
 /// A message to send; the node fills in the rest of the envelope.
@@ -113,6 +117,8 @@ private:
     void reject(std::error_code why, const std::string& from, bool answer,
                 const msg::envelope& about = {});
     void arm_retry();
+    void enqueue(watched& w, std::vector<std::string> parts);
+    void arm_delay();
     void configure(zmq::socket_t& s);
 
     zmq::context_t& context_;
@@ -126,6 +132,14 @@ private:
     std::map<std::string, std::unique_ptr<watched>> dealers_;
     asio::steady_timer retry_;
     bool retry_armed_ = false;
+    struct delayed {
+        std::chrono::steady_clock::time_point due;
+        watched* socket;
+        std::vector<std::string> parts;
+    };
+    std::deque<delayed> delayed_; ///< due times in order: every message gets the same delay
+    asio::steady_timer delay_timer_;
+    bool delay_armed_ = false;
     bool stopped_ = false;
     std::uint64_t next_message_id_ = 0;
 

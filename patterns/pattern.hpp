@@ -49,10 +49,13 @@ public:
     std::error_code receive(const incoming& in) { return on_receive(in); }
     /// Returns: bytes of workflow state (not domain data) this service holds now.
     std::size_t state_bytes() const { return on_state_bytes(); }
+    /// Returns: how many workflows that state is about.
+    std::size_t state_workflows() const { return on_state_workflows(); }
 
 private:
     virtual std::error_code on_receive(const incoming& in) = 0;
     virtual std::size_t on_state_bytes() const { return 0; }
+    virtual std::size_t on_state_workflows() const { return 0; }
 };
 
 /// How a status query is asked: the request sent, and which services it goes to.

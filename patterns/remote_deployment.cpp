@@ -165,4 +165,12 @@ std::size_t remote_deployment::workflow_state_bytes() {
     return n;
 }
 
+std::size_t remote_deployment::workflows_with_state() {
+    std::size_t most = 0;
+    for (const auto& r : inspect_all()) {
+        most = std::max(most, static_cast<std::size_t>(r.state_workflows));
+    }
+    return most;
+}
+
 } // namespace choreo

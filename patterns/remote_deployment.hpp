@@ -41,6 +41,7 @@ public:
     void release(const std::string& service) override;
     std::uint64_t rejected() override;
     std::size_t workflow_state_bytes() override;
+    std::size_t workflows_with_state() override;
 
     /// Waits until every service answers. Returns: the services that did not within `timeout`.
     std::vector<std::string> wait_ready(std::chrono::milliseconds timeout);

@@ -35,6 +35,7 @@ msg::inspect_reply service_node::inspect(std::uint64_t since, std::size_t limit)
     r.rejected = c.rejected;
     r.backlog = c.backlog;
     r.state_bytes = behaviour_->state_bytes();
+    r.state_workflows = behaviour_->state_workflows();
     domain_->add_effects(r.effects);
     return r;
 }

@@ -89,6 +89,8 @@ private:
         latest_[id] = std::move(stamp);
     }
 
+    std::size_t on_state_workflows() const override { return latest_.size(); }
+
     std::size_t on_state_bytes() const override {
         std::size_t n = 0;
         for (const auto& [id, s] : latest_) {

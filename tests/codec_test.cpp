@@ -134,6 +134,7 @@ template <> msg::inspect_reply sample() {
             3,
             2,
             4'096,
+            17,
             {{{"c001", 2'497}},
              {{"sku-001", 9'999'998}, {"rare-001", 0}},
              {{"wf-1", {"order confirmed"}}, {"wf-2", {"payment declined"}}},

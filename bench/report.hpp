@@ -1,0 +1,22 @@
+// choreo-bench's output: a table for people, JSON and CSV for machines, gnuplot charts.
+#pragma once
+
+#include <filesystem>
+#include <ostream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bench/workload.hpp"
+
+namespace choreo::bench {
+
+void print_table(std::ostream& out, const std::vector<run_result>& runs);
+nlohmann::json to_json(const std::vector<run_result>& runs);
+void write_csv(std::ostream& out, const std::vector<run_result>& runs);
+/// Writes data and gnuplot scripts to `dir` and renders SVG charts if gnuplot is installed.
+/// Returns: the charts rendered (empty without gnuplot).
+std::vector<std::filesystem::path> write_plots(const std::filesystem::path& dir,
+                                               const std::vector<run_result>& runs);
+
+} // namespace choreo::bench

@@ -1,0 +1,101 @@
+// choreo-bench runs end to end with tiny counts and reports every field, losing nothing.
+#include <cstdio>
+#include <string>
+
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+std::pair<int, std::string> run(const std::string& command) {
+    std::string output;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    char buffer[4096];
+    while (pipe != nullptr && std::fgets(buffer, sizeof buffer, pipe) != nullptr) {
+        output += buffer;
+    }
+    const int status = pipe != nullptr ? ::pclose(pipe) : -1;
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+const std::vector<std::string> every_field{"pattern",
+                                           "workflow",
+                                           "scenario",
+                                           "transport",
+                                           "processes",
+                                           "inflight",
+                                           "link_delay",
+                                           "seed",
+                                           "workflows_completed",
+                                           "workflows_lost",
+                                           "workflows_not_as_predicted",
+                                           "inter_service_messages_per_workflow",
+                                           "inter_service_bytes_per_workflow",
+                                           "mean_message_bytes",
+                                           "e2e_p50_us",
+                                           "e2e_p90_us",
+                                           "e2e_p99_us",
+                                           "e2e_max_us",
+                                           "workflows_per_s",
+                                           "critical_path_messages",
+                                           "status_queries",
+                                           "status_query_messages",
+                                           "status_query_bytes",
+                                           "status_query_services",
+                                           "status_query_p50_us",
+                                           "status_query_p99_us",
+                                           "state_bytes_per_workflow",
+                                           "state_workflows",
+                                           "peak_rss_kb",
+                                           "floor_one_way_p50_us",
+                                           "floor_one_way_p99_us",
+                                           "floor_messages_per_s",
+                                           "floor_message_bytes",
+                                           "latency_ratio_to_floor",
+                                           "rate_ratio_to_floor"};
+
+void expect_complete(const nlohmann::json& rows, std::size_t runs, std::size_t workflows) {
+    ASSERT_TRUE(rows.is_array());
+    ASSERT_EQ(rows.size(), runs);
+    for (const auto& row : rows) {
+        for (const auto& field : every_field) {
+            EXPECT_TRUE(row.contains(field)) << field;
+        }
+        EXPECT_EQ(row["workflows_completed"].get<double>(), static_cast<double>(workflows));
+        EXPECT_EQ(row["workflows_lost"].get<double>(), 0.0);
+        EXPECT_EQ(row["workflows_not_as_predicted"].get<double>(), 0.0);
+        EXPECT_GT(row["floor_messages_per_s"].get<double>(), 0.0);
+        EXPECT_GT(row["e2e_p50_us"].get<double>(), 0.0);
+    }
+}
+
+const std::string bench = std::string(CHOREO_BIN_DIR) + "/choreo-bench";
+
+TEST(bench_smoke, every_pattern_and_scenario_reports_every_field_and_loses_nothing) {
+    const auto [code, out] =
+        run(bench + " --workflows 20 --warmup 5 --queries 3 --inflight 4 --json 2>/dev/null");
+    ASSERT_EQ(code, 0) << out;
+    expect_complete(nlohmann::json::parse(out), 3 * 4, 20);
+}
+
+TEST(bench_smoke, a_chain_sweep_over_separate_processes_reports_every_length) {
+    const auto [code, out] = run(bench + " --spawn --sweep 2,4 --workflows 10 --warmup 2 "
+                                         "--queries 2 --link-delay 50us --json 2>/dev/null");
+    ASSERT_EQ(code, 0) << out;
+    const auto rows = nlohmann::json::parse(out);
+    expect_complete(rows, 3 * 2, 10);
+    for (const auto& row : rows) {
+        EXPECT_EQ(row["processes"], "one per service");
+        EXPECT_EQ(row["link_delay"], "50us");
+    }
+}
+
+TEST(bench_smoke, bad_arguments_exit_with_status_2) {
+    for (const auto* args : {"--link-delay fast", "--sweep 2,x", "--inflight 0", "--pattern x"}) {
+        EXPECT_EQ(run(bench + " " + args + " 2>/dev/null").first, 2) << args;
+    }
+}
+
+} // namespace
