@@ -31,8 +31,15 @@ test: build
 test-asan:
 	@$(MAKE) --no-print-directory test BUILD=build-asan TYPE=Debug SANITIZE=address,undefined
 
-bench: build
+# The benchmark suite (scripts/bench), or choreo-bench with ARGS="...".
+bench: configure
+	@CHOREO_WITH_PLOTS=1 scripts/install-deps
+	@cmake --build $(BUILD) -j $(JOBS) --target choreo-bench
+ifeq ($(strip $(ARGS)),)
+	BUILD=$(BUILD) scripts/bench
+else
 	$(BUILD)/bin/choreo-bench $(ARGS)
+endif
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

@@ -72,6 +72,10 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000}))
         ->capture_default_str();
     app.add_option("--seed", base.seed)->capture_default_str();
+    app.add_option("--floor-messages", base.floor_messages,
+                   "messages streamed to measure the floor's rate (round trips: 1/50 of it)")
+        ->check(CLI::Range(std::size_t{1'000}, std::size_t{100'000'000}))
+        ->capture_default_str();
     app.add_option("--transport", transport_name)
         ->check(CLI::IsMember({"inproc", "ipc", "tcp"}))
         ->capture_default_str();

@@ -40,6 +40,7 @@ std::vector<std::pair<std::string, double>> figures(const run_result& r) {
         {"state_bytes_per_workflow", r.state_bytes_per_workflow},
         {"state_workflows", static_cast<double>(r.state_workflows)},
         {"peak_rss_kb", static_cast<double>(r.peak_rss_kb)},
+        {"rss_kb", static_cast<double>(r.rss_kb)},
         {"floor_one_way_p50_us", r.floor.one_way_p50_us},
         {"floor_one_way_p99_us", r.floor.one_way_p99_us},
         {"floor_messages_per_s", r.floor.messages_per_s},

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <fstream>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
 
 #include <fmt/format.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "demo/spawn.hpp"
 #include "patterns/deployment.hpp"
@@ -30,35 +32,41 @@ percentiles percentiles_of(std::vector<double> v) {
 }
 
 /// Keeps `inflight` workflows going until every plan has been placed and has ended.
-/// Returns: the ids, in the order of `plans`.
+/// Returns: the ids, in the order of `plans` (empty where a workflow was never placed).
 std::vector<std::string> drive(deployment& d, const std::vector<planned_order>& plans,
                                std::size_t inflight, std::chrono::seconds deadline) {
-    std::vector<std::string> ids(plans.size());
-    std::atomic<std::size_t> next{0};
-    std::mutex m;
-    std::condition_variable all_ended;
-    std::size_t ended = 0;
-    auto place_next = [&] {
-        const auto i = next.fetch_add(1);
-        if (i < plans.size()) {
-            ids[i] = d.client().place(plans[i].order);
+    // The hook runs on the client's io thread and may outlive a deadline here: it owns its
+    // state, and stops placing once this function has given up.
+    struct loop {
+        std::mutex m;
+        std::condition_variable all_ended;
+        std::vector<std::string> ids;
+        std::size_t next = 0, ended = 0;
+        bool closed = false;
+    };
+    auto l = std::make_shared<loop>();
+    l->ids.resize(plans.size());
+    auto place_next = [&d, &plans, l] {
+        std::lock_guard lock(l->m);
+        if (!l->closed && l->next < plans.size()) {
+            const auto i = l->next++;
+            l->ids[i] = d.client().place(plans[i].order);
         }
     };
-    d.client().on_ended([&](const workflow_outcome&) {
+    d.client().on_ended([l, place_next](const workflow_outcome&) {
         place_next(); // closed loop: one ends, the next starts
-        std::lock_guard lock(m);
-        if (++ended == plans.size()) {
-            all_ended.notify_all();
+        std::lock_guard lock(l->m);
+        if (++l->ended == l->ids.size()) {
+            l->all_ended.notify_all();
         }
     });
     for (std::size_t i = 0; i < std::min(inflight, plans.size()); ++i) {
         place_next();
     }
-    std::unique_lock lock(m);
-    all_ended.wait_for(lock, deadline, [&] { return ended == plans.size(); });
-    lock.unlock();
-    d.client().on_ended(nullptr);
-    return ids;
+    std::unique_lock lock(l->m);
+    l->all_ended.wait_for(lock, deadline, [&] { return l->ended == l->ids.size(); });
+    l->closed = true;
+    return l->ids;
 }
 
 } // namespace
@@ -139,14 +147,7 @@ run_result run_workload(const run_config& c) {
     r.workflows_per_s =
         static_cast<double>(r.completed) / std::chrono::duration<double>(elapsed).count();
 
-    const auto& book = d->traffic();
-    traffic_totals inter;
-    for (const auto& id : ids) {
-        if (const auto w = book.of_workflow(id)) {
-            inter.messages += w->inter_service.messages;
-            inter.bytes += w->inter_service.bytes;
-        }
-    }
+    const auto inter = d->traffic().of_workflows(ids).inter_service;
     const auto n = static_cast<double>(std::max<std::size_t>(1, r.completed));
     r.messages_per_workflow = static_cast<double>(inter.messages) / n;
     r.bytes_per_workflow = static_cast<double>(inter.bytes) / n;
@@ -175,12 +176,18 @@ run_result run_workload(const run_config& c) {
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
     r.peak_rss_kb = usage.ru_maxrss;
+    if (std::ifstream statm("/proc/self/statm"); statm) {
+        long size = 0, resident = 0;
+        statm >> size >> resident;
+        r.rss_kb = resident * (::sysconf(_SC_PAGESIZE) / 1024);
+    }
     d.reset();
     children.reset();
 
     // The floor, for this run's mean message: a type frame of a typical contract name.
     const auto body = static_cast<std::size_t>(std::max(1.0, r.mean_message_bytes - 14));
-    r.floor = measure_floor(c.via, 14, body);
+    r.floor = measure_floor(c.via, 14, body, std::max<std::size_t>(100, c.floor_messages / 50),
+                            c.floor_messages);
     const auto hop_us =
         r.floor.one_way_p50_us + std::chrono::duration<double, std::micro>(c.link_delay).count();
     r.latency_ratio = r.e2e_us.p50 / (r.path_messages * hop_us);

@@ -23,7 +23,8 @@ struct run_config {
     transport via = transport::inproc;
     bool spawn = false;
     std::chrono::nanoseconds link_delay{0};
-    std::size_t status_queries = 50; ///< issued while the measured workload runs
+    std::size_t status_queries = 50;      ///< issued while the measured workload runs
+    std::size_t floor_messages = 200'000; ///< streamed to measure the floor's message rate
     std::chrono::seconds deadline{120};
 };
 
@@ -45,9 +46,10 @@ struct run_result {
     std::size_t queries{};  ///< status queries answered
     double query_messages{}, query_bytes{}, query_services{}; ///< per query, mean
     percentiles query_us;
-    double state_bytes_per_workflow{}; ///< mid-run, by whoever holds the state
+    double state_bytes_per_workflow{}; ///< after the run, by whoever holds the state
     std::size_t state_workflows{};
-    long peak_rss_kb{}; ///< this process (and its nodes when in-process)
+    long peak_rss_kb{}; ///< this process's peak so far (nodes included when in-process)
+    long rss_kb{};      ///< resident at the end of the run, before the services stop
     floor_figures floor;
     double latency_ratio{}; ///< e2e p50 / (path messages x (floor one-way + link delay))
     double rate_ratio{};    ///< workflows/s x messages per workflow / floor messages/s

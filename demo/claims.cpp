@@ -79,15 +79,16 @@ std::vector<claim_verdict> judge_claims(const std::vector<tour>& tours,
         claim_verdict v{"Stateless choreography builds the state on the fly, from every service",
                         "Table 11-3", "", true};
         const auto services = sl->shots.front().answer.asked.size();
-        std::size_t total = 0;
+        std::size_t in_workflow = 0;
         for (const auto& s : sl->shots) {
-            total = std::max(total, s.answer.answered.size());
+            in_workflow = std::max(in_workflow, s.answer.answered.size());
             v.held = v.held && s.answer.answered.size() == s.answer.asked.size() &&
                      s.answer.asked.size() == services && services > 1;
         }
         const auto& c = sl->costs.back();
-        v.evidence = fmt::format("each status query asked {} of {} services: {} messages, {} B",
-                                 services, total, c.query_messages, c.query_bytes);
+        v.evidence = fmt::format("each status query asked {} services and {} answered: {} "
+                                 "messages, {} B",
+                                 services, in_workflow, c.query_messages, c.query_bytes);
         out.push_back(v);
     }
     {

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <random>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -24,24 +25,36 @@ namespace {
 
 constexpr auto grace = std::chrono::seconds(5);
 
-/// Asks the kernel for free loopback ports, all held open at once so they differ.
+/// Free loopback ports below the kernel's ephemeral range (32768 and up by default), so that
+/// the wildcard binds of other programs on this machine cannot take them before the children
+/// bind them. A port is free if it can be bound now; all are held until every one is found.
 std::vector<int> free_ports(std::size_t n) {
     std::vector<int> fds, ports;
-    for (std::size_t i = 0; i < n; ++i) {
+    std::mt19937 random(
+        static_cast<unsigned>(::getpid()) ^
+        static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
+    std::uniform_int_distribution<int> pick(20'000, 32'000);
+    for (int attempt = 0; ports.size() < n && attempt < 1'000; ++attempt) {
         const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0) {
+            break;
+        }
         sockaddr_in addr{};
         addr.sin_family = AF_INET;
         addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof(addr);
-        if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-            ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-            throw std::runtime_error(std::string("no free loopback port: ") + std::strerror(errno));
+        addr.sin_port = htons(static_cast<std::uint16_t>(pick(random)));
+        if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+            fds.push_back(fd);
+            ports.push_back(ntohs(addr.sin_port));
+        } else {
+            ::close(fd);
         }
-        fds.push_back(fd);
-        ports.push_back(ntohs(addr.sin_port));
     }
     for (const int fd : fds) {
         ::close(fd);
+    }
+    if (ports.size() < n) {
+        throw std::runtime_error("no free loopback ports between 20000 and 32000");
     }
     return ports;
 }
@@ -188,20 +201,6 @@ void spawned_services::restart(const std::string& service) {
         throw std::invalid_argument(service + " is still running");
     }
     start(service);
-}
-
-std::map<std::string, int> spawned_services::exited() {
-    std::map<std::string, int> out;
-    for (auto it = children_.begin(); it != children_.end();) {
-        int status = 0;
-        if (::waitpid(it->second, &status, WNOHANG) == it->second) {
-            out[it->first] = status;
-            it = children_.erase(it);
-        } else {
-            ++it;
-        }
-    }
-    return out;
 }
 
 spawned_services::~spawned_services() {

@@ -37,8 +37,6 @@ public:
     int kill(const std::string& service, int signal);
     /// Starts a service's process again (after kill()).
     void restart(const std::string& service);
-    /// Returns: the exit status of services that ended on their own, as service -> status.
-    std::map<std::string, int> exited();
     /// Stops every child now (SIGTERM, then SIGKILL after a grace period) and removes the files.
     void stop_all() noexcept;
 

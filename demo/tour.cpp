@@ -113,14 +113,9 @@ tour run_tour(deployment& d, const pattern& p, const tour_options& o) {
     const auto& book = d.traffic();
     for (const auto& [kind, kind_ids] : by_kind) {
         scenario_cost c{kind, kind_ids.size(), 0, 0, 0, 0, 0, 0, 0};
-        traffic_totals inter, client;
-        for (const auto& id : kind_ids) {
-            if (const auto w = book.of_workflow(id)) {
-                inter.messages += w->inter_service.messages;
-                inter.bytes += w->inter_service.bytes;
-                client.messages += w->client.messages;
-            }
-        }
+        const auto w = book.of_workflows(kind_ids);
+        const auto& inter = w.inter_service;
+        const auto& client = w.client;
         const auto n = static_cast<double>(kind_ids.size());
         c.inter_messages = static_cast<double>(inter.messages) / n;
         c.inter_bytes = static_cast<double>(inter.bytes) / n;

@@ -103,25 +103,33 @@ status_answer client::status(const std::string& workflow_id) {
 
 result<message> client::ask(const std::string& node_name, msg::payload request,
                             std::chrono::milliseconds timeout) {
-    std::promise<message> promise;
-    auto reply = promise.get_future();
-    std::promise<std::uint64_t> sent;
-    auto id = sent.get_future();
-    asio::post(node_.io(), [&] {
+    // Shared with the io thread, which may run the posted handler after a timeout here.
+    struct exchange {
+        std::promise<std::uint64_t> sent;
+        std::promise<message> reply;
+    };
+    auto ex = std::make_shared<exchange>();
+    auto sent = ex->sent.get_future();
+    auto reply = ex->reply.get_future();
+    asio::post(node_.io(), [this, ex, node_name, request = std::move(request)]() mutable {
         const auto query = ++next_query_;
-        asks_.emplace(query, std::move(promise));
+        asks_.emplace(query, std::move(ex->reply));
         if (!node_.send(node_name, {"", 0, query, std::move(request)})) {
             asks_.erase(query);
-            sent.set_value(0);
+            ex->sent.set_value(0);
             return;
         }
-        sent.set_value(query);
+        ex->sent.set_value(query);
     });
-    const auto query = id.get();
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    if (sent.wait_until(until) != std::future_status::ready) {
+        return std::error_code(errc::timeout);
+    }
+    const auto query = sent.get();
     if (query == 0) {
         return std::error_code(errc::unknown_service);
     }
-    if (reply.wait_for(timeout) != std::future_status::ready) {
+    if (reply.wait_until(until) != std::future_status::ready) {
         asio::post(node_.io(), [this, query] { asks_.erase(query); });
         return std::error_code(errc::timeout);
     }
@@ -132,6 +140,7 @@ void client::receive(const incoming& in) {
     if (const auto* ended = std::get_if<msg::workflow_ended>(&in.msg.payload)) {
         workflow_outcome o{in.msg.env.workflow_id, ended->terminal, ended->detail, 0, now_ns(),
                            in.msg.env.hop + 2};
+        std::function<void(const workflow_outcome&)> hook;
         {
             std::lock_guard lock(mutex_);
             if (ended_.contains(o.workflow_id)) {
@@ -142,10 +151,11 @@ void client::receive(const incoming& in) {
             const auto placed = placed_at_.find(o.workflow_id);
             o.placed_ns = placed == placed_at_.end() ? 0 : placed->second;
             ended_.emplace(o.workflow_id, o);
+            hook = ended_hook_;
         }
         ended_cv_.notify_all();
-        if (ended_hook_) {
-            ended_hook_(o);
+        if (hook) {
+            hook(o);
         }
         return;
     }

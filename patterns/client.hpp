@@ -46,8 +46,8 @@ struct status_answer {
     std::int64_t latency_ns{};
 };
 
-/// A client node. Its methods may be called from any thread except the node's own; handlers
-/// run on the node's io_context.
+/// A client node. Its methods may be called from any thread; the blocking ones (wait_for,
+/// status, ask) never from the node's own, where its handlers run.
 class client {
 public:
     client(node& net, const pattern& p, const workflow& wf,
@@ -76,8 +76,11 @@ public:
     result<message> ask(const std::string& node_name, msg::payload request,
                         std::chrono::milliseconds timeout);
 
-    /// Called on the io thread whenever a workflow ends (set before placing orders).
-    void on_ended(std::function<void(const workflow_outcome&)> f) { ended_hook_ = std::move(f); }
+    /// Called on the io thread whenever a workflow ends; replaces any earlier hook.
+    void on_ended(std::function<void(const workflow_outcome&)> f) {
+        std::lock_guard lock(mutex_);
+        ended_hook_ = std::move(f);
+    }
 
     const std::string& name() const noexcept { return node_.name(); }
     /// Workflow ids are "<prefix>-<n>"; the prefix is the node name unless set (call before

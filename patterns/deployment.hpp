@@ -69,7 +69,6 @@ public:
     const workflow& flow() const noexcept override { return workflow_; }
     const ledger& traffic() noexcept override { return ledger_; }
     const ledger& book() const noexcept { return ledger_; }
-    const pattern& pattern_used() const noexcept { return pattern_; }
     const topology& where() const noexcept { return topology_; }
 
     /// Runs `fn(service_node&)` on that service's thread and waits for its result.

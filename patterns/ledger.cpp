@@ -35,10 +35,7 @@ void ledger::record_sent(traffic_record r) {
     std::lock_guard lock(mutex_);
     r.seq = ++seq_;
     sent_.add(r.bytes);
-    links_[{r.from, r.to}].add(r.bytes);
-    if (r.query_id != 0) {
-        queries_.add(r.bytes);
-    } else if (!r.workflow_id.empty()) {
+    if (r.query_id == 0 && !r.workflow_id.empty()) {
         auto& w = workflows_[r.workflow_id];
         (r.client ? w.client : w.inter_service).add(r.bytes);
     }
@@ -68,11 +65,6 @@ traffic_totals ledger::received() const {
     return received_;
 }
 
-traffic_totals ledger::query_traffic() const {
-    std::lock_guard lock(mutex_);
-    return queries_;
-}
-
 std::optional<workflow_traffic> ledger::of_workflow(const std::string& workflow_id) const {
     std::lock_guard lock(mutex_);
     const auto it = workflows_.find(workflow_id);
@@ -82,9 +74,18 @@ std::optional<workflow_traffic> ledger::of_workflow(const std::string& workflow_
     return it->second;
 }
 
-std::map<std::pair<std::string, std::string>, traffic_totals> ledger::links() const {
+workflow_traffic ledger::of_workflows(const std::vector<std::string>& workflow_ids) const {
     std::lock_guard lock(mutex_);
-    return links_;
+    workflow_traffic sum;
+    for (const auto& id : workflow_ids) {
+        if (const auto it = workflows_.find(id); it != workflows_.end()) {
+            sum.inter_service.messages += it->second.inter_service.messages;
+            sum.inter_service.bytes += it->second.inter_service.bytes;
+            sum.client.messages += it->second.client.messages;
+            sum.client.bytes += it->second.client.bytes;
+        }
+    }
+    return sum;
 }
 
 std::vector<traffic_record> ledger::trace() const {

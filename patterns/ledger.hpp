@@ -61,12 +61,10 @@ public:
 
     traffic_totals sent() const;
     traffic_totals received() const;
-    /// Sent messages that were status-query traffic.
-    traffic_totals query_traffic() const;
     /// Returns: the traffic of one workflow, or nullopt if none was seen.
     std::optional<workflow_traffic> of_workflow(const std::string& workflow_id) const;
-    /// Returns: (from, to) -> totals over every sent message.
-    std::map<std::pair<std::string, std::string>, traffic_totals> links() const;
+    /// Returns: the traffic of all these workflows together (ids never seen add nothing).
+    workflow_traffic of_workflows(const std::vector<std::string>& workflow_ids) const;
     /// Returns: the kept records, in send order (empty unless keep_trace).
     std::vector<traffic_record> trace() const;
     std::vector<traffic_record> trace_of(const std::string& workflow_id) const;
@@ -78,9 +76,8 @@ private:
     mutable std::mutex mutex_;
     bool keep_trace_;
     std::uint64_t seq_ = 0;
-    traffic_totals sent_, received_, queries_;
+    traffic_totals sent_, received_;
     std::unordered_map<std::string, workflow_traffic> workflows_;
-    std::map<std::pair<std::string, std::string>, traffic_totals> links_;
     std::vector<traffic_record> trace_;
 };
 

@@ -1,5 +1,6 @@
 #include "patterns/node.hpp"
 
+#include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 
 #include "patterns/clock.hpp"
@@ -105,6 +106,8 @@ void node::watch(watched& w) {
                     [this, &w](const boost::system::error_code& ec) {
                         if (!ec && !stopped_) {
                             watch(w);
+                        } else if (ec && ec != asio::error::operation_aborted) {
+                            log().error("{}: stopped watching a socket: {}", name_, ec.message());
                         }
                     });
     service(w);
@@ -142,6 +145,9 @@ void node::service(watched& w) {
         if (!stopped_) {
             log().error("{}: socket error: {}", name_, e.what());
         }
+    } catch (const std::exception& e) {
+        ++handler_errors_; // no exception may escape a handler running on the io_context
+        log().error("{}: {}", name_, e.what());
     }
 }
 
@@ -220,16 +226,17 @@ void node::reply(const incoming& asker, outgoing out) {
 }
 
 node::watched& node::dealer_for(const std::string& to, const std::string& endpoint) {
-    auto& slot = dealers_[to];
-    if (!slot) {
-        slot = std::make_unique<watched>(context_, zmq::socket_type::dealer, io_, to);
-        configure(slot->socket);
-        slot->socket.set(zmq::sockopt::routing_id, name_);
-        slot->socket.set(zmq::sockopt::immediate, 1);
-        slot->socket.connect(endpoint);
-        watch(*slot);
+    if (const auto it = dealers_.find(to); it != dealers_.end()) {
+        return *it->second;
     }
-    return *slot;
+    auto w = std::make_unique<watched>(context_, zmq::socket_type::dealer, io_, to);
+    configure(w->socket);
+    w->socket.set(zmq::sockopt::routing_id, name_);
+    w->socket.set(zmq::sockopt::immediate, 1);
+    w->socket.connect(endpoint); // throws on a bad endpoint: nothing is kept then
+    auto& slot = *dealers_.emplace(to, std::move(w)).first->second;
+    watch(slot);
+    return slot;
 }
 
 std::size_t node::transmit(watched& w, std::string routing_id, const std::string& to,
@@ -243,8 +250,9 @@ std::size_t node::transmit(watched& w, std::string routing_id, const std::string
     message m{{++next_message_id_, out.workflow_id, name_, at, out.hop, out.query_id}, out.payload};
     frames f = encode(m);
     const auto bytes = f.size();
-    ledger_.record_sent({0, at, name_, to, f.type, label_of(m.payload), f.size(), out.workflow_id,
-                         out.query_id,
+    ledger_.record_sent({0, at, name_, to, f.type,
+                         ledger_.keeps_trace() ? label_of(m.payload) : std::string(), f.size(),
+                         out.workflow_id, out.query_id,
                          options_.role == node_role::client || topology_.is_client(to)});
     ++sent_;
     std::vector<std::string> parts;
@@ -280,10 +288,10 @@ void node::arm_delay() {
     delay_armed_ = true;
     delay_timer_.expires_at(delayed_.front().due);
     delay_timer_.async_wait([this](const boost::system::error_code& ec) {
-        delay_armed_ = false;
         if (ec || stopped_) {
-            return;
+            return; // cancelled: the node may be going away
         }
+        delay_armed_ = false;
         const auto now = std::chrono::steady_clock::now();
         while (!delayed_.empty() && delayed_.front().due <= now) {
             auto d = std::move(delayed_.front());
@@ -321,10 +329,10 @@ void node::arm_retry() {
     retry_armed_ = true;
     retry_.expires_after(retry_interval);
     retry_.async_wait([this](const boost::system::error_code& ec) {
-        retry_armed_ = false;
         if (ec || stopped_) {
-            return;
+            return; // cancelled: the node may be going away
         }
+        retry_armed_ = false;
         bool waiting = false;
         auto retry = [&](watched& w) {
             if (!w.backlog.empty()) {

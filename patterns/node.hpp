@@ -99,7 +99,6 @@ public:
     void refuse(const incoming& in, std::error_code why);
 
     const std::string& name() const noexcept { return name_; }
-    const topology& peers() const noexcept { return topology_; }
     const ledger& book() const noexcept { return ledger_; }
     asio::io_context& io() noexcept { return io_; }
     node_counters counters() const;

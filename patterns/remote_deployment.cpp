@@ -10,7 +10,7 @@
 namespace choreo {
 
 namespace {
-constexpr std::uint64_t page = 2'000;
+constexpr std::uint64_t page = 500; // see max_entries_per_reply in service_node.cpp
 } // namespace
 
 remote_deployment::remote_deployment(const pattern& p, workflow wf, topology where,

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "patterns/log.hpp"
+
 namespace choreo {
 
 service_node::service_node(zmq::context_t& context, asio::io_context& io, const pattern& p,
@@ -12,8 +14,17 @@ service_node::service_node(zmq::context_t& context, asio::io_context& io, const 
     node_.on_message([this](node&, const incoming& in) { receive(in); });
 }
 
+service_node::~service_node() {
+    if (!waiting_.empty()) {
+        log().error("{}: stopped while holding {} message(s), never handled", node_.name(),
+                    waiting_.size());
+    }
+}
+
 namespace {
-constexpr std::size_t max_entries_per_reply = 2'000; // keeps an inspect_reply well under 1 MiB
+// An entry packs to about 200 bytes: 500 keep an inspect_reply near 100 KiB, well under the
+// 256 KiB frame limit of the receiving node.
+constexpr std::size_t max_entries_per_reply = 500;
 } // namespace
 
 msg::inspect_reply service_node::inspect(std::uint64_t since, std::size_t limit) const {

@@ -16,6 +16,9 @@ public:
     service_node(zmq::context_t& context, asio::io_context& io, const pattern& p,
                  const workflow& wf, std::unique_ptr<domain_service> domain, ledger& book,
                  node_options options = {});
+    ~service_node();
+    service_node(const service_node&) = delete;
+    service_node& operator=(const service_node&) = delete;
 
     node& net() noexcept { return node_; }
     domain_service& domain() noexcept { return *domain_; }

@@ -75,14 +75,16 @@ const std::string bench = std::string(CHOREO_BIN_DIR) + "/choreo-bench";
 
 TEST(bench_smoke, every_pattern_and_scenario_reports_every_field_and_loses_nothing) {
     const auto [code, out] =
-        run(bench + " --workflows 20 --warmup 5 --queries 3 --inflight 4 --json 2>/dev/null");
+        run(bench + " --workflows 20 --warmup 5 --queries 3 --inflight 4 --floor-messages 5000 "
+                    "--json 2>/dev/null");
     ASSERT_EQ(code, 0) << out;
     expect_complete(nlohmann::json::parse(out), 3 * 4, 20);
 }
 
 TEST(bench_smoke, a_chain_sweep_over_separate_processes_reports_every_length) {
-    const auto [code, out] = run(bench + " --spawn --sweep 2,4 --workflows 10 --warmup 2 "
-                                         "--queries 2 --link-delay 50us --json 2>/dev/null");
+    const auto [code, out] =
+        run(bench + " --spawn --sweep 2,4 --workflows 10 --warmup 2 "
+                    "--queries 2 --link-delay 50us --floor-messages 5000 --json 2>/dev/null");
     ASSERT_EQ(code, 0) << out;
     const auto rows = nlohmann::json::parse(out);
     expect_complete(rows, 3 * 2, 10);

@@ -164,10 +164,14 @@ TEST(claims, no_single_service_can_answer_a_stamp_coupling_status_query_alone) {
     const auto held = place(d, scenario::happy, 1, 8);
     ids.push_back(held.ids[0]);
     const auto until = std::chrono::steady_clock::now() + testing::deadline;
-    while (d.client().status(held.ids[0]).status.steps.at(1).status != "done" &&
-           std::chrono::steady_clock::now() < until) {
+    auto reached_payment = [&] {
+        const auto st = d.client().status(held.ids[0]).status;
+        return st.steps.size() > 1 && st.steps[1].status == "done";
+    };
+    while (!reached_payment() && std::chrono::steady_clock::now() < until) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+    ASSERT_TRUE(reached_payment()) << "the held workflow never got past payment";
 
     std::map<std::string, int> answers_alone; // service -> workflows it alone answers right
     for (const auto& id : ids) {

@@ -93,17 +93,8 @@ struct batch_traffic {
 };
 
 inline batch_traffic traffic_of(deployment& d, const batch& b) {
-    batch_traffic t;
-    const auto& book = d.traffic();
-    for (const auto& id : b.ids) {
-        if (const auto w = book.of_workflow(id)) {
-            t.inter_service.messages += w->inter_service.messages;
-            t.inter_service.bytes += w->inter_service.bytes;
-            t.client.messages += w->client.messages;
-            t.client.bytes += w->client.bytes;
-        }
-    }
-    return t;
+    const auto w = d.traffic().of_workflows(b.ids);
+    return {w.inter_service, w.client};
 }
 
 } // namespace choreo::testing
