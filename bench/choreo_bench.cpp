@@ -9,6 +9,7 @@
 
 #include "bench/report.hpp"
 #include "bench/workload.hpp"
+#include "demo/cli.hpp"
 #include "demo/spawn.hpp"
 #include "patterns/log.hpp"
 #include "registry/builtin.hpp"
@@ -81,11 +82,7 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_flag("--spawn", base.spawn, "one process per service (tcp unless --transport ipc)");
     app.add_option("--workflow", workflow_name, "order or chain:N")
-        ->check([](const std::string& v) {
-            return workflow_by_name(v)
-                       ? std::string()
-                       : "unknown workflow '" + v + "'; valid: order, chain:N with 1 <= N <= 1024";
-        })
+        ->check(cli::workflow_name())
         ->capture_default_str();
     app.add_option("--sweep", sweep_text, "chain lengths to sweep, e.g. 2,4,8,16,32");
     app.add_option("--link-delay", delay_text,
@@ -95,13 +92,8 @@ int main(int argc, char** argv) {
     app.add_flag("--csv", csv, "print CSV instead of the table");
     app.add_option("--csv-file", csv_path, "also write CSV to this file");
     app.add_option("--plot", plot_dir, "write SVG charts (gnuplot) to this folder");
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        app.exit(e);
-        return 2;
+    if (const auto status = cli::parse(app, argc, argv)) {
+        return *status;
     }
     const auto delay = parse_duration(delay_text);
     if (!delay) {

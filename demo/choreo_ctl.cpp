@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "demo/cli.hpp"
 #include "patterns/remote_deployment.hpp"
 #include "registry/builtin.hpp"
 
@@ -81,7 +82,9 @@ int main(int argc, char** argv) {
     app.add_option("--pattern", pattern_name, "the pattern the services run")
         ->check(CLI::IsMember(builtin_patterns().names()))
         ->capture_default_str();
-    app.add_option("--workflow", workflow_name, "order or chain:N")->capture_default_str();
+    app.add_option("--workflow", workflow_name, "order or chain:N")
+        ->check(cli::workflow_name())
+        ->capture_default_str();
     app.add_option("--as", me, "this client's name in the topology (its inbox is bound there)")
         ->capture_default_str();
     app.require_subcommand(1);
@@ -105,20 +108,10 @@ int main(int argc, char** argv) {
     auto* status_cmd = app.add_subcommand("status", "ask for a workflow's status");
     std::string id;
     status_cmd->add_option("id", id, "workflow id")->required();
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        app.exit(e);
-        return 2;
+    if (const auto status = cli::parse(app, argc, argv)) {
+        return *status;
     }
     auto wf = workflow_by_name(workflow_name);
-    if (!wf) {
-        std::cerr << "choreo-ctl: unknown workflow '" << workflow_name
-                  << "'; valid: order, chain:N with 1 <= N <= 1024\n";
-        return 2;
-    }
     try {
         remote_options o;
         o.client_name = me;

@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include "demo/claims.hpp"
+#include "demo/cli.hpp"
 #include "demo/spawn.hpp"
 #include "demo/text.hpp"
 #include "demo/tour.hpp"
@@ -28,14 +29,6 @@ CLI::Validator one_of(const std::vector<std::string>& choices, const std::string
         },
         fmt::format("{{{}}}", fmt::join(choices, ",")));
 }
-
-const CLI::Validator workflow_name(
-    [](std::string& value) -> std::string {
-        return workflow_by_name(value)
-                   ? std::string()
-                   : "unknown workflow '" + value + "'; valid: order, chain:N with 1 <= N <= 1024";
-    },
-    "order|chain:N");
 
 } // namespace
 
@@ -60,7 +53,7 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--seed", o.seed, "seed of the order generator")->capture_default_str();
     app.add_option("--workflow", o.workflow, "workflow: order or chain:N")
-        ->check(workflow_name)
+        ->check(cli::workflow_name())
         ->capture_default_str();
     app.add_option("--transport", transport_name, "transport between the nodes")
         ->check(one_of({"inproc", "ipc", "tcp"}, "transport"))
@@ -71,13 +64,8 @@ int main(int argc, char** argv) {
     app.add_flag("--json", json, "print a machine-readable summary instead of the tour");
     app.add_option("--report", report_dir,
                    "write a Markdown report with Mermaid and Graphviz diagrams to this folder");
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        app.exit(e);
-        return 2;
+    if (const auto status = cli::parse(app, argc, argv)) {
+        return *status;
     }
     o.mix = *scenario_by_name(scenario_name);
     o.via = *transport_by_name(transport_name);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "demo/cli.hpp"
 #include "patterns/log.hpp"
 #include "patterns/service_node.hpp"
 #include "registry/builtin.hpp"
@@ -24,27 +25,19 @@ int main(int argc, char** argv) {
     app.add_option("--service", service, "the service this process runs")->required();
     app.add_option("--topology", topology_file, "topology file: NAME ENDPOINT [service|client]")
         ->required();
-    app.add_option("--workflow", workflow_name, "order or chain:N")->capture_default_str();
+    app.add_option("--workflow", workflow_name, "order or chain:N")
+        ->check(cli::workflow_name())
+        ->capture_default_str();
     app.add_option("--link-delay-us", link_delay_us,
                    "simulated network delay added to every message sent, in microseconds")
         ->check(CLI::Range(0U, 10'000'000U))
         ->capture_default_str();
     app.add_flag("--no-trace", no_trace,
                  "count messages but do not keep each one (long runs; inspect gets no entries)");
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        app.exit(e);
-        return 2;
+    if (const auto status = cli::parse(app, argc, argv)) {
+        return *status;
     }
-    auto wf = workflow_by_name(workflow_name);
-    if (!wf) {
-        std::cerr << "choreo-node: unknown workflow '" << workflow_name
-                  << "'; valid: order, chain:N with 1 <= N <= 1024\n";
-        return 2;
-    }
+    const auto wf = workflow_by_name(workflow_name);
     const auto services = wf.value().services();
     if (std::find(services.begin(), services.end(), service) == services.end()) {
         std::cerr << fmt::format("choreo-node: '{}' is not a service of {}; valid: {}\n", service,

@@ -1,24 +1,14 @@
 // choreo-bench runs end to end with tiny counts and reports every field, losing nothing.
-#include <cstdio>
 #include <string>
-
-#include <sys/wait.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "harness.hpp"
+
 namespace {
 
-std::pair<int, std::string> run(const std::string& command) {
-    std::string output;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    char buffer[4096];
-    while (pipe != nullptr && std::fgets(buffer, sizeof buffer, pipe) != nullptr) {
-        output += buffer;
-    }
-    const int status = pipe != nullptr ? ::pclose(pipe) : -1;
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+using choreo::testing::run_command;
 
 const std::vector<std::string> every_field{"pattern",
                                            "workflow",
@@ -74,17 +64,17 @@ void expect_complete(const nlohmann::json& rows, std::size_t runs, std::size_t w
 const std::string bench = std::string(CHOREO_BIN_DIR) + "/choreo-bench";
 
 TEST(bench_smoke, every_pattern_and_scenario_reports_every_field_and_loses_nothing) {
-    const auto [code, out] =
-        run(bench + " --workflows 20 --warmup 5 --queries 3 --inflight 4 --floor-messages 5000 "
-                    "--json 2>/dev/null");
+    const auto [code, out] = run_command(
+        bench + " --workflows 20 --warmup 5 --queries 3 --inflight 4 --floor-messages 5000 "
+                "--json 2>/dev/null");
     ASSERT_EQ(code, 0) << out;
     expect_complete(nlohmann::json::parse(out), 3 * 4, 20);
 }
 
 TEST(bench_smoke, a_chain_sweep_over_separate_processes_reports_every_length) {
-    const auto [code, out] =
-        run(bench + " --spawn --sweep 2,4 --workflows 10 --warmup 2 "
-                    "--queries 2 --link-delay 50us --floor-messages 5000 --json 2>/dev/null");
+    const auto [code, out] = run_command(
+        bench + " --spawn --sweep 2,4 --workflows 10 --warmup 2 "
+                "--queries 2 --link-delay 50us --floor-messages 5000 --json 2>/dev/null");
     ASSERT_EQ(code, 0) << out;
     const auto rows = nlohmann::json::parse(out);
     expect_complete(rows, 3 * 2, 10);
@@ -96,7 +86,7 @@ TEST(bench_smoke, a_chain_sweep_over_separate_processes_reports_every_length) {
 
 TEST(bench_smoke, bad_arguments_exit_with_status_2) {
     for (const auto* args : {"--link-delay fast", "--sweep 2,x", "--inflight 0", "--pattern x"}) {
-        EXPECT_EQ(run(bench + " " + args + " 2>/dev/null").first, 2) << args;
+        EXPECT_EQ(run_command(bench + " " + args + " 2>/dev/null").first, 2) << args;
     }
 }
 

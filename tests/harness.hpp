@@ -2,11 +2,13 @@
 #pragma once
 
 #include <chrono>
+#include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include "patterns/deployment.hpp"
 #include "registry/builtin.hpp"
@@ -95,6 +97,22 @@ struct batch_traffic {
 inline batch_traffic traffic_of(deployment& d, const batch& b) {
     const auto w = d.traffic().of_workflows(b.ids);
     return {w.inter_service, w.client};
+}
+
+} // namespace choreo::testing
+
+namespace choreo::testing {
+
+/// Runs a shell command. Returns: its exit status (-1 if it did not exit) and its stdout.
+inline std::pair<int, std::string> run_command(const std::string& command) {
+    std::string output;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    char buffer[4096];
+    while (pipe != nullptr && std::fgets(buffer, sizeof buffer, pipe) != nullptr) {
+        output += buffer;
+    }
+    const int status = pipe != nullptr ? ::pclose(pipe) : -1;
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
 } // namespace choreo::testing

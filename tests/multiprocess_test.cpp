@@ -65,16 +65,9 @@ INSTANTIATE_TEST_SUITE_P(patterns, multiprocess,
                          ::testing::Values("front_controller", "stateless", "stamp_coupling"),
                          [](const auto& param) { return param.param; });
 
-/// Runs a command; returns its exit status and what it printed (stdout and stderr).
+/// Runs a program; returns its exit status and what it printed on stdout and stderr.
 std::pair<int, std::string> run(const std::string& command) {
-    std::string output;
-    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-    char buffer[512];
-    while (pipe != nullptr && std::fgets(buffer, sizeof buffer, pipe) != nullptr) {
-        output += buffer;
-    }
-    const int status = pipe != nullptr ? ::pclose(pipe) : -1;
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+    return testing::run_command(command + " 2>&1");
 }
 
 TEST(programs, bad_arguments_name_the_valid_choices_and_exit_with_status_2) {
