@@ -183,7 +183,8 @@ std::vector<std::filesystem::path> write_plots(const std::filesystem::path& dir,
             const auto gp = dir / (c.name + ".gp");
             std::ofstream g(gp);
             fmt::print(g,
-                       "set terminal svg size 800,450 dynamic\nset output '{}'\nset title '{}'\n"
+                       "set terminal svg size 800,450 dynamic\nset termoption noenhanced\n"
+                       "set output '{}'\nset title '{}'\n"
                        "set ylabel '{}'\nset style data histograms\nset style fill solid 0.8\n"
                        "set key outside\nset grid ytics\nset yrange [0:*]\n"
                        "plot for [i=2:{}] '{}' using i:xtic(1) title columnheader(i)\n",
@@ -195,7 +196,8 @@ std::vector<std::filesystem::path> write_plots(const std::filesystem::path& dir,
             const auto gp = dir / ("sweep_" + c.name + ".gp");
             std::ofstream g(gp);
             fmt::print(g,
-                       "set terminal svg size 800,450 dynamic\nset output '{}'\n"
+                       "set terminal svg size 800,450 dynamic\nset termoption noenhanced\n"
+                       "set output '{}'\n"
                        "set title '{} by chain length'\nset xlabel 'steps (chain:N)'\n"
                        "set ylabel '{}'\nset key outside\nset grid\nset logscale x 2\nplot ",
                        (dir / ("sweep_" + c.name + ".svg")).string(), c.title, c.unit);
