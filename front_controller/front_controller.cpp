@@ -55,9 +55,11 @@ private:
         const auto& id = in.msg.env.workflow_id;
         const auto hop = in.msg.env.hop;
         if (const auto* order = std::get_if<msg::place_order>(&in.msg.payload)) {
-            if (!is_controller() || order->workflow != ctx_.flow().name) {
-                return errc::unexpected_message;
+            auto reacted = react_to_order(ctx_.flow(), ctx_.domain(), id, *order);
+            if (!reacted) {
+                return reacted.error();
             }
+            const auto& r = reacted.value();
             if (!workflows_.contains(id)) {
                 workflows_[id] = {order->reply_to,
                                   std::vector<slot>(ctx_.flow().steps.size(), slot::pending),
@@ -67,7 +69,6 @@ private:
                                   false,
                                   {}};
             }
-            const auto r = react_to_order(ctx_.flow(), ctx_.domain(), id, *order);
             pass_on(id, hop, r);
             if (!r.terminal.empty()) {
                 workflows_[id].final_detail = r.record.detail;

@@ -38,8 +38,11 @@ reaction run_step(const workflow& wf, domain_service& self, std::uint32_t index,
 
 } // namespace
 
-reaction react_to_order(const workflow& wf, domain_service& self, const std::string& workflow_id,
-                        const msg::place_order& order) {
+result<reaction> react_to_order(const workflow& wf, domain_service& self,
+                                const std::string& workflow_id, const msg::place_order& order) {
+    if (wf.steps.empty() || wf.steps.front().service != self.name() || order.workflow != wf.name) {
+        return std::error_code(errc::unexpected_message);
+    }
     return run_step(wf, self, 0, workflow_id, order.reply_to, order.details);
 }
 

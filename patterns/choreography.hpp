@@ -20,8 +20,10 @@ struct reaction {
 };
 
 /// The first service starts the workflow: it runs step 0.
-reaction react_to_order(const workflow& wf, domain_service& self, const std::string& workflow_id,
-                        const msg::place_order& order);
+/// Returns: errc::unexpected_message if `self` is not the first service of `wf` or the order
+/// names another workflow.
+result<reaction> react_to_order(const workflow& wf, domain_service& self,
+                                const std::string& workflow_id, const msg::place_order& order);
 
 /// A service reacts to an event: a step's success makes it run the next step; a step's
 /// failure makes it (a notified service) take note and pass the news to the next one.

@@ -46,12 +46,12 @@ private:
     std::error_code on_receive(const incoming& in) override {
         const auto& id = in.msg.env.workflow_id;
         if (const auto* order = std::get_if<msg::place_order>(&in.msg.payload)) {
-            if (ctx_.name() != ctx_.first_service() || order->workflow != ctx_.flow().name) {
-                return errc::unexpected_message;
+            auto r = react_to_order(ctx_.flow(), ctx_.domain(), id, *order);
+            if (!r) {
+                return r.error();
             }
             msg::stamp fresh{id, std::string(workflow_state::in_progress), 0, {}, {}};
-            pass_on(id, in.msg.env.hop, order->reply_to, std::move(fresh),
-                    react_to_order(ctx_.flow(), ctx_.domain(), id, *order));
+            pass_on(id, in.msg.env.hop, order->reply_to, std::move(fresh), r.value());
             return {};
         }
         if (const auto* e = std::get_if<msg::stamped_event>(&in.msg.payload)) {

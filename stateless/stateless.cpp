@@ -14,11 +14,11 @@ private:
     std::error_code on_receive(const incoming& in) override {
         const auto& id = in.msg.env.workflow_id;
         if (const auto* order = std::get_if<msg::place_order>(&in.msg.payload)) {
-            if (ctx_.name() != ctx_.first_service() || order->workflow != ctx_.flow().name) {
-                return errc::unexpected_message;
+            auto r = react_to_order(ctx_.flow(), ctx_.domain(), id, *order);
+            if (!r) {
+                return r.error();
             }
-            pass_on(id, in.msg.env.hop, order->reply_to,
-                    react_to_order(ctx_.flow(), ctx_.domain(), id, *order));
+            pass_on(id, in.msg.env.hop, order->reply_to, r.value());
             return {};
         }
         if (const auto* e = std::get_if<msg::workflow_event>(&in.msg.payload)) {
