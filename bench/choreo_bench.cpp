@@ -2,6 +2,7 @@
 #include <charconv>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 #include "demo/cli.hpp"
 #include "demo/spawn.hpp"
 #include "patterns/log.hpp"
+#include "patterns/workflow_module.hpp"
 #include "registry/builtin.hpp"
 
 namespace {
@@ -43,22 +45,23 @@ std::optional<std::chrono::nanoseconds> parse_duration(const std::string& text) 
 
 int main(int argc, char** argv) {
     CLI::App app{"choreo-bench: runs the same seeded workload under every pattern and reports "
-                 "messages, bytes, latency, throughput and status-query cost, each against the "
-                 "transport floor measured in the same run."};
+                 "messages, bytes, latency, throughput, status-query cost, state and the load of "
+                 "the busiest node, each against the transport floor measured in the same run."};
     std::string pattern_name = "all", scenario_name = "all", transport_name = "inproc",
                 workflow_name = "order", delay_text = "0", sweep_text, plot_dir, csv_path;
     bench::run_config base;
     bool json = false, csv = false;
     auto patterns = builtin_patterns().names();
     patterns.push_back("all");
-    auto scenarios = scenario_names();
-    scenarios.push_back("all");
     app.add_option("--pattern", pattern_name, "pattern, or all")
         ->check(CLI::IsMember(patterns))
         ->capture_default_str();
-    app.add_option("--scenario", scenario_name,
-                   "scenario, or all (happy, payment_rejected, back_order, mixed)")
-        ->check(CLI::IsMember(scenarios))
+    const auto default_workflow = builtin_workflows().find(workflow_name).value();
+    app.add_option(
+           "--scenario", scenario_name,
+           fmt::format("a scenario of the workflow's module, or all: every one ({}: {})",
+                       workflow_name,
+                       fmt::join(module_of(default_workflow).scenarios(default_workflow), ", ")))
         ->capture_default_str();
     app.add_option("--workflows", base.workflows, "measured workflows per run")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
@@ -80,11 +83,14 @@ int main(int argc, char** argv) {
     app.add_option("--transport", transport_name)
         ->check(CLI::IsMember({"inproc", "ipc", "tcp"}))
         ->capture_default_str();
-    app.add_flag("--spawn", base.spawn, "one process per service (tcp unless --transport ipc)");
-    app.add_option("--workflow", workflow_name, "order or chain:N")
+    app.add_flag("--spawn", base.spawn,
+                 "one process per node (tcp unless --transport ipc); reports each node's CPU time");
+    app.add_option("--workflow", workflow_name, "workflow: " + cli::workflow_forms())
         ->check(cli::workflow_name())
         ->capture_default_str();
-    app.add_option("--sweep", sweep_text, "chain lengths to sweep, e.g. 2,4,8,16,32");
+    app.add_option("--sweep", sweep_text,
+                   "workflows to run one after another instead of --workflow: chain lengths "
+                   "and/or workflow names, e.g. 2,4,8,16,32 or chain:8,chain:8:1,chain:8:2");
     app.add_option("--link-delay", delay_text,
                    "simulated delay per message sent, e.g. 200us, 1ms (0: none)")
         ->capture_default_str();
@@ -106,24 +112,36 @@ int main(int argc, char** argv) {
     if (base.spawn && base.via == transport::inproc) {
         base.via = transport::tcp;
     }
-    std::vector<std::string> workflows{workflow_name};
-    if (!sweep_text.empty()) {
-        workflows.clear();
+    std::vector<workflow> workflows;
+    if (sweep_text.empty()) {
+        workflows.push_back(builtin_workflows().find(workflow_name).value());
+    } else {
         std::stringstream ss(sweep_text);
-        for (std::string n; std::getline(ss, n, ',');) {
-            if (!workflow_by_name("chain:" + n)) {
-                std::cerr << "--sweep: '" << n << "' is not a chain length between 1 and 1024\n";
+        for (std::string item; std::getline(ss, item, ',');) {
+            // a bare number is a chain length
+            const bool length =
+                !item.empty() && item.find_first_not_of("0123456789") == std::string::npos;
+            auto wf = builtin_workflows().find(length ? "chain:" + item : item);
+            if (!wf) {
+                std::cerr << "--sweep: '" << item << "' is neither a chain length nor a "
+                          << "workflow; valid: " << cli::workflow_forms() << "\n";
                 return 2;
             }
-            workflows.push_back("chain:" + n);
+            workflows.push_back(std::move(wf).value());
         }
     }
-    std::vector<scenario> mixes;
-    if (scenario_name == "all") {
-        mixes = {scenario::happy, scenario::payment_rejected, scenario::back_order,
-                 scenario::mixed};
-    } else {
-        mixes = {*scenario_by_name(scenario_name)};
+    // Scenarios belong to the workflow's module: check them for every workflow before running.
+    std::vector<std::pair<workflow, std::vector<std::string>>> plan;
+    for (auto& wf : workflows) {
+        if (scenario_name == "all") {
+            auto names = module_of(wf).scenarios(wf);
+            plan.emplace_back(std::move(wf), std::move(names));
+        } else if (const auto error = cli::scenario_error(wf, scenario_name)) {
+            std::cerr << "--scenario: " << *error << "\n";
+            return 2;
+        } else {
+            plan.emplace_back(std::move(wf), std::vector<std::string>{scenario_name});
+        }
     }
     if (base.spawn) {
         demo::stop_children_on_interrupt();
@@ -132,24 +150,24 @@ int main(int argc, char** argv) {
     std::vector<bench::run_result> runs;
     bool healthy = true;
     try {
-        for (const auto& wf : workflows) {
-            // chain:N has no error paths: one scenario is enough
-            const auto wf_mixes = wf == "order" ? mixes : std::vector<scenario>{scenario::happy};
+        for (const auto& [wf, scenarios] : plan) {
             for (const auto& p : builtin_patterns().all()) {
                 if (pattern_name != "all" && p->name() != pattern_name) {
                     continue;
                 }
-                for (auto mix : wf_mixes) {
+                for (const auto& scenario : scenarios) {
                     auto c = base;
                     c.pattern_used = p.get();
-                    c.workflow = wf;
-                    c.mix = mix;
+                    c.workflow = wf.name;
+                    c.scenario = scenario;
                     runs.push_back(bench::run_workload(c));
                     const auto& r = runs.back();
-                    healthy = healthy && r.lost == 0 && r.wrong == 0;
-                    std::cerr << fmt::format("  {} {} {}: {} workflows, p50 {:.1f} us, {:.0f}/s\n",
-                                             p->name(), wf, to_string(mix), r.completed,
-                                             r.e2e_us.p50, r.workflows_per_s);
+                    healthy = healthy && r.lost == 0 && r.wrong == 0 && r.effects_differing == 0;
+                    std::cerr << fmt::format(
+                        "  {} {} {}: {} workflows, p50 {:.1f} us, {:.0f}/s, busiest {} "
+                        "({:.1f} msg/wf)\n",
+                        p->name(), wf.name, scenario, r.completed, r.e2e_us.p50, r.workflows_per_s,
+                        r.busiest_node, r.busiest_messages_per_workflow);
                 }
             }
         }
@@ -177,7 +195,8 @@ int main(int argc, char** argv) {
                           : fmt::format("plots: {} SVG chart(s) in {}\n", svgs.size(), plot_dir));
     }
     if (!healthy) {
-        std::cerr << "choreo-bench: some workflows were lost or ended other than predicted\n";
+        std::cerr << "choreo-bench: some workflows were lost or ended other than predicted, or "
+                     "their domain effects were not as predicted\n";
         return 1;
     }
     return 0;

@@ -1,5 +1,6 @@
 #include "bench/report.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -7,6 +8,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+#include <fmt/ranges.h>
 
 namespace choreo::bench {
 namespace {
@@ -22,6 +24,7 @@ std::vector<std::pair<std::string, double>> figures(const run_result& r) {
         {"workflows_completed", static_cast<double>(r.completed)},
         {"workflows_lost", static_cast<double>(r.lost)},
         {"workflows_not_as_predicted", static_cast<double>(r.wrong)},
+        {"effects_not_as_predicted", static_cast<double>(r.effects_differing)},
         {"inter_service_messages_per_workflow", r.messages_per_workflow},
         {"inter_service_bytes_per_workflow", r.bytes_per_workflow},
         {"mean_message_bytes", r.mean_message_bytes},
@@ -39,6 +42,11 @@ std::vector<std::pair<std::string, double>> figures(const run_result& r) {
         {"status_query_p99_us", r.query_us.p99},
         {"state_bytes_per_workflow", r.state_bytes_per_workflow},
         {"state_workflows", static_cast<double>(r.state_workflows)},
+        {"domain_bytes", static_cast<double>(r.domain_bytes)},
+        {"busiest_node_messages_per_workflow", r.busiest_messages_per_workflow},
+        {"busiest_cpu_share", r.busiest_cpu_share},
+        {"busiest_cpu_us_per_workflow", r.busiest_cpu_us_per_workflow},
+        {"nodes_cpu_us_per_workflow", r.nodes_cpu_us_per_workflow},
         {"peak_rss_kb", static_cast<double>(r.peak_rss_kb)},
         {"rss_kb", static_cast<double>(r.rss_kb)},
         {"floor_one_way_p50_us", r.floor.one_way_p50_us},
@@ -54,44 +62,94 @@ std::vector<std::pair<std::string, std::string>> labels(const run_result& r) {
     const auto& c = r.config;
     return {{"pattern", std::string(c.pattern_used->name())},
             {"workflow", c.workflow},
-            {"scenario", std::string(to_string(c.mix))},
+            {"scenario", c.scenario},
             {"transport", std::string(to_string(c.via))},
-            {"processes", c.spawn ? "one per service" : "one"},
+            {"processes", c.spawn ? "one per node" : "one"},
             {"inflight", std::to_string(c.inflight)},
             {"link_delay", delay_of(c)},
             {"seed", std::to_string(c.seed)}};
+}
+
+/// "node:value;node:value" in the pattern's node order: per-node figures in one CSV cell.
+std::string per_node(const run_result& r, double node_load::*figure) {
+    std::vector<std::string> cells;
+    for (const auto& n : r.nodes) {
+        cells.push_back(fmt::format("{}:{:.6g}", n.node, n.*figure));
+    }
+    return fmt::format("{}", fmt::join(cells, ";"));
+}
+
+/// The named nodes and per-node figures, after the figures in CSV.
+std::vector<std::pair<std::string, std::string>> node_columns(const run_result& r) {
+    return {{"busiest_node", r.busiest_node},
+            {"busiest_cpu_node", r.busiest_cpu_node},
+            {"node_messages_per_workflow", per_node(r, &node_load::messages_per_workflow)},
+            {"node_cpu_us_per_workflow",
+             r.cpu_measured ? per_node(r, &node_load::cpu_us_per_workflow) : std::string()}};
+}
+
+/// Returns: the messages per workflow `node` handled in run `r`.
+double messages_of(const run_result& r, const std::string& node) {
+    for (const auto& n : r.nodes) {
+        if (n.node == node) {
+            return n.messages_per_workflow;
+        }
+    }
+    return 0;
 }
 
 } // namespace
 
 void print_table(std::ostream& out, const std::vector<run_result>& runs) {
     fmt::print(out,
-               "{:<17} {:<16} {:<9} {:>4} {:>6} {:>7} {:>7} {:>6} | {:>8} {:>8} {:>8} {:>9} "
-               "{:>9} | {:>5} {:>6} {:>4} {:>8} | {:>6} | {:>8} {:>9} {:>6} {:>6}\n",
-               "pattern", "workflow/scenario", "transport", "infl", "msg/wf", "B/wf", "B/msg",
-               "delay", "p50 us", "p90 us", "p99 us", "max us", "wf/s", "q msg", "q B", "q svc",
-               "q p50 us", "stateB", "floor us", "floor m/s", "lat x", "rate");
+               "{:<17} {:<22} {:<11} {:>4} {:>6} | {:>6} {:>6} {:>6} | {:>8} {:>8} {:>8} {:>8} "
+               "{:>7} | {:>5} {:>6} {:>5} {:>8} | {:>10} {:>8} | {:>4} {:>14} {:>13} | {:>8} "
+               "{:>9} {:>8} {:>10} | {}\n",
+               "pattern", "workflow/scenario", "transport", "infl", "delay", "msg/wf", "B/wf",
+               "B/msg", "p50 us", "p90 us", "p99 us", "max us", "wf/s", "q msg", "q B", "q svc",
+               "q p50 us", "state B/wf", "domain B", "path msg", "busiest msg/wf", "busiest cpu %",
+               "floor us", "floor m/s", "e2e/floor", "rate/floor", "busiest node");
     for (const auto& r : runs) {
         const auto& c = r.config;
         fmt::print(out,
-                   "{:<17} {:<16} {:<9} {:>4} {:>6.1f} {:>7.0f} {:>7.0f} {:>6} | {:>8.1f} {:>8.1f} "
-                   "{:>8.1f} {:>9.1f} {:>9.0f} | {:>5.1f} {:>6.0f} {:>4.1f} {:>8.1f} | {:>6.0f} | "
-                   "{:>8.2f} {:>9.0f} {:>6.2f} {:>5.1f}%\n",
-                   c.pattern_used->name(),
-                   c.workflow == "order" ? std::string(to_string(c.mix)) : c.workflow,
+                   "{:<17} {:<22} {:<11} {:>4} {:>6} | {:>6.2f} {:>6.0f} {:>6.0f} | {:>8.1f} "
+                   "{:>8.1f} {:>8.1f} {:>8.0f} {:>7.0f} | {:>5.1f} {:>6.0f} {:>5.1f} {:>8.1f} | "
+                   "{:>10.0f} {:>8} | {:>8.0f} {:>14.2f} {:>13} | {:>8.2f} {:>9.0f} {:>8.2f} "
+                   "{:>9.1f}% | {}\n",
+                   c.pattern_used->name(), c.workflow + "/" + c.scenario,
                    std::string(to_string(c.via)) + (c.spawn ? "/proc" : ""), c.inflight,
-                   r.messages_per_workflow, r.bytes_per_workflow, r.mean_message_bytes, delay_of(c),
+                   delay_of(c), r.messages_per_workflow, r.bytes_per_workflow, r.mean_message_bytes,
                    r.e2e_us.p50, r.e2e_us.p90, r.e2e_us.p99, r.e2e_us.max, r.workflows_per_s,
                    r.query_messages, r.query_bytes, r.query_services, r.query_us.p50,
-                   r.state_bytes_per_workflow, r.floor.one_way_p50_us, r.floor.messages_per_s,
-                   r.latency_ratio, 100 * r.rate_ratio);
+                   r.state_bytes_per_workflow, r.domain_bytes, r.path_messages,
+                   r.busiest_messages_per_workflow,
+                   r.cpu_measured ? fmt::format("{:.1f}%", 100 * r.busiest_cpu_share) : "-",
+                   r.floor.one_way_p50_us, r.floor.messages_per_s, r.latency_ratio,
+                   100 * r.rate_ratio, r.busiest_node);
         if (r.lost + r.wrong > 0) {
             fmt::print(out, "  !! {} workflow(s) lost, {} not as predicted\n", r.lost, r.wrong);
         }
+        if (r.effects_differing > 0) {
+            fmt::print(out, "  !! {} domain effect(s) not as predicted: {}{}\n",
+                       r.effects_differing, fmt::join(r.effects_differences, "; "),
+                       r.effects_differing > r.effects_differences.size() ? "; ..." : "");
+        }
+        if (r.cpu_measured && r.busiest_cpu_node != r.busiest_node) {
+            fmt::print(out,
+                       "  (busiest by CPU: {}, {:.1f} us per workflow; {} handles {:.2f} msg/wf)\n",
+                       r.busiest_cpu_node, r.busiest_cpu_us_per_workflow, r.busiest_cpu_node,
+                       messages_of(r, r.busiest_cpu_node));
+        }
     }
-    fmt::print(out, "lat x = e2e p50 / (critical-path messages x (floor one-way + delay)); "
-                    "rate = workflows/s x msg/wf / floor messages/s; stateB = workflow state "
-                    "bytes per workflow held\n");
+    fmt::print(out,
+               "state B/wf = workflow state bytes of every node / the most workflows one node "
+               "holds state about; domain B = domain data of every service; path msg = measured "
+               "critical-path messages (p50); busiest msg/wf = messages sent + received per "
+               "workflow by the busiest node (client messages in, status queries out); busiest "
+               "cpu % = the largest share of all node processes' CPU time one has (--spawn); "
+               "e2e/floor = e2e p50 "
+               "/ (path msg x (floor one-way + delay)); rate/floor = wf/s x msg/wf / floor "
+               "messages/s\n");
 }
 
 nlohmann::json to_json(const std::vector<run_result>& runs) {
@@ -104,6 +162,21 @@ nlohmann::json to_json(const std::vector<run_result>& runs) {
         for (const auto& [k, v] : figures(r)) {
             row[k] = v;
         }
+        row["busiest_node"] = r.busiest_node;
+        row["busiest_cpu_node"] = r.busiest_cpu_node;
+        row["effects_differences"] = r.effects_differences;
+        nlohmann::json nodes = nlohmann::json::array();
+        for (const auto& n : r.nodes) {
+            nlohmann::json node{{"node", n.node},
+                                {"messages_per_workflow", n.messages_per_workflow}};
+            if (r.cpu_measured) {
+                node["pid"] = n.pid;
+                node["cpu_us_per_workflow"] = n.cpu_us_per_workflow;
+                node["cpu_share"] = n.cpu_share;
+            }
+            nodes.push_back(node);
+        }
+        row["nodes"] = nodes;
         j.push_back(row);
     }
     return j;
@@ -120,6 +193,9 @@ void write_csv(std::ostream& out, const std::vector<run_result>& runs) {
     for (const auto& [k, v] : figures(runs.front())) {
         header.push_back(k);
     }
+    for (const auto& [k, v] : node_columns(runs.front())) {
+        header.push_back(k);
+    }
     fmt::print(out, "{}\n", fmt::join(header, ","));
     for (const auto& r : runs) {
         std::vector<std::string> cells;
@@ -129,6 +205,9 @@ void write_csv(std::ostream& out, const std::vector<run_result>& runs) {
         for (const auto& [k, v] : figures(r)) {
             cells.push_back(fmt::format("{:.6g}", v));
         }
+        for (const auto& [k, v] : node_columns(r)) {
+            cells.push_back(v);
+        }
         fmt::print(out, "{}\n", fmt::join(cells, ","));
     }
 }
@@ -136,17 +215,36 @@ void write_csv(std::ostream& out, const std::vector<run_result>& runs) {
 std::vector<std::filesystem::path> write_plots(const std::filesystem::path& dir,
                                                const std::vector<run_result>& runs) {
     std::filesystem::create_directories(dir);
-    // bars per pattern over the order workflow's scenarios; lines over chain length
-    std::map<std::string, std::map<std::string, const run_result*>> bars;  // scenario -> pattern
-    std::map<std::string, std::map<std::size_t, const run_result*>> sweep; // pattern -> N
-    std::set<std::string> patterns;
+    // One workflow: bars per pattern over its scenarios. Several (a sweep): a line per pattern
+    // (and scenario, if several) over the workflows, in the order they ran.
+    std::vector<std::string> workflows, scenarios, patterns;
+    auto remember = [](std::vector<std::string>& seen, const std::string& name) {
+        if (std::find(seen.begin(), seen.end(), name) == seen.end()) {
+            seen.push_back(name);
+        }
+    };
     for (const auto& r : runs) {
+        remember(workflows, r.config.workflow);
+        remember(scenarios, r.config.scenario);
+        remember(patterns, std::string(r.config.pattern_used->name()));
+    }
+    const bool sweep = workflows.size() > 1;
+    auto series_of = [&](const run_result& r) {
         const std::string p(r.config.pattern_used->name());
-        patterns.insert(p);
-        if (r.config.workflow == "order") {
-            bars[std::string(to_string(r.config.mix))][p] = &r;
+        return sweep && scenarios.size() > 1 ? p + "/" + r.config.scenario : p;
+    };
+    std::map<std::string, std::map<std::string, const run_result*>> bars;  // scenario -> pattern
+    std::map<std::string, std::map<std::size_t, const run_result*>> lines; // series -> workflow
+    std::vector<std::string> series;
+    for (const auto& r : runs) {
+        if (sweep) {
+            const auto at = static_cast<std::size_t>(
+                std::find(workflows.begin(), workflows.end(), r.config.workflow) -
+                workflows.begin());
+            remember(series, series_of(r));
+            lines[series_of(r)][at] = &r;
         } else {
-            sweep[p][std::stoul(r.config.workflow.substr(6))] = &r;
+            bars[r.config.scenario][std::string(r.config.pattern_used->name())] = &r;
         }
     }
     struct chart {
@@ -166,6 +264,10 @@ std::vector<std::filesystem::path> write_plots(const std::filesystem::path& dir,
          [](const run_result& r) { return r.messages_per_workflow; }},
         {"query_bytes", "bytes per status query", "bytes",
          [](const run_result& r) { return r.query_bytes; }},
+        {"state_bytes", "workflow state per workflow held", "bytes",
+         [](const run_result& r) { return r.state_bytes_per_workflow; }},
+        {"busiest_messages", "messages handled per workflow by the busiest node", "messages",
+         [](const run_result& r) { return r.busiest_messages_per_workflow; }},
     };
     std::vector<std::filesystem::path> scripts;
     for (const auto& c : charts) {
@@ -173,7 +275,8 @@ std::vector<std::filesystem::path> write_plots(const std::filesystem::path& dir,
             const auto data = dir / (c.name + ".dat");
             std::ofstream d(data);
             fmt::print(d, "scenario {}\n", fmt::join(patterns, " "));
-            for (const auto& [scenario, by_pattern] : bars) {
+            for (const auto& scenario : scenarios) {
+                const auto& by_pattern = bars[scenario];
                 fmt::print(d, "{}", scenario);
                 for (const auto& p : patterns) {
                     fmt::print(d, " {}", by_pattern.contains(p) ? c.value(*by_pattern.at(p)) : 0.0);
@@ -184,34 +287,35 @@ std::vector<std::filesystem::path> write_plots(const std::filesystem::path& dir,
             std::ofstream g(gp);
             fmt::print(g,
                        "set terminal svg size 800,450 dynamic\nset termoption noenhanced\n"
-                       "set output '{}'\nset title '{}'\n"
+                       "set output '{}'\nset title '{} ({})'\n"
                        "set ylabel '{}'\nset style data histograms\nset style fill solid 0.8\n"
                        "set key outside\nset grid ytics\nset yrange [0:*]\n"
                        "plot for [i=2:{}] '{}' using i:xtic(1) title columnheader(i)\n",
-                       (dir / (c.name + ".svg")).string(), c.title, c.unit, patterns.size() + 1,
-                       data.string());
+                       (dir / (c.name + ".svg")).string(), c.title, workflows.front(), c.unit,
+                       patterns.size() + 1, data.string());
             scripts.push_back(gp);
         }
-        if (!sweep.empty()) {
+        if (!lines.empty()) {
             const auto gp = dir / ("sweep_" + c.name + ".gp");
             std::ofstream g(gp);
             fmt::print(g,
                        "set terminal svg size 800,450 dynamic\nset termoption noenhanced\n"
                        "set output '{}'\n"
-                       "set title '{} by chain length'\nset xlabel 'steps (chain:N)'\n"
-                       "set ylabel '{}'\nset key outside\nset grid\nset logscale x 2\nplot ",
+                       "set title '{} by workflow'\nset xlabel 'workflow'\n"
+                       "set ylabel '{}'\nset key outside\nset grid\nset offsets 0.3,0.3,0,0\n"
+                       "plot ",
                        (dir / ("sweep_" + c.name + ".svg")).string(), c.title, c.unit);
-            std::vector<std::string> lines;
-            for (const auto& [p, by_n] : sweep) {
-                const auto data = dir / ("sweep_" + c.name + "_" + p + ".dat");
+            std::vector<std::string> plotted;
+            for (std::size_t i = 0; i < series.size(); ++i) {
+                const auto data = dir / fmt::format("sweep_{}_{}.dat", c.name, i);
                 std::ofstream d(data);
-                for (const auto& [n, r] : by_n) {
-                    fmt::print(d, "{} {}\n", n, c.value(*r));
+                for (const auto& [at, r] : lines[series[i]]) {
+                    fmt::print(d, "{} {} {}\n", at, workflows[at], c.value(*r));
                 }
-                lines.push_back(
-                    fmt::format("'{}' using 1:2 with linespoints title '{}'", data.string(), p));
+                plotted.push_back(fmt::format("'{}' using 1:3:xtic(2) with linespoints title '{}'",
+                                              data.string(), series[i]));
             }
-            fmt::print(g, "{}\n", fmt::join(lines, ", "));
+            fmt::print(g, "{}\n", fmt::join(plotted, ", "));
             scripts.push_back(gp);
         }
     }

@@ -3,10 +3,15 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <ctime>
 #include <fstream>
+#include <map>
 #include <mutex>
+#include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <sys/resource.h>
@@ -15,9 +20,13 @@
 #include "demo/spawn.hpp"
 #include "patterns/deployment.hpp"
 #include "patterns/remote_deployment.hpp"
+#include "patterns/workflow_module.hpp"
+#include "registry/builtin.hpp"
 
 namespace choreo::bench {
 namespace {
+
+using clock_type = std::chrono::steady_clock;
 
 percentiles percentiles_of(std::vector<double> v) {
     if (v.empty()) {
@@ -33,7 +42,7 @@ percentiles percentiles_of(std::vector<double> v) {
 
 /// Keeps `inflight` workflows going until every plan has been placed and has ended.
 /// Returns: the ids, in the order of `plans` (empty where a workflow was never placed).
-std::vector<std::string> drive(deployment& d, const std::vector<planned_order>& plans,
+std::vector<std::string> drive(deployment& d, const std::vector<planned_workflow>& plans,
                                std::size_t inflight, std::chrono::seconds deadline) {
     // The hook runs on the client's io thread and may outlive a deadline here: it owns its
     // state, and stops placing once this function has given up.
@@ -50,7 +59,7 @@ std::vector<std::string> drive(deployment& d, const std::vector<planned_order>& 
         std::lock_guard lock(l->m);
         if (!l->closed && l->next < plans.size()) {
             const auto i = l->next++;
-            l->ids[i] = d.client().place(plans[i].order);
+            l->ids[i] = d.client().place(plans[i].details);
         }
     };
     d.client().on_ended([l, place_next](const workflow_outcome&) {
@@ -69,14 +78,94 @@ std::vector<std::string> drive(deployment& d, const std::vector<planned_order>& 
     return l->ids;
 }
 
+/// Adds the workflows that were placed, with their ids, to `placed`.
+void add_placed(placed_workflows& placed, const std::vector<std::string>& ids,
+                const std::vector<planned_workflow>& plans) {
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        if (!ids[i].empty()) {
+            placed.emplace_back(ids[i], plans[i]);
+        }
+    }
+}
+
+/// Waits until an in-process deployment is quiet: every message sent has been received (the
+/// nodes share one ledger), twice in a row a millisecond apart. Messages that follow a
+/// workflow's end (a notification, a last progress report) are then all counted.
+void wait_quiet(deployment& d, std::chrono::milliseconds timeout) {
+    if (dynamic_cast<local_deployment*>(&d) == nullptr) {
+        return; // a remote deployment's ledgers are only gathered on request
+    }
+    const auto until = clock_type::now() + timeout;
+    for (int quiet = 0; quiet < 2 && clock_type::now() < until;) {
+        const auto& book = d.traffic();
+        quiet = book.sent().messages == book.received().messages ? quiet + 1 : 0;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
+/// Returns: the CPU time (user + system, every thread) a process has used so far, in µs, or
+/// nullopt if it cannot be read. The process's CPU clock counts nanoseconds; /proc/PID/stat's
+/// utime + stime, the fallback, counts clock ticks (10 ms), too coarse for a short run.
+std::optional<double> cpu_us_of(pid_t pid) {
+    clockid_t clock{};
+    timespec t{};
+    if (::clock_getcpuclockid(pid, &clock) == 0 && ::clock_gettime(clock, &t) == 0) {
+        return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_nsec) / 1e3;
+    }
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text;
+    std::getline(in, text);
+    const auto name_end = text.rfind(')'); // the command name may hold spaces and parentheses
+    if (name_end == std::string::npos) {
+        return std::nullopt;
+    }
+    std::istringstream fields(text.substr(name_end + 1));
+    std::string skipped;
+    for (int field = 3; field < 14; ++field) { // state ... cmajflt
+        fields >> skipped;
+    }
+    unsigned long long user = 0, system = 0;
+    fields >> user >> system;
+    if (!fields) {
+        return std::nullopt;
+    }
+    return static_cast<double>(user + system) * 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+/// Returns: each process's CPU time so far, by node name (unreadable ones left out).
+std::map<std::string, double> cpu_times(const std::vector<std::pair<std::string, pid_t>>& procs) {
+    std::map<std::string, double> out;
+    for (const auto& [name, pid] : procs) {
+        if (const auto us = cpu_us_of(pid)) {
+            out[name] = *us;
+        }
+    }
+    return out;
+}
+
+/// Returns: messages sent + received by each node of an in-process deployment so far.
+std::map<std::string, double> handled_by_node(local_deployment& d) {
+    std::map<std::string, double> out;
+    for (const auto& name : d.nodes()) {
+        const auto c = d.counters(name);
+        out[name] = static_cast<double>(c.sent + c.received);
+    }
+    return out;
+}
+
 } // namespace
 
 run_result run_workload(const run_config& c) {
     run_result r;
     r.config = c;
-    const auto wf = workflow_by_name(c.workflow);
+    const auto wf = builtin_workflows().find(c.workflow);
     if (!wf) {
         throw std::invalid_argument("unknown workflow " + c.workflow);
+    }
+    const auto& module = module_of(wf.value());
+    auto generator = module.make_workload(wf.value(), c.scenario, c.seed);
+    if (!generator) {
+        throw std::invalid_argument("workflow " + c.workflow + " has no scenario " + c.scenario);
     }
     std::unique_ptr<demo::spawned_services> children;
     std::unique_ptr<deployment> d;
@@ -91,7 +180,7 @@ run_result run_workload(const run_config& c) {
         auto remote =
             std::make_unique<remote_deployment>(*c.pattern_used, wf.value(), children->where(), o);
         if (!remote->wait_ready(std::chrono::seconds(10)).empty()) {
-            throw std::runtime_error("spawned services did not answer");
+            throw std::runtime_error("spawned nodes did not answer");
         }
         d = std::move(remote);
     } else {
@@ -101,17 +190,24 @@ run_result run_workload(const run_config& c) {
         o.node = node;
         d = std::make_unique<local_deployment>(*c.pattern_used, wf.value(), o);
     }
+    auto* local = dynamic_cast<local_deployment*>(d.get());
+    constexpr auto quiet_timeout = std::chrono::seconds(2);
 
-    order_generator gen(c.seed, c.mix, wf.value());
-    drive(*d, gen.take(c.warm_up), c.inflight, c.deadline);
+    placed_workflows placed;
+    const auto warm = generator.value()->take(c.warm_up);
+    add_placed(placed, drive(*d, warm, c.inflight, c.deadline), warm);
+    wait_quiet(*d, quiet_timeout);
 
-    const auto plans = gen.take(c.workflows);
+    const auto plans = generator.value()->take(c.workflows);
     std::atomic<bool> running{true};
     std::vector<status_answer> answers;
-    std::size_t state_bytes = 0, state_workflows = 0;
     std::thread asker;
     std::vector<std::string> ids;
-    const auto start = std::chrono::steady_clock::now();
+    const auto processes =
+        children ? children->processes() : std::vector<std::pair<std::string, pid_t>>{};
+    const auto handled_before = local ? handled_by_node(*local) : std::map<std::string, double>{};
+    const auto cpu_before = cpu_times(processes);
+    const auto start = clock_type::now();
     {
         // Status queries go out beside the workload, on workflows placed so far.
         asker = std::thread([&] {
@@ -124,11 +220,12 @@ run_result run_workload(const run_config& c) {
         });
         ids = drive(*d, plans, c.inflight, c.deadline);
     }
-    const auto elapsed = std::chrono::steady_clock::now() - start;
+    const auto elapsed = clock_type::now() - start;
+    const auto cpu_after = cpu_times(processes);
     running = false;
     asker.join();
-    state_bytes = d->workflow_state_bytes();
-    state_workflows = d->workflows_with_state();
+    wait_quiet(*d, quiet_timeout);
+    add_placed(placed, ids, plans);
 
     std::vector<double> e2e, path;
     for (std::size_t i = 0; i < ids.size(); ++i) {
@@ -147,7 +244,25 @@ run_result run_workload(const run_config& c) {
     r.workflows_per_s =
         static_cast<double>(r.completed) / std::chrono::duration<double>(elapsed).count();
 
-    const auto inter = d->traffic().of_workflows(ids).inter_service;
+    // Every workflow placed, warm-up included, must have had the effects the module predicts.
+    // A remote node may still be applying the last notifications: look again for a while.
+    const auto predicted = module.predict(wf.value(), placed);
+    const auto effects_until = clock_type::now() + std::chrono::seconds(r.lost > 0 ? 0 : 5);
+    for (;;) {
+        const auto differences = effects_differences(d->effects(), predicted);
+        if (differences.empty() || clock_type::now() >= effects_until) {
+            r.effects_differing = differences.size();
+            r.effects_differences.assign(
+                differences.begin(),
+                differences.begin() +
+                    static_cast<std::ptrdiff_t>(std::min<std::size_t>(5, differences.size())));
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+
+    const auto& book = d->traffic(); // gathered from every node if remote
+    const auto inter = book.of_workflows(ids).inter_service;
     const auto n = static_cast<double>(std::max<std::size_t>(1, r.completed));
     r.messages_per_workflow = static_cast<double>(inter.messages) / n;
     r.bytes_per_workflow = static_cast<double>(inter.bytes) / n;
@@ -155,12 +270,16 @@ run_result run_workload(const run_config& c) {
         inter.messages ? static_cast<double>(inter.bytes) / static_cast<double>(inter.messages) : 0;
 
     std::vector<double> query_latency;
+    std::map<std::string, double> asked_by_queries;
     for (const auto& a : answers) {
         ++r.queries;
         r.query_messages += static_cast<double>(a.cost.messages);
         r.query_bytes += static_cast<double>(a.cost.bytes);
         r.query_services += static_cast<double>(a.asked.size());
         query_latency.push_back(static_cast<double>(a.latency_ns) / 1e3);
+        for (const auto& s : a.asked) {
+            asked_by_queries[s] += 1;
+        }
     }
     if (r.queries > 0) {
         const auto q = static_cast<double>(r.queries);
@@ -169,10 +288,68 @@ run_result run_workload(const run_config& c) {
         r.query_services /= q;
     }
     r.query_us = percentiles_of(query_latency);
-    r.state_workflows = state_workflows;
-    r.state_bytes_per_workflow =
-        state_workflows ? static_cast<double>(state_bytes) / static_cast<double>(state_workflows)
-                        : 0.0;
+
+    // Messages each node handled for the measured workflows: in process, its counters over the
+    // measured phase less the status queries it answered (a request in, a reply out); remote,
+    // the gathered trace of the measured workflows (sends only, so each counts at both ends).
+    std::map<std::string, double> handled;
+    if (local) {
+        const auto after = handled_by_node(*local);
+        for (const auto& [name, count] : after) {
+            handled[name] =
+                std::max(0.0, count - handled_before.at(name) - 2 * asked_by_queries[name]);
+        }
+    } else {
+        const std::unordered_set<std::string> measured(ids.begin(), ids.end());
+        for (const auto& t : book.trace()) {
+            if (t.query_id == 0 && measured.contains(t.workflow_id)) {
+                handled[t.from] += 1;
+                handled[t.to] += 1;
+            }
+        }
+    }
+    double cpu_total = 0;
+    for (const auto& [name, pid] : processes) {
+        if (cpu_before.contains(name) && cpu_after.contains(name)) {
+            cpu_total += cpu_after.at(name) - cpu_before.at(name);
+        }
+    }
+    r.cpu_measured = !processes.empty() && cpu_total > 0;
+    for (const auto& name : d->nodes()) {
+        node_load load;
+        load.node = name;
+        load.messages_per_workflow = handled[name] / n;
+        for (const auto& [proc, pid] : processes) {
+            if (proc == name) {
+                load.pid = pid;
+            }
+        }
+        if (r.cpu_measured && cpu_before.contains(name) && cpu_after.contains(name)) {
+            const auto used = cpu_after.at(name) - cpu_before.at(name);
+            load.cpu_us_per_workflow = used / n;
+            load.cpu_share = used / cpu_total;
+        }
+        if (r.busiest_node.empty() ||
+            load.messages_per_workflow > r.busiest_messages_per_workflow) {
+            r.busiest_node = name;
+            r.busiest_messages_per_workflow = load.messages_per_workflow;
+        }
+        if (r.cpu_measured &&
+            (r.busiest_cpu_node.empty() || load.cpu_share > r.busiest_cpu_share)) {
+            r.busiest_cpu_node = name;
+            r.busiest_cpu_share = load.cpu_share;
+            r.busiest_cpu_us_per_workflow = load.cpu_us_per_workflow;
+        }
+        r.nodes.push_back(load);
+    }
+    r.nodes_cpu_us_per_workflow = cpu_total / n;
+
+    const auto state_bytes = d->workflow_state_bytes();
+    r.state_workflows = d->workflows_with_state();
+    r.state_bytes_per_workflow = r.state_workflows ? static_cast<double>(state_bytes) /
+                                                         static_cast<double>(r.state_workflows)
+                                                   : 0.0;
+    r.domain_bytes = d->domain_bytes();
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
     r.peak_rss_kb = usage.ru_maxrss;
@@ -190,7 +367,7 @@ run_result run_workload(const run_config& c) {
                             c.floor_messages);
     const auto hop_us =
         r.floor.one_way_p50_us + std::chrono::duration<double, std::micro>(c.link_delay).count();
-    r.latency_ratio = r.e2e_us.p50 / (r.path_messages * hop_us);
+    r.latency_ratio = r.path_messages > 0 ? r.e2e_us.p50 / (r.path_messages * hop_us) : 0;
     r.rate_ratio = r.workflows_per_s * r.messages_per_workflow / r.floor.messages_per_s;
     return r;
 }

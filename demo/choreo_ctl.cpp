@@ -1,4 +1,4 @@
-// choreo-ctl: drives a running choreo deployment: place orders, ask for a workflow's status.
+// choreo-ctl: drives a running choreo deployment: place workflows, ask for a workflow's status.
 #include <iostream>
 #include <map>
 
@@ -14,13 +14,17 @@ namespace {
 
 using namespace choreo;
 
-int place(remote_deployment& d, scenario mix, std::size_t count, std::uint64_t seed,
+int place(remote_deployment& d, const std::string& scenario, std::size_t count, std::uint64_t seed,
           std::chrono::seconds timeout) {
-    order_generator gen(seed, mix, d.flow());
-    const auto plans = gen.take(count);
+    const auto& module = module_of(d.flow());
+    auto generator = module.make_workload(d.flow(), scenario, seed);
+    if (!generator) {
+        throw std::invalid_argument(*cli::scenario_error(d.flow(), scenario));
+    }
+    const auto plans = generator.value()->take(count);
     std::vector<std::string> ids;
     for (const auto& p : plans) {
-        ids.push_back(d.client().place(p.order));
+        ids.push_back(d.client().place(p.details));
     }
     d.client().wait_for(ids, timeout);
     std::map<std::string, std::size_t> ended, predicted;
@@ -40,13 +44,13 @@ int place(remote_deployment& d, scenario mix, std::size_t count, std::uint64_t s
                                      plans[i].expected_terminal);
         }
     }
-    std::cout << fmt::format("placed {} {} orders ({} .. {})\n", count, to_string(mix), ids.front(),
-                             ids.back());
+    std::cout << fmt::format("placed {} {} {} workflows ({} .. {})\n", count, scenario,
+                             d.flow().name, ids.front(), ids.back());
     for (const auto& [terminal, n] : predicted) {
         std::cout << fmt::format("  {:<18} {:>6} ended, {:>6} predicted\n", terminal,
                                  ended[terminal], n);
     }
-    std::cout << (lost + wrong == 0 ? "every order ended as predicted\n"
+    std::cout << (lost + wrong == 0 ? "every workflow ended as predicted\n"
                                     : fmt::format("{} lost, {} not as predicted\n", lost, wrong));
     return lost + wrong == 0 ? 0 : 1;
 }
@@ -82,26 +86,25 @@ int main(int argc, char** argv) {
     app.add_option("--pattern", pattern_name, "the pattern the services run")
         ->check(CLI::IsMember(builtin_patterns().names()))
         ->capture_default_str();
-    app.add_option("--workflow", workflow_name, "order or chain:N")
+    app.add_option("--workflow", workflow_name, "workflow: " + cli::workflow_forms())
         ->check(cli::workflow_name())
         ->capture_default_str();
     app.add_option("--as", me, "this client's name in the topology (its inbox is bound there)")
         ->capture_default_str();
     app.require_subcommand(1);
 
-    auto* place_cmd = app.add_subcommand("place", "place seeded orders and wait for them");
-    std::string scenario_name = "mixed";
+    auto* place_cmd = app.add_subcommand("place", "place seeded workflows and wait for them");
+    std::string scenario_name;
     std::size_t count = 10;
     std::uint64_t seed = 42;
     int timeout = 30;
-    place_cmd->add_option("--scenario", scenario_name)
-        ->check(CLI::IsMember(scenario_names()))
-        ->capture_default_str();
+    place_cmd->add_option("--scenario", scenario_name,
+                          "a scenario of the workflow's module (default: its mix, \"mixed\")");
     place_cmd->add_option("--count", count)
         ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
         ->capture_default_str();
     place_cmd->add_option("--seed", seed)->capture_default_str();
-    place_cmd->add_option("--timeout", timeout, "seconds to wait for the orders to end")
+    place_cmd->add_option("--timeout", timeout, "seconds to wait for the workflows to end")
         ->check(CLI::Range(1, 3600))
         ->capture_default_str();
 
@@ -111,19 +114,25 @@ int main(int argc, char** argv) {
     if (const auto status = cli::parse(app, argc, argv)) {
         return *status;
     }
-    auto wf = workflow_by_name(workflow_name);
+    auto wf = builtin_workflows().find(workflow_name).value();
+    if (scenario_name.empty()) {
+        scenario_name = module_of(wf).scenarios(wf).back(); // the mix of every scenario
+    }
+    if (const auto error = cli::scenario_error(wf, scenario_name); error && *place_cmd) {
+        std::cerr << "choreo-ctl: " << *error << "\n";
+        return 2;
+    }
     try {
         remote_options o;
         o.client_name = me;
-        remote_deployment d(*builtin_patterns().find(pattern_name), std::move(wf).value(),
+        remote_deployment d(*builtin_patterns().find(pattern_name), std::move(wf),
                             topology::load(topology_file), o);
         if (const auto silent = d.wait_ready(std::chrono::seconds(5)); !silent.empty()) {
             std::cerr << fmt::format("choreo-ctl: no answer from {}\n", fmt::join(silent, ", "));
             return 1;
         }
         if (*place_cmd) {
-            return place(d, *scenario_by_name(scenario_name), count, seed,
-                         std::chrono::seconds(timeout));
+            return place(d, scenario_name, count, seed, std::chrono::seconds(timeout));
         }
         return status(d, id);
     } catch (const std::invalid_argument& e) {

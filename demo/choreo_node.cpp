@@ -1,4 +1,5 @@
-// choreo-node: one service of a workflow, under one pattern, as a process of its own.
+// choreo-node: one node of a workflow under one pattern (a service, or a node the pattern adds,
+// such as an orchestrator), as a process of its own.
 #include <csignal>
 #include <iostream>
 
@@ -14,18 +15,22 @@
 
 int main(int argc, char** argv) {
     using namespace choreo;
-    CLI::App app{"choreo-node: runs one service of a choreo workflow as its own process, bound "
-                 "to the endpoint the topology file gives it. SIGINT or SIGTERM stop it cleanly."};
+    CLI::App app{"choreo-node: runs one node of a choreo workflow (a service, or a node the "
+                 "pattern adds, such as an orchestrator) as its own process, bound to the endpoint "
+                 "the topology file gives it. SIGINT or SIGTERM stop it cleanly."};
     std::string pattern_name, service, topology_file, workflow_name = "order";
     bool no_trace = false;
     unsigned link_delay_us = 0;
     app.add_option("--pattern", pattern_name, "state-management pattern")
         ->required()
         ->check(CLI::IsMember(builtin_patterns().names()));
-    app.add_option("--service", service, "the service this process runs")->required();
+    app.add_option("--service", service,
+                   "the node this process runs: a service of the workflow, or a node of the "
+                   "pattern's own")
+        ->required();
     app.add_option("--topology", topology_file, "topology file: NAME ENDPOINT [service|client]")
         ->required();
-    app.add_option("--workflow", workflow_name, "order or chain:N")
+    app.add_option("--workflow", workflow_name, "workflow: " + cli::workflow_forms())
         ->check(cli::workflow_name())
         ->capture_default_str();
     app.add_option("--link-delay-us", link_delay_us,
@@ -37,17 +42,19 @@ int main(int argc, char** argv) {
     if (const auto status = cli::parse(app, argc, argv)) {
         return *status;
     }
-    const auto wf = workflow_by_name(workflow_name);
-    const auto services = wf.value().services();
-    if (std::find(services.begin(), services.end(), service) == services.end()) {
-        std::cerr << fmt::format("choreo-node: '{}' is not a service of {}; valid: {}\n", service,
-                                 workflow_name, fmt::join(services, ", "));
+    const auto wf = builtin_workflows().find(workflow_name).value();
+    const auto& used = *builtin_patterns().find(pattern_name);
+    const auto nodes = used.nodes(wf);
+    auto domain = domain_for(used, wf, service);
+    if (!domain) {
+        std::cerr << fmt::format("choreo-node: '{}' is not a node of {} under {}; valid: {}\n",
+                                 service, workflow_name, pattern_name, fmt::join(nodes, ", "));
         return 2;
     }
     topology where;
     try {
         where = topology::load(topology_file);
-        where.require(services);
+        where.require(nodes);
     } catch (const std::invalid_argument& e) {
         std::cerr << "choreo-node: " << e.what() << "\n";
         return 2;
@@ -56,11 +63,9 @@ int main(int argc, char** argv) {
     zmq::context_t context;
     boost::asio::io_context io;
     ledger book(!no_trace);
-    auto domain = make_domain_service(wf.value(), service, domain_fixture::standard());
     node_options options;
     options.link_delay = std::chrono::microseconds(link_delay_us);
-    service_node self(context, io, *builtin_patterns().find(pattern_name), wf.value(),
-                      std::move(domain).value(), book, options);
+    service_node self(context, io, used, wf, service, std::move(domain).value(), book, options);
     const auto endpoint = *where.endpoint_of(service);
     try {
         self.net().bind(endpoint);

@@ -1,12 +1,18 @@
 // What choreo's programs share on the command line: one way to fail, one workflow validator.
 #pragma once
 
+#include <algorithm>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "patterns/workflow.hpp"
+#include "patterns/workflow_module.hpp"
+#include "registry/builtin.hpp"
 
 namespace choreo::cli {
 
@@ -24,15 +30,33 @@ inline std::optional<int> parse(CLI::App& app, int argc, char** argv) {
     return std::nullopt;
 }
 
-/// Accepts "order" or "chain:N" (1 <= N <= 1024), and names them when it refuses.
+/// Returns: the forms of every registered workflow, e.g. "order, chain:N (1 <= N <= 1024)".
+inline std::string workflow_forms() {
+    return fmt::format("{}", fmt::join(builtin_workflows().usages(), ", "));
+}
+
+/// Accepts the name of any registered workflow (builtin_workflows().find()), and names the
+/// valid forms when it refuses.
 inline CLI::Validator workflow_name() {
     return CLI::Validator(
         [](std::string& value) -> std::string {
-            return workflow_by_name(value) ? std::string()
-                                           : "unknown workflow '" + value +
-                                                 "'; valid: order, chain:N with 1 <= N <= 1024";
+            return builtin_workflows().find(value)
+                       ? std::string()
+                       : "unknown workflow '" + value + "'; valid: " + workflow_forms();
         },
-        "order|chain:N");
+        "WORKFLOW");
+}
+
+/// Returns: nullopt if `scenario` is a scenario of `wf`'s module, or an error naming the
+/// workflow and every valid scenario. Scenarios depend on the workflow, so this is checked
+/// after parsing rather than by a validator of its own.
+inline std::optional<std::string> scenario_error(const workflow& wf, std::string_view scenario) {
+    const auto valid = module_of(wf).scenarios(wf);
+    if (std::find(valid.begin(), valid.end(), scenario) != valid.end()) {
+        return std::nullopt;
+    }
+    return fmt::format("unknown scenario '{}' for workflow {}; valid: {}", scenario, wf.name,
+                       fmt::join(valid, ", "));
 }
 
 } // namespace choreo::cli

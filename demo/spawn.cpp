@@ -1,5 +1,6 @@
 #include "demo/spawn.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -8,6 +9,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -118,14 +120,15 @@ spawned_services::spawned_services(std::filesystem::path node_binary, const patt
            ("choreo-" + std::to_string(::getpid()) + "-" +
             std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
     std::filesystem::create_directories(dir_);
-    auto names = wf.services();
+    nodes_ = p.nodes(wf);
+    auto names = nodes_;
     names.insert(names.end(), clients.begin(), clients.end());
     const auto ports = via == transport::tcp ? free_ports(names.size()) : std::vector<int>{};
     for (std::size_t i = 0; i < names.size(); ++i) {
         const auto endpoint = via == transport::tcp
                                   ? "tcp://127.0.0.1:" + std::to_string(ports[i])
                                   : "ipc://" + (dir_ / (names[i] + ".sock")).string();
-        const bool client = i >= wf.services().size();
+        const bool client = i >= nodes_.size();
         topology_.set(names[i], endpoint, client ? node_role::client : node_role::service);
     }
     file_ = dir_ / "topology.txt";
@@ -135,8 +138,8 @@ spawned_services::spawned_services(std::filesystem::path node_binary, const patt
         live.insert(this);
     }
     try {
-        for (const auto& s : wf.services()) {
-            start(s);
+        for (const auto& n : nodes_) {
+            start(n);
         }
     } catch (...) {
         stop_all();
@@ -157,6 +160,14 @@ void spawned_services::start(const std::string& service) {
         workflow_,
         "--link-delay-us",
         std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(link_delay_).count())};
+    // Built before fork(): the child of a multi-threaded parent may only call async-signal-safe
+    // functions, and allocating is not one of them.
+    std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
+    for (const auto& a : args) {
+        argv.push_back(const_cast<char*>(a.c_str()));
+    }
+    argv.push_back(nullptr);
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) {
@@ -170,15 +181,55 @@ void spawned_services::start(const std::string& service) {
         if (::getppid() != parent) {
             ::_exit(1); // the parent died before prctl took effect
         }
-        std::vector<char*> argv;
-        for (const auto& a : args) {
-            argv.push_back(const_cast<char*>(a.c_str()));
-        }
-        argv.push_back(nullptr);
         ::execv(argv[0], argv.data());
         ::_exit(127);
     }
     children_[service] = pid;
+}
+
+std::vector<std::pair<std::string, pid_t>> spawned_services::processes() const {
+    std::vector<std::pair<std::string, pid_t>> out;
+    for (const auto& n : nodes_) {
+        if (const auto it = children_.find(n); it != children_.end()) {
+            out.emplace_back(n, it->second);
+        }
+    }
+    return out;
+}
+
+pid_t spawned_services::pid_of(const std::string& node_name) const {
+    const auto it = children_.find(node_name);
+    return it == children_.end() ? -1 : it->second;
+}
+
+std::optional<std::chrono::nanoseconds>
+spawned_services::cpu_time(const std::string& node_name) const {
+    const pid_t pid = pid_of(node_name);
+    if (pid < 0) {
+        return std::nullopt;
+    }
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat;
+    if (!std::getline(in, stat)) {
+        return std::nullopt;
+    }
+    // Fields after the command name, which is in parentheses and may hold spaces: state is
+    // field 3, utime and stime are fields 14 and 15, in clock ticks.
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) {
+        return std::nullopt;
+    }
+    std::istringstream fields(stat.substr(close + 1));
+    std::string skip;
+    for (int field = 3; field < 14; ++field) {
+        fields >> skip;
+    }
+    long long utime = 0, stime = 0;
+    if (!(fields >> utime >> stime)) {
+        return std::nullopt;
+    }
+    const auto ticks = ::sysconf(_SC_CLK_TCK);
+    return std::chrono::nanoseconds((utime + stime) * 1'000'000'000LL / (ticks > 0 ? ticks : 100));
 }
 
 int spawned_services::kill(const std::string& service, int signal) {
@@ -197,6 +248,9 @@ int spawned_services::kill(const std::string& service, int signal) {
 }
 
 void spawned_services::restart(const std::string& service) {
+    if (std::find(nodes_.begin(), nodes_.end(), service) == nodes_.end()) {
+        throw std::invalid_argument("no node " + service + " in this deployment");
+    }
     if (children_.contains(service)) {
         throw std::invalid_argument(service + " is still running");
     }

@@ -1,10 +1,12 @@
-// Every service of a pattern as a choreo-node child process, on loopback tcp or ipc.
+// Every node of a pattern as a choreo-node child process, on loopback tcp or ipc.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <sys/types.h>
@@ -15,8 +17,9 @@
 
 namespace choreo::demo {
 
-/// Starts one choreo-node per service (and writes the topology they share, with a client
-/// entry), stops them all on destruction: SIGTERM, then SIGKILL after a grace period. Children
+/// Starts one choreo-node per node of `p.nodes(wf)` (the workflow's services and the pattern's
+/// own nodes, such as an orchestrator) and writes the topology they share, with an entry per
+/// client; stops them all on destruction: SIGTERM, then SIGKILL after a grace period. Children
 /// also get SIGTERM if this process dies (PR_SET_PDEATHSIG), so none is left behind.
 class spawned_services {
 public:
@@ -32,10 +35,18 @@ public:
     const topology& where() const noexcept { return topology_; }
     const std::filesystem::path& topology_file() const noexcept { return file_; }
 
-    /// Sends `signal` to a service's process and waits for it to exit.
+    /// Returns: every running child as (node name, pid), in the order of `p.nodes(wf)`.
+    std::vector<std::pair<std::string, pid_t>> processes() const;
+    /// Returns: the pid of a node's running process, or -1 if it has none.
+    pid_t pid_of(const std::string& node_name) const;
+    /// Returns: the CPU time (user + system) a node's process has used so far, read from
+    /// /proc/PID/stat (clock-tick resolution), or nullopt if it has no running process.
+    std::optional<std::chrono::nanoseconds> cpu_time(const std::string& node_name) const;
+
+    /// Sends `signal` to a node's process and waits for it to exit.
     /// Returns: its wait status (as waitpid gives it).
     int kill(const std::string& service, int signal);
-    /// Starts a service's process again (after kill()).
+    /// Starts a node's process again (after kill()).
     void restart(const std::string& service);
     /// Stops every child now (SIGTERM, then SIGKILL after a grace period) and removes the files.
     void stop_all() noexcept;
@@ -50,6 +61,7 @@ private:
     std::filesystem::path dir_;
     std::filesystem::path file_;
     topology topology_;
+    std::vector<std::string> nodes_; ///< every node started, in the pattern's order
     std::map<std::string, pid_t> children_;
 };
 

@@ -3,46 +3,23 @@
 #include <cstdint>
 #include <unordered_map>
 
+#include "front_controller/contracts.hpp"
 #include "patterns/choreography.hpp"
+#include "patterns/codec.hpp"
 #include "patterns/errors.hpp"
+#include "patterns/progress.hpp"
 
 namespace choreo::front_controller {
 namespace {
 
-/// What the front controller keeps per workflow: who to tell, and one compact slot per step
-/// and per notified service. Outcome names are not stored: the workflow model has them.
-enum class slot : std::uint8_t { pending, done, failed, notified };
-
+/// What the front controller keeps per workflow: who to tell, and how far it has got.
 struct tracked {
     std::string reply_to;
-    std::vector<slot> steps;    ///< per step
-    std::vector<slot> notified; ///< per service told of the failure
-    std::uint8_t failure = 0;   ///< index of the failure of the failed step
+    workflow_progress progress;
     std::uint32_t hop = 0;
     bool ended = false;
     std::string final_detail; ///< what the last actor said, until the client has been told
 };
-
-/// Builds the step records the model implies from the compact state.
-std::vector<msg::step_record> records_of(const workflow& wf, const tracked& t) {
-    std::vector<msg::step_record> out;
-    for (std::uint32_t i = 0; i < t.steps.size(); ++i) {
-        const auto& s = wf.steps[i];
-        if (t.steps[i] == slot::done) {
-            out.push_back({s.service, i, std::string(step_status::done), s.event, "", 0});
-        } else if (t.steps[i] == slot::failed) {
-            const auto& f = s.failures.at(t.failure);
-            out.push_back({s.service, i, std::string(step_status::failed), f.event, "", 0});
-            for (std::size_t n = 0; n < t.notified.size(); ++n) {
-                if (t.notified[n] == slot::notified) {
-                    out.push_back(
-                        {f.notify[n], i, std::string(step_status::notified), f.event, "", 0});
-                }
-            }
-        }
-    }
-    return out;
-}
 
 class service final : public service_behaviour {
 public:
@@ -54,64 +31,64 @@ private:
     std::error_code on_receive(const incoming& in) override {
         const auto& id = in.msg.env.workflow_id;
         const auto hop = in.msg.env.hop;
-        if (const auto* order = std::get_if<msg::place_order>(&in.msg.payload)) {
+        if (const auto* order = msg::get_if<msg::place_order>(&in.msg.payload)) {
             auto reacted = react_to_order(ctx_.flow(), ctx_.domain(), id, *order);
             if (!reacted) {
                 return reacted.error();
             }
             const auto& r = reacted.value();
-            if (!workflows_.contains(id)) {
-                workflows_[id] = {order->reply_to,
-                                  std::vector<slot>(ctx_.flow().steps.size(), slot::pending),
-                                  {},
-                                  0,
-                                  0,
-                                  false,
-                                  {}};
-            }
+            // A reused workflow id joins the state already kept for it: the steps already
+            // taken stay taken (the domain services decide again, from their own data).
+            workflows_.try_emplace(
+                id, tracked{order->reply_to, workflow_progress(ctx_.flow()), 0, false, {}});
             pass_on(id, hop, r);
             if (!r.terminal.empty()) {
-                workflows_[id].final_detail = r.record.detail;
+                workflows_.at(id).final_detail = r.record.detail;
             }
             apply(id, hop, r.record);
             return {};
         }
-        if (const auto* e = std::get_if<msg::workflow_event>(&in.msg.payload)) {
+        if (const auto* e = msg::get_if<msg::workflow_event>(&in.msg.payload)) {
             auto r = react_to_event(ctx_.flow(), ctx_.domain(), id, *e);
             if (!r) {
                 return r.error();
             }
             pass_on(id, hop, r.value());
-            ctx_.net().send(
-                ctx_.first_service(),
-                {id, hop + 1, 0, msg::progress_report{r.value().record, r.value().terminal}});
+            const progress_report report{r.value().record, r.value().terminal};
+            if (is_controller()) {
+                return take(id, hop, report); // the controller's own progress: no message
+            }
+            ctx_.net().send(ctx_.first_service(), {id, hop + 1, 0, report});
             return {};
         }
-        if (const auto* report = std::get_if<msg::progress_report>(&in.msg.payload)) {
-            if (!is_controller() || !workflows_.contains(id)) {
-                return is_controller() ? errc::unknown_workflow : errc::unexpected_message;
-            }
-            if (!report->terminal.empty()) {
-                workflows_[id].final_detail = report->record.detail;
-            }
-            apply(id, hop, report->record);
-            return {};
-        }
-        if (const auto* ask = std::get_if<msg::status_request>(&in.msg.payload)) {
+        if (const auto* report = msg::get_if<progress_report>(&in.msg.payload)) {
             if (!is_controller()) {
                 return errc::unexpected_message;
             }
-            msg::workflow_status st;
-            if (const auto it = workflows_.find(ask->workflow_id); it != workflows_.end()) {
-                st = status_from_records(ctx_.flow(), records_of(ctx_.flow(), it->second));
-            } else {
-                st.state = std::string(workflow_state::unknown);
+            return take(id, hop, *report);
+        }
+        if (const auto* ask = msg::get_if<msg::status_request>(&in.msg.payload)) {
+            if (!is_controller()) {
+                return errc::unexpected_message;
             }
-            ctx_.net().reply(
-                in, {ask->workflow_id, 0, in.msg.env.query_id, msg::status_reply{ctx_.name(), st}});
+            const auto it = workflows_.find(ask->workflow_id);
+            ctx_.answer_status(in, ask->workflow_id,
+                               it == workflows_.end() ? nullptr : &it->second.progress);
             return {};
         }
         return errc::unexpected_message;
+    }
+
+    /// The controller takes a progress report into the workflow's state.
+    std::error_code take(const std::string& id, std::uint32_t hop, const progress_report& report) {
+        if (!workflows_.contains(id)) {
+            return errc::unknown_workflow;
+        }
+        if (!report.terminal.empty()) {
+            workflows_.at(id).final_detail = report.record.detail;
+        }
+        apply(id, hop, report.record);
+        return {};
     }
 
     void pass_on(const std::string& id, std::uint32_t hop, const reaction& r) {
@@ -125,47 +102,15 @@ private:
     void apply(const std::string& id, std::uint32_t hop, const msg::step_record& record) {
         auto& t = workflows_.at(id);
         t.hop = std::max(t.hop, hop);
-        const auto& wf = ctx_.flow();
-        if (record.step >= t.steps.size()) {
-            return;
-        }
-        const auto& step = wf.steps[record.step];
-        if (record.status == step_status::done) {
-            t.steps[record.step] = slot::done;
-            return end_if_terminal(id, t);
-        }
-        // A failure and the notices it causes may arrive in either order: both name the
-        // failure's event, so either one sets up the slots for the notified services.
-        for (std::uint8_t f = 0; f < step.failures.size(); ++f) {
-            if (step.failures[f].event != record.outcome) {
-                continue;
-            }
-            t.failure = f;
-            t.notified.resize(step.failures[f].notify.size(), slot::pending);
-            if (record.status == step_status::failed) {
-                t.steps[record.step] = slot::failed;
-            }
-            for (std::size_t n = 0; n < t.notified.size(); ++n) {
-                if (record.status == step_status::notified &&
-                    step.failures[f].notify[n] == record.service) {
-                    t.notified[n] = slot::notified;
-                }
-            }
-        }
-        end_if_terminal(id, t);
-    }
-
-    void end_if_terminal(const std::string& id, tracked& t) {
-        const auto& wf = ctx_.flow();
+        t.progress.apply(ctx_.flow(), record);
         // Reports can overtake each other on their way here: the workflow has ended when the
         // state held here says so, not when the last report claims it.
         if (t.ended) {
             return;
         }
-        const auto state = status_from_records(wf, records_of(wf, t)).state;
-        if (state != workflow_state::in_progress && state != workflow_state::unknown) {
+        if (const auto terminal = t.progress.terminal(ctx_.flow()); !terminal.empty()) {
             t.ended = true;
-            ctx_.end_workflow(t.reply_to, id, t.hop, state, t.final_detail);
+            ctx_.end_workflow(t.reply_to, id, t.hop, terminal, t.final_detail);
             std::string().swap(t.final_detail);
         }
     }
@@ -175,7 +120,7 @@ private:
     std::size_t on_state_bytes() const override {
         std::size_t total = 0;
         for (const auto& [id, t] : workflows_) {
-            total += sizeof(id) + sizeof(t) + t.steps.capacity() + t.notified.capacity();
+            total += sizeof(id) + sizeof(t) + t.progress.heap_bytes();
             total += id.capacity() > 15 ? id.capacity() : 0;
             total += t.reply_to.capacity() > 15 ? t.reply_to.capacity() : 0;
             total += 2 * sizeof(void*); // hash node: next pointer and cached hash
@@ -189,9 +134,14 @@ private:
 
 } // namespace
 
+pattern::pattern() {
+    register_contract<progress_report>(do_name());
+}
+
 std::string_view pattern::do_summary() const noexcept {
-    return "The first service in the chain (order placement) owns the workflow state. Every "
-           "other service reports its progress back to it, and status queries go to it alone.";
+    return "The first service in the chain (order placement, in the order workflow) owns the "
+           "workflow state. Every other service reports its progress back to it, and status "
+           "queries go to it alone.";
 }
 
 std::unique_ptr<service_behaviour> pattern::do_make_service(service_context& ctx) const {
@@ -206,14 +156,7 @@ status_plan pattern::do_plan_status_query(const workflow& wf,
 msg::workflow_status pattern::do_assemble_status(const workflow&,
                                                  const std::vector<message>& replies,
                                                  const std::set<std::string>&) const {
-    for (const auto& m : replies) {
-        if (const auto* r = std::get_if<msg::status_reply>(&m.payload)) {
-            return r->status;
-        }
-    }
-    msg::workflow_status st;
-    st.state = std::string(workflow_state::unknown);
-    return st;
+    return status_of_owner(replies);
 }
 
 } // namespace choreo::front_controller

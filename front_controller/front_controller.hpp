@@ -8,6 +8,10 @@ namespace choreo::front_controller {
 /// The first service (order placement) keeps every workflow's state; every other service
 /// reports its progress to it after each step; a status query is one request to it, one reply.
 class pattern final : public choreo::pattern {
+public:
+    /// Registers the pattern's contracts with the codec.
+    pattern();
+
 private:
     std::string_view do_name() const noexcept override { return "front_controller"; }
     std::string_view do_summary() const noexcept override;

@@ -8,21 +8,21 @@ namespace choreo {
 namespace {
 
 msg::workflow_event announce(const workflow& wf, std::string event, std::uint32_t step,
-                             const std::string& reply_to, const msg::order& order) {
-    return {wf.name, std::move(event), step, reply_to, order};
+                             const std::string& reply_to, const msg::value& details) {
+    return {wf.name, std::move(event), step, reply_to, details};
 }
 
 reaction run_step(const workflow& wf, domain_service& self, std::uint32_t index,
                   const std::string& workflow_id, const std::string& reply_to,
-                  const msg::order& order) {
+                  const msg::value& details) {
     reaction r;
-    r.record = self.run(wf, index, workflow_id, order);
+    r.record = self.run(wf, index, workflow_id, details);
     if (r.record.status == step_status::done) {
         if (index + 1 == wf.steps.size()) {
             r.terminal = std::string(workflow_state::completed);
         } else {
             r.next_service = wf.steps[index + 1].service;
-            r.next = announce(wf, r.record.outcome, index, reply_to, order);
+            r.next = announce(wf, r.record.outcome, index, reply_to, details);
         }
         return r;
     }
@@ -31,7 +31,7 @@ reaction run_step(const workflow& wf, domain_service& self, std::uint32_t index,
         r.terminal = f ? f->terminal : r.record.outcome;
     } else {
         r.next_service = f->notify.front();
-        r.next = announce(wf, r.record.outcome, index, reply_to, order);
+        r.next = announce(wf, r.record.outcome, index, reply_to, details);
     }
     return r;
 }
@@ -64,7 +64,7 @@ result<reaction> react_to_event(const workflow& wf, domain_service& self,
         return std::error_code(errc::unexpected_message);
     }
     reaction r;
-    r.record = self.notify(wf, index, *f, workflow_id, e.details);
+    r.record = self.notify(index, *f, workflow_id, e.details);
     if (me + 1 == f->notify.end()) {
         r.terminal = f->terminal;
     } else {

@@ -25,24 +25,24 @@ client::client(node& net, const pattern& p, const workflow& wf,
 
 client::~client() = default;
 
-std::string client::place(const msg::order& order) {
+std::string client::place(const msg::value& details) {
     std::string id;
     {
         std::lock_guard lock(mutex_);
         id = workflow_id(++next_id_);
     }
-    place(id, order);
+    place(id, details);
     return id;
 }
 
-void client::place(const std::string& workflow_id, const msg::order& order) {
+void client::place(const std::string& workflow_id, const msg::value& details) {
     {
         std::lock_guard lock(mutex_);
         placed_at_[workflow_id] = now_ns();
     }
-    asio::post(node_.io(), [this, workflow_id, order] {
-        node_.send(workflow_.steps.front().service,
-                   {workflow_id, 0, 0, msg::place_order{workflow_.name, node_.name(), order}});
+    asio::post(node_.io(), [this, workflow_id, details, entry = pattern_.entry(workflow_)] {
+        node_.send(entry,
+                   {workflow_id, 0, 0, msg::place_order{workflow_.name, node_.name(), details}});
     });
 }
 
@@ -137,7 +137,7 @@ result<message> client::ask(const std::string& node_name, msg::payload request,
 }
 
 void client::receive(const incoming& in) {
-    if (const auto* ended = std::get_if<msg::workflow_ended>(&in.msg.payload)) {
+    if (const auto* ended = msg::get_if<msg::workflow_ended>(&in.msg.payload)) {
         workflow_outcome o{in.msg.env.workflow_id, ended->terminal, ended->detail, 0, now_ns(),
                            in.msg.env.hop + 2};
         std::function<void(const workflow_outcome&)> hook;
@@ -172,7 +172,7 @@ void client::receive(const incoming& in) {
     auto& q = *it->second;
     q.answer.cost.add(in.bytes);
     q.answer.answered.push_back(in.msg.env.sender);
-    if (const auto* e = std::get_if<msg::error_reply>(&in.msg.payload)) {
+    if (const auto* e = msg::get_if<msg::error_reply>(&in.msg.payload)) {
         q.answer.errors.push_back(in.msg.env.sender + ": " + e->reason);
     } else {
         q.answer.replies.push_back(in.msg);

@@ -56,10 +56,11 @@ public:
     client(const client&) = delete;
     client& operator=(const client&) = delete;
 
-    /// Places an order. Returns: the new workflow's id.
-    std::string place(const msg::order& order);
-    /// Places an order under a given workflow id (ids must be unique).
-    void place(const std::string& workflow_id, const msg::order& order);
+    /// Starts a workflow with its business payload, where the pattern says workflows enter.
+    /// Returns: the new workflow's id.
+    std::string place(const msg::value& details);
+    /// Starts a workflow under a given workflow id (ids must be unique).
+    void place(const std::string& workflow_id, const msg::value& details);
 
     /// Waits until every id in `ids` has ended or `timeout` passed. Returns: all ended.
     bool wait_for(const std::vector<std::string>& ids, std::chrono::milliseconds timeout) const;

@@ -1,9 +1,11 @@
 #include "patterns/codec.hpp"
 
 #include <algorithm>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <stdexcept>
 #include <utility>
-
-#include "patterns/errors.hpp"
 
 namespace choreo {
 namespace {
@@ -18,9 +20,73 @@ const msgpack::object* find_key(const msgpack::object& map, std::string_view key
     return nullptr;
 }
 
-// msgpack-c fills a field whose key is absent with its default, silently. So after converting,
-// the value is packed back into an object tree, and every key of every map in it (nested maps
-// and maps inside arrays too) must have been in what arrived.
+/// The contracts known to this process. Modules register theirs at start-up; decoding reads
+/// the table from every node's thread, so it is guarded for the rare late registration.
+class contract_table {
+public:
+    void add(const contract_info& info, const char* tag) {
+        std::unique_lock lock(mutex_);
+        const auto it = by_name_.find(info.type_name);
+        if (it != by_name_.end()) {
+            if (it->second.second != tag) {
+                throw std::logic_error("two contracts registered as " +
+                                       std::string(info.type_name));
+            }
+            return;
+        }
+        by_name_.emplace(info.type_name, std::pair{info, tag});
+    }
+
+    std::optional<contract_info> find(std::string_view type) const {
+        std::shared_lock lock(mutex_);
+        const auto it = by_name_.find(type);
+        return it == by_name_.end() ? std::nullopt : std::optional(it->second.first);
+    }
+
+    std::vector<contract_info> all() const {
+        std::shared_lock lock(mutex_);
+        std::vector<contract_info> out;
+        for (const auto& [name, entry] : by_name_) {
+            out.push_back(entry.first);
+        }
+        return out;
+    }
+
+private:
+    mutable std::shared_mutex mutex_;
+    std::map<std::string_view, std::pair<contract_info, const char*>, std::less<>> by_name_;
+};
+
+/// The table while the core registers into it, on the thread that does (table() is still
+/// being initialised then, and other threads wait for it).
+thread_local contract_table* core_registering_into = nullptr;
+
+/// The table of contracts, the core's registered in it before anything else can be, so that
+/// no module can take a core contract's name.
+contract_table& table() {
+    static contract_table* const instance = [] {
+        auto* t = new contract_table; // never destroyed: nodes may decode during exit
+        core_registering_into = t;
+        msg::register_core_contracts(); // comes back through add_contract()
+        core_registering_into = nullptr;
+        return t;
+    }();
+    return *instance;
+}
+
+msgpack::unpack_limit unpack_limit_of(const codec_limits& limits) {
+    return {limits.max_elements,    limits.max_elements,    limits.max_frame_bytes,
+            limits.max_frame_bytes, limits.max_frame_bytes, limits.max_depth};
+}
+
+} // namespace
+
+namespace detail {
+
+void add_contract(const contract_info& info, const char* tag) {
+    (core_registering_into != nullptr ? *core_registering_into : table()).add(info, tag);
+}
+
 std::error_code check_fields(const msgpack::object& got, const msgpack::object& expected) {
     if (expected.type == msgpack::type::MAP) {
         if (got.type != msgpack::type::MAP) {
@@ -49,51 +115,15 @@ std::error_code check_fields(const msgpack::object& got, const msgpack::object& 
     return {};
 }
 
-template <class T> result<T> convert_checked(const msgpack::object& o) {
-    if (o.type != msgpack::type::MAP) {
-        return std::error_code(errc::wrong_type);
-    }
-    T value;
-    try {
-        o.convert(value);
-    } catch (const std::exception&) {
-        return std::error_code(errc::wrong_type);
-    }
-    msgpack::zone zone;
-    if (auto ec = check_fields(o, msgpack::object(value, zone))) {
-        return ec;
-    }
-    return value;
+} // namespace detail
+
+std::vector<contract_info> registered_contracts() {
+    return table().all();
 }
 
-template <std::size_t I = 0>
-result<msg::payload> decode_payload(std::string_view type, const msgpack::object& o) {
-    if constexpr (I == std::variant_size_v<msg::payload>) {
-        return std::error_code(errc::unknown_type);
-    } else {
-        using T = std::variant_alternative_t<I, msg::payload>;
-        if (type != msg::type_name<T>()) {
-            return decode_payload<I + 1>(type, o);
-        }
-        auto r = convert_checked<T>(o);
-        if (!r) {
-            return r.error();
-        }
-        return msg::payload(std::move(r).value());
-    }
+std::optional<contract_info> find_contract(std::string_view type_name) {
+    return table().find(type_name);
 }
-
-bool is_known_type(std::string_view type) {
-    bool known = false;
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-        ((known = known || type == msg::type_name<std::variant_alternative_t<I, msg::payload>>()),
-         ...);
-    }
-    (std::make_index_sequence<std::variant_size_v<msg::payload>>{});
-    return known;
-}
-
-} // namespace
 
 std::optional<msg::envelope> peek_envelope(std::string_view body,
                                            const codec_limits& limits) noexcept {
@@ -102,16 +132,13 @@ std::optional<msg::envelope> peek_envelope(std::string_view body,
             return std::nullopt;
         }
         std::size_t offset = 0;
-        const msgpack::unpack_limit limit(limits.max_elements, limits.max_elements,
-                                          limits.max_frame_bytes, limits.max_frame_bytes,
-                                          limits.max_frame_bytes, limits.max_depth);
-        const auto handle =
-            msgpack::unpack(body.data(), body.size(), offset, nullptr, nullptr, limit);
+        const auto handle = msgpack::unpack(body.data(), body.size(), offset, nullptr, nullptr,
+                                            unpack_limit_of(limits));
         if (handle.get().type != msgpack::type::MAP) {
             return std::nullopt;
         }
         if (const auto* env = find_key(handle.get(), "env")) {
-            if (auto e = convert_checked<msg::envelope>(*env)) {
+            if (auto e = detail::convert_checked<msg::envelope>(*env)) {
                 return std::move(e).value();
             }
         }
@@ -127,24 +154,23 @@ frames encode(const message& m) {
     packer.pack(std::string_view("env"));
     packer.pack(m.env);
     packer.pack(std::string_view("payload"));
-    std::visit([&](const auto& p) { packer.pack(p); }, m.payload);
-    return {std::string(msg::type_name_of(m.payload)), std::string(buffer.data(), buffer.size())};
+    m.payload.pack(packer);
+    return {std::string(m.payload.type_name()), std::string(buffer.data(), buffer.size())};
 }
 
 result<message> decode(std::string_view type, std::string_view body, const codec_limits& limits) {
     if (type.size() > limits.max_frame_bytes || body.size() > limits.max_frame_bytes) {
         return std::error_code(errc::oversized_frame);
     }
-    if (!is_known_type(type)) {
+    const auto contract = find_contract(type);
+    if (!contract) {
         return std::error_code(errc::unknown_type);
     }
     msgpack::object_handle handle;
     try {
         std::size_t offset = 0;
-        const msgpack::unpack_limit limit(limits.max_elements, limits.max_elements,
-                                          limits.max_frame_bytes, limits.max_frame_bytes,
-                                          limits.max_frame_bytes, limits.max_depth);
-        handle = msgpack::unpack(body.data(), body.size(), offset, nullptr, nullptr, limit);
+        handle = msgpack::unpack(body.data(), body.size(), offset, nullptr, nullptr,
+                                 unpack_limit_of(limits));
         if (offset != body.size()) {
             return std::error_code(errc::not_msgpack); // trailing bytes after the object
         }
@@ -162,11 +188,14 @@ result<message> decode(std::string_view type, std::string_view body, const codec
     if (env == nullptr || payload == nullptr) {
         return std::error_code(errc::missing_field);
     }
-    auto e = convert_checked<msg::envelope>(*env);
+    auto e = detail::convert_checked<msg::envelope>(*env);
     if (!e) {
         return e.error();
     }
-    auto p = decode_payload(type, *payload);
+    if (payload->type != msgpack::type::MAP) {
+        return std::error_code(errc::wrong_type);
+    }
+    auto p = contract->decode(*payload);
     if (!p) {
         return p.error();
     }

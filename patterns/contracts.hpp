@@ -1,17 +1,45 @@
-// Every message contract choreo puts on the wire: plain structs encoded as MessagePack maps.
+// The core's message contracts: plain structs encoded as MessagePack maps, knowing no workflow.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include <msgpack.hpp>
 
+#include "patterns/payload.hpp"
+
 /// The wire format is documented field by field in docs/PROTOCOL.md; keep the two in step.
+/// A pattern's own contracts live in its folder, a workflow's business payload in its module.
 namespace choreo::msg {
+
+/// A MessagePack value the core carries without reading it: a workflow's business payload
+/// (an order, a trouble ticket). On the wire it is the value itself, not a wrapped blob.
+class value {
+public:
+    value() = default;
+    /// Returns: `v` packed.
+    template <class T> static value of(const T& v) {
+        msgpack::sbuffer buffer;
+        msgpack::pack(buffer, v);
+        return from_bytes(std::string(buffer.data(), buffer.size()));
+    }
+    /// Wraps bytes that already hold one MessagePack value (not checked here).
+    static value from_bytes(std::string bytes) {
+        value v;
+        v.bytes_ = std::move(bytes);
+        return v;
+    }
+    /// Returns: the packed bytes (one nil byte when empty).
+    std::string_view bytes() const noexcept { return bytes_.empty() ? nil_ : bytes_; }
+    bool operator==(const value& other) const { return bytes() == other.bytes(); }
+
+private:
+    static constexpr std::string_view nil_ = "\xc0";
+    std::string bytes_;
+};
 
 /// Carried by every message, beside its payload.
 struct envelope {
@@ -20,25 +48,9 @@ struct envelope {
     std::string sender;         ///< name of the sending node
     std::int64_t sent_at_ns{};  ///< sender's clock, ns since the epoch
     std::uint32_t hop{};        ///< inter-service hops since the workflow was placed
-    std::uint64_t query_id{};   ///< nonzero on status-query traffic
+    std::uint64_t query_id{};   ///< nonzero on status-query and operator traffic
     bool operator==(const envelope&) const = default;
     MSGPACK_DEFINE_MAP(message_id, workflow_id, sender, sent_at_ns, hop, query_id)
-};
-
-struct line_item {
-    std::string sku;
-    std::uint32_t quantity{};
-    std::uint64_t unit_price_cents{};
-    bool operator==(const line_item&) const = default;
-    MSGPACK_DEFINE_MAP(sku, quantity, unit_price_cents)
-};
-
-/// What the customer ordered; the domain services decide outcomes from it.
-struct order {
-    std::string customer;
-    std::vector<line_item> items;
-    bool operator==(const order&) const = default;
-    MSGPACK_DEFINE_MAP(customer, items)
 };
 
 /// One service's account of what it did for one workflow.
@@ -63,136 +75,69 @@ struct workflow_status {
     MSGPACK_DEFINE_MAP(found, state, steps, notified)
 };
 
+/// Domain effects as named quantities ("charged_cents:c001" -> 2499): what every pattern must
+/// produce identically for the same workflows. Each workflow module names its own.
+using domain_effects = std::map<std::string, std::int64_t>;
+
 // ---- client <-> workflow -------------------------------------------------------------------
 
-/// Command: start a workflow. Sent by a client to the first service of the workflow.
+/// Command: start a workflow. Sent by a client to where the pattern says workflows enter.
 struct place_order {
-    std::string workflow; ///< workflow name: "order" or "chain:N"
+    static constexpr std::string_view type_name = "place_order";
+    std::string workflow; ///< workflow name, e.g. "order" or "chain:N"
     std::string reply_to; ///< node name of the client to tell when the workflow ends
-    order details;
+    value details;        ///< the business payload, defined by the workflow's module
     bool operator==(const place_order&) const = default;
+    std::string label() const { return workflow; }
     MSGPACK_DEFINE_MAP(workflow, reply_to, details)
 };
 
 /// Event: the workflow reached a terminal state. Sent to the client that placed it.
 struct workflow_ended {
+    static constexpr std::string_view type_name = "workflow_ended";
     std::string workflow;
     std::string terminal; ///< "completed", "rejected", "payment_rejected", "back_ordered", ...
     std::string detail;
     bool operator==(const workflow_ended&) const = default;
+    std::string label() const { return terminal; }
     MSGPACK_DEFINE_MAP(workflow, terminal, detail)
 };
 
-// ---- inter-service -------------------------------------------------------------------------
+// ---- between services ----------------------------------------------------------------------
 
 /// Event: a step of the workflow finished (or failed); the receiver reacts by the model.
 struct workflow_event {
+    static constexpr std::string_view type_name = "workflow_event";
     std::string workflow;
     std::string event;    ///< e.g. "payment_applied", "payment_declined"
     std::uint32_t step{}; ///< index of the step that produced the event
     std::string reply_to;
-    order details;
+    value details;
     bool operator==(const workflow_event&) const = default;
+    std::string label() const { return event; }
     MSGPACK_DEFINE_MAP(workflow, event, step, reply_to, details)
 };
 
-/// Front controller: a service reports its progress to the first service of the chain.
-struct progress_report {
-    step_record record;
-    std::string terminal; ///< nonempty when this report ends the workflow
-    bool operator==(const progress_report&) const = default;
-    MSGPACK_DEFINE_MAP(record, terminal)
-};
+// ---- status queries to a node that owns workflow state -------------------------------------
 
-/// Stamp coupling: one service's part of the stamp.
-struct stamp_entry {
-    std::string service;
-    std::uint32_t step{}; ///< index of the step (for notified services: the failed step)
-    std::string status;   ///< "pending", "done", "failed", "notified"
-    std::string outcome;
-    std::string detail;
-    std::int64_t at_ns{};
-    bool operator==(const stamp_entry&) const = default;
-    MSGPACK_DEFINE_MAP(service, step, status, outcome, detail, at_ns)
-};
-
-/// Stamp coupling: the workflow state that travels inside the contract.
-struct stamp {
-    std::string workflow_id; ///< the workflow this stamp belongs to
-    std::string state;       ///< "in_progress" or a terminal state
-    std::uint32_t version{}; ///< bumped by every service that updates the stamp
-    std::vector<stamp_entry> steps;
-    std::vector<stamp_entry> notified;
-    bool operator==(const stamp&) const = default;
-    MSGPACK_DEFINE_MAP(workflow_id, state, version, steps, notified)
-};
-
-/// Stamp coupling: a workflow event with the stamp on it.
-struct stamped_event {
-    workflow_event event;
-    msg::stamp stamp;
-    bool operator==(const stamped_event&) const = default;
-    MSGPACK_DEFINE_MAP(event, stamp)
-};
-
-// ---- status queries ------------------------------------------------------------------------
-
-/// Front controller: ask the owner of the workflow state. Answered with status_reply.
+/// Ask the owner of the workflow state. Answered with status_reply.
 struct status_request {
+    static constexpr std::string_view type_name = "status_request";
     std::string workflow_id; ///< the workflow asked about
     bool operator==(const status_request&) const = default;
     MSGPACK_DEFINE_MAP(workflow_id)
 };
 
 struct status_reply {
+    static constexpr std::string_view type_name = "status_reply";
     std::string service;
     workflow_status status;
     bool operator==(const status_reply&) const = default;
+    std::string label() const { return status.state; }
     MSGPACK_DEFINE_MAP(service, status)
 };
 
-/// Stateless: ask one service for its live snapshot of a workflow. Answered with snapshot_reply.
-struct snapshot_request {
-    std::string workflow_id; ///< the workflow asked about
-    bool operator==(const snapshot_request&) const = default;
-    MSGPACK_DEFINE_MAP(workflow_id)
-};
-
-struct snapshot_reply {
-    std::string service;
-    std::vector<step_record> records; ///< empty: this service knows nothing of the workflow
-    bool operator==(const snapshot_reply&) const = default;
-    MSGPACK_DEFINE_MAP(service, records)
-};
-
-/// Stamp coupling: ask one service for the latest stamp it passed on. Answered with stamp_reply.
-struct stamp_request {
-    std::string workflow_id; ///< the workflow asked about
-    bool operator==(const stamp_request&) const = default;
-    MSGPACK_DEFINE_MAP(workflow_id)
-};
-
-struct stamp_reply {
-    std::string service;
-    bool found{};
-    msg::stamp stamp;
-    bool operator==(const stamp_reply&) const = default;
-    MSGPACK_DEFINE_MAP(service, found, stamp)
-};
-
-// ---- inspection of a running node (multi-process runs) ------------------------------------
-
-/// Domain effects that every pattern must produce identically for the same orders.
-struct domain_effects {
-    std::map<std::string, std::uint64_t> charged_cents;     ///< per customer
-    std::map<std::string, std::int64_t> stock;              ///< per sku
-    std::map<std::string, std::vector<std::string>> outbox; ///< per workflow id: email subjects
-    std::uint64_t back_orders{};
-    std::uint64_t orders_accepted{};
-    std::uint64_t orders_rejected{};
-    bool operator==(const domain_effects&) const = default;
-    MSGPACK_DEFINE_MAP(charged_cents, stock, outbox, back_orders, orders_accepted, orders_rejected)
-};
+// ---- inspection of a running node (operator traffic) ---------------------------------------
 
 /// One message a node sent, as its ledger counted it.
 struct traffic_entry {
@@ -211,8 +156,9 @@ struct traffic_entry {
 };
 
 /// Ask a node what it has sent (from `since_seq` on, at most `limit` entries), its counters,
-/// its domain effects and the workflow state it holds. Answered with inspect_reply.
+/// its domain effects and the state it holds. Answered with inspect_reply.
 struct inspect_request {
+    static constexpr std::string_view type_name = "inspect_request";
     std::uint64_t since_seq{};
     std::uint64_t limit{};
     bool operator==(const inspect_request&) const = default;
@@ -220,6 +166,7 @@ struct inspect_request {
 };
 
 struct inspect_reply {
+    static constexpr std::string_view type_name = "inspect_reply";
     std::string node;
     std::vector<traffic_entry> sent; ///< in send order
     bool more{};                     ///< entries after the last one returned remain
@@ -227,17 +174,19 @@ struct inspect_reply {
     std::uint64_t received_bytes{};
     std::uint64_t rejected{};
     std::uint64_t backlog{};
-    std::uint64_t state_bytes{};
+    std::uint64_t state_bytes{};     ///< workflow state the pattern keeps in this node
     std::uint64_t state_workflows{}; ///< workflows that state is about
+    std::uint64_t domain_bytes{};    ///< the domain service's own data (0 if it has none)
     domain_effects effects;
     bool operator==(const inspect_reply&) const = default;
     MSGPACK_DEFINE_MAP(node, sent, more, received_messages, received_bytes, rejected, backlog,
-                       state_bytes, state_workflows, effects)
+                       state_bytes, state_workflows, domain_bytes, effects)
 };
 
-/// Hold (or release) a service's workflow traffic, to catch a workflow mid-flight.
+/// Hold (or release) a node's workflow traffic, to catch a workflow mid-flight.
 /// Answered with inspect_reply (without entries).
 struct hold_request {
+    static constexpr std::string_view type_name = "hold_request";
     bool hold{};
     bool operator==(const hold_request&) const = default;
     MSGPACK_DEFINE_MAP(hold)
@@ -245,69 +194,50 @@ struct hold_request {
 
 /// Sent back on a request a node could not serve (unknown type, unexpected message).
 struct error_reply {
+    static constexpr std::string_view type_name = "error_reply";
     std::string code;
     std::string reason;
     bool operator==(const error_reply&) const = default;
+    std::string label() const { return code; }
     MSGPACK_DEFINE_MAP(code, reason)
 };
 
-/// The one list of all contracts: drives decoding and the codec round-trip tests.
-using payload =
-    std::variant<place_order, workflow_ended, workflow_event, progress_report, stamped_event,
-                 status_request, status_reply, snapshot_request, snapshot_reply, stamp_request,
-                 stamp_reply, error_reply, inspect_request, inspect_reply, hold_request>;
-
-/// The type frame of each contract.
-template <class T> constexpr std::string_view type_name() noexcept;
-template <> constexpr std::string_view type_name<place_order>() noexcept {
-    return "place_order";
-}
-template <> constexpr std::string_view type_name<workflow_ended>() noexcept {
-    return "workflow_ended";
-}
-template <> constexpr std::string_view type_name<workflow_event>() noexcept {
-    return "workflow_event";
-}
-template <> constexpr std::string_view type_name<progress_report>() noexcept {
-    return "progress_report";
-}
-template <> constexpr std::string_view type_name<stamped_event>() noexcept {
-    return "stamped_event";
-}
-template <> constexpr std::string_view type_name<status_request>() noexcept {
-    return "status_request";
-}
-template <> constexpr std::string_view type_name<status_reply>() noexcept {
-    return "status_reply";
-}
-template <> constexpr std::string_view type_name<snapshot_request>() noexcept {
-    return "snapshot_request";
-}
-template <> constexpr std::string_view type_name<snapshot_reply>() noexcept {
-    return "snapshot_reply";
-}
-template <> constexpr std::string_view type_name<stamp_request>() noexcept {
-    return "stamp_request";
-}
-template <> constexpr std::string_view type_name<stamp_reply>() noexcept {
-    return "stamp_reply";
-}
-template <> constexpr std::string_view type_name<error_reply>() noexcept {
-    return "error_reply";
-}
-template <> constexpr std::string_view type_name<inspect_request>() noexcept {
-    return "inspect_request";
-}
-template <> constexpr std::string_view type_name<inspect_reply>() noexcept {
-    return "inspect_reply";
-}
-template <> constexpr std::string_view type_name<hold_request>() noexcept {
-    return "hold_request";
-}
-
-/// Returns: the type frame of whatever contract p holds.
-inline std::string_view type_name_of(const payload& p) noexcept {
-    return std::visit([](const auto& m) { return type_name<std::decay_t<decltype(m)>>(); }, p);
-}
+/// Registers the core's contracts with the codec (done once, before any decode).
+void register_core_contracts();
 
 } // namespace choreo::msg
+
+// msg::value packs as the value it holds, and is read back as whatever value arrived.
+namespace msgpack {
+MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
+    namespace adaptor {
+
+    template <> struct pack<choreo::msg::value> {
+        template <class Stream>
+        packer<Stream>& operator()(packer<Stream>& o, const choreo::msg::value& v) const {
+            const auto b = v.bytes();
+            // The bytes are one complete MessagePack value already: append them as they are.
+            o.pack_str_body(b.data(), static_cast<std::uint32_t>(b.size()));
+            return o;
+        }
+    };
+
+    template <> struct convert<choreo::msg::value> {
+        const msgpack::object& operator()(const msgpack::object& o, choreo::msg::value& v) const {
+            msgpack::sbuffer buffer;
+            msgpack::pack(buffer, o);
+            v = choreo::msg::value::from_bytes(std::string(buffer.data(), buffer.size()));
+            return o;
+        }
+    };
+
+    // Only used to list a contract's expected keys: an opaque value has none to require.
+    template <> struct object_with_zone<choreo::msg::value> {
+        void operator()(msgpack::object::with_zone& o, const choreo::msg::value&) const {
+            o.type = msgpack::type::NIL;
+        }
+    };
+
+    } // namespace adaptor
+}
+} // namespace msgpack

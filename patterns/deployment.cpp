@@ -16,19 +16,19 @@ std::string unique_tag() {
 }
 } // namespace
 
-local_deployment::local_deployment(const pattern& p, workflow wf, deployment_options options,
-                                   const domain_fixture& fixture)
+local_deployment::local_deployment(const pattern& p, workflow wf, deployment_options options)
     : pattern_(p), workflow_(std::move(wf)), options_(std::move(options)),
       ledger_(options_.keep_trace) {
     const auto tag = unique_tag();
-    for (const auto& name : workflow_.services()) {
-        auto domain = make_domain_service(workflow_, name, fixture);
+    for (const auto& name : pattern_.nodes(workflow_)) {
+        auto domain = domain_for(pattern_, workflow_, name);
         if (!domain) {
-            throw std::invalid_argument("no domain service called " + name);
+            throw std::invalid_argument("no node called " + name + " in " + workflow_.name + ": " +
+                                        domain.error().message());
         }
         auto u = std::make_unique<unit>();
         u->service =
-            std::make_unique<service_node>(context_, u->io, pattern_, workflow_,
+            std::make_unique<service_node>(context_, u->io, pattern_, workflow_, name,
                                            std::move(domain).value(), ledger_, options_.node);
         topology_.set(name, u->net().bind(topology::local_endpoint(options_.via, tag, name)));
         units_.push_back(std::move(u));
@@ -93,7 +93,7 @@ domain_effects local_deployment::effects() {
     domain_effects out;
     for (const auto& name : workflow_.services()) {
         on_service(name, [&](service_node& s) {
-            s.domain().add_effects(out);
+            s.domain()->add_effects(out);
             return 0;
         });
     }
@@ -106,15 +106,23 @@ node_counters local_deployment::counters(const std::string& node_name) {
 
 std::size_t local_deployment::workflow_state_bytes() {
     std::size_t total = 0;
-    for (const auto& name : workflow_.services()) {
+    for (const auto& name : nodes()) {
         total += on_service(name, [](service_node& s) { return s.behaviour().state_bytes(); });
+    }
+    return total;
+}
+
+std::size_t local_deployment::domain_bytes() {
+    std::size_t total = 0;
+    for (const auto& name : services()) {
+        total += on_service(name, [](service_node& s) { return s.domain()->domain_bytes(); });
     }
     return total;
 }
 
 std::size_t local_deployment::workflows_with_state() {
     std::size_t most = 0;
-    for (const auto& name : workflow_.services()) {
+    for (const auto& name : nodes()) {
         most = std::max(most, on_service(name, [](service_node& s) {
                             return s.behaviour().state_workflows();
                         }));
@@ -124,7 +132,7 @@ std::size_t local_deployment::workflows_with_state() {
 
 std::uint64_t local_deployment::rejected() {
     std::uint64_t n = 0;
-    for (const auto& s : services()) {
+    for (const auto& s : nodes()) {
         n += counters(s).rejected;
     }
     return n;

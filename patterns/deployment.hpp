@@ -19,6 +19,7 @@
 #include "patterns/pattern.hpp"
 #include "patterns/service_node.hpp"
 #include "patterns/topology.hpp"
+#include "patterns/workflow_module.hpp"
 
 namespace choreo {
 
@@ -38,7 +39,11 @@ public:
 
     virtual choreo::client& client() = 0;
     virtual const workflow& flow() const = 0;
+    virtual const pattern& used_pattern() const = 0;
+    /// Returns: the workflow's domain services.
     std::vector<std::string> services() const { return flow().services(); }
+    /// Returns: every node but the client: the domain services, then the pattern's own nodes.
+    std::vector<std::string> nodes() const { return used_pattern().nodes(flow()); }
     /// Returns: the transport's accounting of every node (gathered from them if remote).
     virtual const ledger& traffic() = 0;
     /// Returns: the domain effects of every service.
@@ -48,8 +53,10 @@ public:
     virtual void release(const std::string& service) = 0;
     /// Returns: messages refused by the services, all together.
     virtual std::uint64_t rejected() = 0;
-    /// Returns: bytes of workflow state held by all services together.
+    /// Returns: bytes of workflow state held by all nodes together.
     virtual std::size_t workflow_state_bytes() = 0;
+    /// Returns: bytes of domain data held by all domain services together.
+    virtual std::size_t domain_bytes() = 0;
     /// Returns: the most workflows any one service holds state about.
     virtual std::size_t workflows_with_state() = 0;
 };
@@ -58,21 +65,22 @@ public:
 /// own io_context and thread; all bind loopback endpoints (tcp ports read back after binding).
 class local_deployment final : public deployment {
 public:
-    /// Throws: std::invalid_argument or zmq::error_t if the deployment cannot be set up.
-    local_deployment(const pattern& p, workflow wf, deployment_options options = {},
-                     const domain_fixture& fixture = domain_fixture::standard());
+    /// Throws: std::invalid_argument or zmq::error_t if the deployment cannot be set up (a
+    /// workflow without a module, say).
+    local_deployment(const pattern& p, workflow wf, deployment_options options = {});
     ~local_deployment() override;
     local_deployment(const local_deployment&) = delete;
     local_deployment& operator=(const local_deployment&) = delete;
 
     choreo::client& client() noexcept override { return *client_; }
     const workflow& flow() const noexcept override { return workflow_; }
+    const pattern& used_pattern() const noexcept override { return pattern_; }
     const ledger& traffic() noexcept override { return ledger_; }
     const ledger& book() const noexcept { return ledger_; }
     const topology& where() const noexcept { return topology_; }
 
-    /// Runs `fn(service_node&)` on that service's thread and waits for its result.
-    /// Throws: std::out_of_range for an unknown service.
+    /// Runs `fn(service_node&)` on that node's thread and waits for its result.
+    /// Throws: std::out_of_range for an unknown node.
     template <class F> auto on_service(const std::string& service, F fn) {
         auto& u = unit_of(service);
         std::packaged_task<decltype(fn(*u.service))()> task([&] { return fn(*u.service); });
@@ -87,6 +95,7 @@ public:
     node_counters counters(const std::string& node_name);
     std::uint64_t rejected() override;
     std::size_t workflow_state_bytes() override;
+    std::size_t domain_bytes() override;
     std::size_t workflows_with_state() override;
     void hold(const std::string& service) override;
     void release(const std::string& service) override;

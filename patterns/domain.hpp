@@ -1,40 +1,14 @@
-// The domain services of the order workflow, their own data, and the seeded order generator.
+// A domain service: one service of a workflow with its own data, deciding outcomes from it.
 #pragma once
 
 #include <cstdint>
-#include <map>
-#include <memory>
-#include <random>
 #include <string>
-#include <string_view>
-#include <unordered_map>
-#include <vector>
 
+#include "patterns/codec.hpp"
 #include "patterns/contracts.hpp"
-#include "patterns/result.hpp"
 #include "patterns/workflow.hpp"
 
 namespace choreo {
-
-/// The starting data of every domain service: customer accounts and the inventory.
-struct domain_fixture {
-    struct account {
-        bool card_valid = true;
-        std::uint64_t credit_limit_cents = 0;
-    };
-    struct product {
-        std::uint64_t price_cents = 0;
-        std::int64_t stock = 0;
-    };
-    std::map<std::string, account> accounts;
-    std::map<std::string, product> catalog;
-
-    /// The fixture the generator's predictions are made for.
-    static domain_fixture standard();
-};
-
-/// Domain effects that every pattern must produce identically for the same orders.
-using domain_effects = msg::domain_effects;
 
 /// What a domain service decided for one step: empty `failure` means success.
 struct step_result {
@@ -42,10 +16,10 @@ struct step_result {
     std::string detail;
 };
 
-/// A service of the workflow with its own domain data. Outcomes are decided from that data,
-/// deterministically. It also keeps a journal of what it did per workflow: its own business
-/// record (a payment line, a shipment, an email), which the stateless pattern reads as the
-/// service's live snapshot.
+/// A service of a workflow with its own domain data. Outcomes are decided from that data and
+/// the workflow's business payload, deterministically. It keeps no workflow state: what it
+/// remembers per workflow is its business (a payment, a shipment, an email sent), and that is
+/// counted as domain data, apart from any pattern's workflow state.
 class domain_service {
 public:
     explicit domain_service(std::string name) : name_(std::move(name)) {}
@@ -55,75 +29,76 @@ public:
 
     const std::string& name() const noexcept { return name_; }
 
-    /// Runs step `index` of `wf` for a workflow. Running the same step of the same workflow
-    /// again returns the first record and changes nothing (at-least-once delivery is safe).
+    /// Runs step `index` of `wf` for a workflow with its business payload.
     /// Returns: the record, status "done" (outcome = step event) or "failed" (failure event).
     msg::step_record run(const workflow& wf, std::uint32_t index, const std::string& workflow_id,
-                         const msg::order& order);
+                         const msg::value& details);
 
-    /// Tells this service that step `index` failed with `f`. Idempotent like run().
-    msg::step_record notify(const workflow& wf, std::uint32_t index, const failure& f,
-                            const std::string& workflow_id, const msg::order& order);
-
-    /// Returns: what this service did for the workflow, from its own data (empty if nothing).
-    std::vector<msg::step_record> snapshot(const std::string& workflow_id) const;
+    /// Tells this service that step `index` failed with `f`.
+    /// Returns: the record, status "notified".
+    msg::step_record notify(std::uint32_t index, const failure& f, const std::string& workflow_id,
+                            const msg::value& details);
 
     /// Adds this service's domain effects to `out`.
-    virtual void add_effects(domain_effects& out) const = 0;
+    void add_effects(msg::domain_effects& out) const { do_add_effects(out); }
+    /// Returns: bytes of domain data this service holds now (accounts, stock, outbox, ...).
+    std::size_t domain_bytes() const { return on_domain_bytes(); }
 
 private:
-    virtual step_result decide(const msg::order& order, const std::string& workflow_id) = 0;
-    virtual std::string on_failure(const failure& f, const msg::order& order,
-                                   const std::string& workflow_id);
-
-    const msg::step_record* journaled(const std::string& workflow_id, std::uint32_t index,
-                                      std::string_view status) const;
+    virtual step_result decide(const workflow& wf, std::uint32_t index,
+                               const std::string& workflow_id, const msg::value& details) = 0;
+    /// Returns: what the service did on being told (the record's detail).
+    virtual std::string on_failure(const failure& f, const std::string& workflow_id,
+                                   const msg::value& details);
+    virtual void do_add_effects(msg::domain_effects&) const {}
+    virtual std::size_t on_domain_bytes() const { return 0; }
 
     std::string name_;
-    std::unordered_map<std::string, std::vector<msg::step_record>> journal_;
 };
 
-/// Returns: the domain service `service` of `wf`, over a copy of `fixture`'s data;
-/// errc::unknown_service if `wf` has no such service.
-result<std::unique_ptr<domain_service>>
-make_domain_service(const workflow& wf, std::string_view service, const domain_fixture& fixture);
+/// Decodes a business payload as the workflow module's type T (a MessagePack map).
+/// Returns: the value, or errc::not_msgpack, wrong_type or missing_field.
+template <class T> result<T> decode_value(const msg::value& v) {
+    try {
+        const auto bytes = v.bytes();
+        const auto handle = msgpack::unpack(bytes.data(), bytes.size());
+        return detail::convert_checked<T>(handle.get());
+    } catch (const std::exception&) {
+        return std::error_code(errc::not_msgpack);
+    }
+}
 
-/// Scenario mixes of the order generator.
-enum class scenario { happy, payment_rejected, back_order, rejected, mixed };
-
-std::string_view to_string(scenario s) noexcept;
-/// Returns: the scenario called `name`, or nullopt.
-std::optional<scenario> scenario_by_name(std::string_view name) noexcept;
-/// Returns: every scenario name, for help texts.
-std::vector<std::string> scenario_names();
-
-/// An order and the terminal state it must reach, known before it is placed.
-struct planned_order {
-    msg::order order;
-    std::string expected_terminal;
-    scenario kind{};
-};
-
-/// A seeded, reproducible source of orders for domain_fixture::standard().
-/// For chain:N workflows every order is expected to complete.
-class order_generator {
+/// A domain service of a workflow whose business payload is a `Details` struct: decodes it
+/// once per message and refuses a payload that is not one (the step fails with
+/// "invalid_details", which ends the workflow under that name).
+template <class Details> class typed_domain_service : public domain_service {
 public:
-    order_generator(std::uint64_t seed, scenario mix, const workflow& wf);
-    planned_order next();
-    std::vector<planned_order> take(std::size_t n);
+    using domain_service::domain_service;
 
 private:
-    planned_order make(scenario s);
-    std::mt19937_64 random_;
-    scenario mix_;
-    bool is_order_workflow_;
+    virtual step_result decide(const workflow& wf, std::uint32_t index,
+                               const std::string& workflow_id, const Details& details) = 0;
+    virtual std::string on_failure(const failure& f, const std::string& workflow_id,
+                                   const Details& details) {
+        static_cast<void>(workflow_id);
+        static_cast<void>(details);
+        return "told of " + f.event;
+    }
+
+    step_result decide(const workflow& wf, std::uint32_t index, const std::string& workflow_id,
+                       const msg::value& details) final {
+        auto d = decode_value<Details>(details);
+        if (!d) {
+            return {"invalid_details", "business payload refused: " + d.error().message()};
+        }
+        return decide(wf, index, workflow_id, d.value());
+    }
+    std::string on_failure(const failure& f, const std::string& workflow_id,
+                           const msg::value& details) final {
+        auto d = decode_value<Details>(details);
+        return d ? on_failure(f, workflow_id, d.value())
+                 : "told of " + f.event + " (business payload refused)";
+    }
 };
-
-/// Returns: the domain effects `orders` must have on domain_fixture::standard(), given each
-/// order's workflow id (the generator's prediction).
-domain_effects predict_effects(const std::vector<std::pair<std::string, planned_order>>& orders);
-
-/// Returns: the total price of an order in cents.
-std::uint64_t order_total_cents(const msg::order& order);
 
 } // namespace choreo

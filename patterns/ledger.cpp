@@ -4,31 +4,8 @@
 
 namespace choreo {
 
-namespace {
-
-struct label_visitor {
-    std::string operator()(const msg::place_order& m) const { return m.workflow; }
-    std::string operator()(const msg::workflow_ended& m) const { return m.terminal; }
-    std::string operator()(const msg::workflow_event& m) const { return m.event; }
-    std::string operator()(const msg::progress_report& m) const {
-        return m.terminal.empty() ? m.record.outcome : m.record.outcome + " -> " + m.terminal;
-    }
-    std::string operator()(const msg::stamped_event& m) const { return m.event.event; }
-    std::string operator()(const msg::status_reply& m) const { return m.status.state; }
-    std::string operator()(const msg::snapshot_reply& m) const {
-        return std::to_string(m.records.size()) + " record(s)";
-    }
-    std::string operator()(const msg::stamp_reply& m) const {
-        return m.found ? "stamp v" + std::to_string(m.stamp.version) : "no stamp";
-    }
-    std::string operator()(const msg::error_reply& m) const { return m.code; }
-    template <class T> std::string operator()(const T&) const { return {}; }
-};
-
-} // namespace
-
 std::string label_of(const msg::payload& p) {
-    return std::visit(label_visitor{}, p);
+    return p.label();
 }
 
 void ledger::record_sent(traffic_record r) {

@@ -203,7 +203,7 @@ void node::reject(std::error_code why, const std::string& from, bool answer,
 }
 
 void node::refuse(const incoming& in, std::error_code why) {
-    const bool is_error = std::holds_alternative<msg::error_reply>(in.msg.payload);
+    const bool is_error = in.msg.payload.holds<msg::error_reply>();
     reject(why, in.peer, in.via_inbox && !is_error, in.msg.env);
 }
 
@@ -211,7 +211,7 @@ result<std::size_t> node::send(const std::string& to, outgoing out) {
     const auto endpoint = topology_.endpoint_of(to);
     if (!endpoint) {
         log().error("{}: cannot send {} to '{}': not in the topology", name_,
-                    msg::type_name_of(out.payload), to);
+                    out.payload.type_name(), to);
         return std::error_code(errc::unknown_service);
     }
     return transmit(dealer_for(to, *endpoint), "", to, out);
@@ -242,8 +242,7 @@ node::watched& node::dealer_for(const std::string& to, const std::string& endpoi
 std::size_t node::transmit(watched& w, std::string routing_id, const std::string& to,
                            const outgoing& out) {
     if (stopped_) {
-        log().error("{}: {} to '{}' not sent: node stopped", name_, msg::type_name_of(out.payload),
-                    to);
+        log().error("{}: {} to '{}' not sent: node stopped", name_, out.payload.type_name(), to);
         return 0;
     }
     const auto at = now_ns();

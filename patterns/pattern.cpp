@@ -11,6 +11,44 @@ void service_context::end_workflow(const std::string& reply_to, const std::strin
                {workflow_id, hop, 0, msg::workflow_ended{workflow_.name, terminal, detail}});
 }
 
+std::string pattern::do_entry(const workflow& wf) const {
+    return wf.steps.front().service;
+}
+
+std::vector<std::string> pattern::do_extra_nodes(const workflow&) const {
+    return {};
+}
+
+std::vector<std::string> pattern::nodes(const workflow& wf) const {
+    auto out = wf.services();
+    for (auto& n : extra_nodes(wf)) {
+        out.push_back(std::move(n));
+    }
+    return out;
+}
+
+msg::workflow_status status_of_owner(const std::vector<message>& replies) {
+    for (const auto& m : replies) {
+        if (const auto* r = msg::get_if<msg::status_reply>(&m.payload)) {
+            return r->status;
+        }
+    }
+    msg::workflow_status st;
+    st.state = std::string(workflow_state::unknown);
+    return st;
+}
+
+void service_context::answer_status(const incoming& asker, const std::string& workflow_id,
+                                    const workflow_progress* progress) {
+    msg::workflow_status st;
+    if (progress != nullptr) {
+        st = progress->status(workflow_);
+    } else {
+        st.state = std::string(workflow_state::unknown);
+    }
+    node_.reply(asker, {workflow_id, 0, asker.msg.env.query_id, msg::status_reply{name(), st}});
+}
+
 void registry::add(std::unique_ptr<pattern> p) {
     if (find(p->name()) != nullptr) {
         throw std::invalid_argument("pattern registered twice: " + std::string(p->name()));

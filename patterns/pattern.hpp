@@ -12,22 +12,32 @@
 #include "patterns/codec.hpp"
 #include "patterns/domain.hpp"
 #include "patterns/node.hpp"
+#include "patterns/progress.hpp"
 #include "patterns/workflow.hpp"
+#include "patterns/workflow_module.hpp"
 
 namespace choreo {
 
-/// What a service node offers its pattern: the workflow model, its domain service, its node.
+/// What a node offers its pattern: the workflow model, its node, and its domain service if it
+/// runs one (a node a pattern adds, such as an orchestrator, has none).
 class service_context {
 public:
-    service_context(const workflow& wf, domain_service& domain, node& net)
+    service_context(const workflow& wf, domain_service* domain, node& net)
         : workflow_(wf), domain_(domain), node_(net) {}
 
     const workflow& flow() const noexcept { return workflow_; }
-    domain_service& domain() noexcept { return domain_; }
+    bool has_domain() const noexcept { return domain_ != nullptr; }
+    /// Requires: has_domain().
+    domain_service& domain() noexcept { return *domain_; }
     node& net() noexcept { return node_; }
-    const std::string& name() const noexcept { return domain_.name(); }
-    /// The first service of the chain: the one clients place orders with.
+    const std::string& name() const noexcept { return node_.name(); }
+    /// The first service of the chain.
     const std::string& first_service() const { return workflow_.steps.front().service; }
+
+    /// Answers a status_request as the owner of the workflow state: from `progress` if this
+    /// node tracks the workflow, else "unknown".
+    void answer_status(const incoming& asker, const std::string& workflow_id,
+                       const workflow_progress* progress);
 
     /// Tells the client `reply_to` that the workflow ended.
     void end_workflow(const std::string& reply_to, const std::string& workflow_id,
@@ -35,7 +45,7 @@ public:
 
 private:
     const workflow& workflow_;
-    domain_service& domain_;
+    domain_service* domain_;
     node& node_;
 };
 
@@ -75,6 +85,16 @@ public:
     /// One or two sentences on how the pattern keeps workflow state.
     std::string_view summary() const noexcept { return do_summary(); }
 
+    /// Returns: the node clients send place_order to.
+    std::string entry(const workflow& wf) const { return do_entry(wf); }
+    /// Returns: the nodes this pattern runs beside the workflow's domain services (an
+    /// orchestrator, say); they have no domain service.
+    std::vector<std::string> extra_nodes(const workflow& wf) const { return do_extra_nodes(wf); }
+    /// Returns: every node a deployment of `wf` under this pattern runs: the workflow's
+    /// services, then the pattern's own nodes.
+    std::vector<std::string> nodes(const workflow& wf) const;
+
+    /// Returns: the pattern's behaviour for one node (a domain service or an extra node).
     std::unique_ptr<service_behaviour> make_service(service_context& ctx) const {
         return do_make_service(ctx);
     }
@@ -91,6 +111,8 @@ public:
 private:
     virtual std::string_view do_name() const noexcept = 0;
     virtual std::string_view do_summary() const noexcept = 0;
+    virtual std::string do_entry(const workflow& wf) const;
+    virtual std::vector<std::string> do_extra_nodes(const workflow& wf) const;
     virtual std::unique_ptr<service_behaviour> do_make_service(service_context& ctx) const = 0;
     virtual status_plan do_plan_status_query(const workflow& wf,
                                              const std::string& workflow_id) const = 0;
@@ -98,6 +120,10 @@ private:
                                                     const std::vector<message>& replies,
                                                     const std::set<std::string>& silent) const = 0;
 };
+
+/// Returns: the status in the first status_reply among `replies`, or state "unknown" if none
+/// came: how a pattern whose state has one owner assembles its answer.
+msg::workflow_status status_of_owner(const std::vector<message>& replies);
 
 /// The patterns available by name.
 class registry {

@@ -17,7 +17,7 @@ remote_deployment::remote_deployment(const pattern& p, workflow wf, topology whe
                                      remote_options options)
     : pattern_(p), workflow_(std::move(wf)), topology_(std::move(where)),
       options_(std::move(options)), own_(true) {
-    auto needed = workflow_.services();
+    auto needed = pattern_.nodes(workflow_);
     needed.push_back(options_.client_name);
     topology_.require(needed);
     auto node_opts = options_.node;
@@ -59,17 +59,17 @@ msg::inspect_reply remote_deployment::inspect(const std::string& service, std::u
         throw std::runtime_error(service +
                                  " did not answer an inspect_request: " + reply.error().message());
     }
-    const auto* r = std::get_if<msg::inspect_reply>(&reply.value().payload);
+    const auto* r = msg::get_if<msg::inspect_reply>(&reply.value().payload);
     if (r == nullptr) {
         throw std::runtime_error(service + " answered an inspect_request with " +
-                                 std::string(msg::type_name_of(reply.value().payload)));
+                                 std::string(reply.value().payload.type_name()));
     }
     return *r;
 }
 
 std::vector<std::string> remote_deployment::wait_ready(std::chrono::milliseconds timeout) {
     const auto until = std::chrono::steady_clock::now() + timeout;
-    std::vector<std::string> waiting = services();
+    std::vector<std::string> waiting = nodes();
     while (!waiting.empty() && std::chrono::steady_clock::now() < until) {
         std::erase_if(waiting, [&](const std::string& s) {
             return static_cast<bool>(
@@ -81,7 +81,7 @@ std::vector<std::string> remote_deployment::wait_ready(std::chrono::milliseconds
 
 std::vector<msg::inspect_reply> remote_deployment::inspect_all() {
     std::vector<msg::inspect_reply> out;
-    for (const auto& s : services()) {
+    for (const auto& s : nodes()) {
         out.push_back(inspect(s, 0, 0));
     }
     return out;
@@ -90,7 +90,7 @@ std::vector<msg::inspect_reply> remote_deployment::inspect_all() {
 const ledger& remote_deployment::traffic() {
     std::vector<traffic_record> all = own_.trace();
     std::uint64_t received = own_.received().messages, received_bytes = own_.received().bytes;
-    for (const auto& s : services()) {
+    for (const auto& s : nodes()) {
         for (std::uint64_t since = 0;;) {
             const auto r = inspect(s, since, page);
             for (const auto& e : r.sent) {
@@ -120,19 +120,9 @@ const ledger& remote_deployment::traffic() {
 domain_effects remote_deployment::effects() {
     domain_effects out;
     for (const auto& r : inspect_all()) {
-        for (const auto& [k, v] : r.effects.charged_cents) {
-            out.charged_cents[k] += v;
+        for (const auto& [key, n] : r.effects) {
+            out[key] += n;
         }
-        for (const auto& [k, v] : r.effects.stock) {
-            out.stock[k] = v;
-        }
-        for (const auto& [k, v] : r.effects.outbox) {
-            auto& box = out.outbox[k];
-            box.insert(box.end(), v.begin(), v.end());
-        }
-        out.back_orders += r.effects.back_orders;
-        out.orders_accepted += r.effects.orders_accepted;
-        out.orders_rejected += r.effects.orders_rejected;
     }
     return out;
 }
@@ -161,6 +151,14 @@ std::size_t remote_deployment::workflow_state_bytes() {
     std::size_t n = 0;
     for (const auto& r : inspect_all()) {
         n += r.state_bytes;
+    }
+    return n;
+}
+
+std::size_t remote_deployment::domain_bytes() {
+    std::size_t n = 0;
+    for (const auto& r : inspect_all()) {
+        n += r.domain_bytes;
     }
     return n;
 }

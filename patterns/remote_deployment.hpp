@@ -35,18 +35,20 @@ public:
 
     choreo::client& client() noexcept override { return *client_; }
     const workflow& flow() const noexcept override { return workflow_; }
+    const pattern& used_pattern() const noexcept override { return pattern_; }
     const ledger& traffic() override;
     domain_effects effects() override;
     void hold(const std::string& service) override;
     void release(const std::string& service) override;
     std::uint64_t rejected() override;
     std::size_t workflow_state_bytes() override;
+    std::size_t domain_bytes() override;
     std::size_t workflows_with_state() override;
 
-    /// Waits until every service answers. Returns: the services that did not within `timeout`.
+    /// Waits until every node answers. Returns: the nodes that did not within `timeout`.
     std::vector<std::string> wait_ready(std::chrono::milliseconds timeout);
-    /// Returns: each service's inspect_reply without its trace.
-    /// Throws: std::runtime_error naming a service that does not answer.
+    /// Returns: each node's inspect_reply without its trace.
+    /// Throws: std::runtime_error naming a node that does not answer.
     std::vector<msg::inspect_reply> inspect_all();
 
 private:

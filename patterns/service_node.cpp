@@ -1,16 +1,31 @@
 #include "patterns/service_node.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "patterns/log.hpp"
 
 namespace choreo {
 
+result<std::unique_ptr<domain_service>> domain_for(const pattern& p, const workflow& wf,
+                                                   std::string_view name) {
+    const auto services = wf.services();
+    if (std::find(services.begin(), services.end(), name) != services.end()) {
+        return module_of(wf).make_service(wf, name);
+    }
+    const auto extra = p.extra_nodes(wf);
+    if (std::find(extra.begin(), extra.end(), name) != extra.end()) {
+        return std::unique_ptr<domain_service>();
+    }
+    return std::error_code(errc::unknown_service);
+}
+
 service_node::service_node(zmq::context_t& context, asio::io_context& io, const pattern& p,
-                           const workflow& wf, std::unique_ptr<domain_service> domain, ledger& book,
+                           const workflow& wf, std::string name,
+                           std::unique_ptr<domain_service> domain, ledger& book,
                            node_options options)
-    : node_(context, io, domain->name(), book, std::move(options)), domain_(std::move(domain)),
-      context_(wf, *domain_, node_), behaviour_(p.make_service(context_)) {
+    : node_(context, io, std::move(name), book, std::move(options)), domain_(std::move(domain)),
+      context_(wf, domain_.get(), node_), behaviour_(p.make_service(context_)) {
     node_.on_message([this](node&, const incoming& in) { receive(in); });
 }
 
@@ -47,17 +62,20 @@ msg::inspect_reply service_node::inspect(std::uint64_t since, std::size_t limit)
     r.backlog = c.backlog;
     r.state_bytes = behaviour_->state_bytes();
     r.state_workflows = behaviour_->state_workflows();
-    domain_->add_effects(r.effects);
+    if (domain_) {
+        domain_->add_effects(r.effects);
+        r.domain_bytes = domain_->domain_bytes();
+    }
     return r;
 }
 
 void service_node::receive(const incoming& in) {
     // Inspection is answered even while workflow traffic is held.
-    if (const auto* ask = std::get_if<msg::inspect_request>(&in.msg.payload)) {
+    if (const auto* ask = msg::get_if<msg::inspect_request>(&in.msg.payload)) {
         node_.reply(in, {"", 0, in.msg.env.query_id, inspect(ask->since_seq, ask->limit)});
         return;
     }
-    if (const auto* h = std::get_if<msg::hold_request>(&in.msg.payload)) {
+    if (const auto* h = msg::get_if<msg::hold_request>(&in.msg.payload)) {
         h->hold ? hold() : release();
         node_.reply(in, {"", 0, in.msg.env.query_id, inspect(0, 0)});
         return;

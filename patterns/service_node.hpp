@@ -10,18 +10,26 @@
 
 namespace choreo {
 
+/// Returns: the domain service node `name` runs for `wf` under `p`, from the workflow's module;
+/// nullptr for a node the pattern adds (an orchestrator, say); errc::unknown_service if `name`
+/// is no node of that deployment.
+result<std::unique_ptr<domain_service>> domain_for(const pattern& p, const workflow& wf,
+                                                   std::string_view name);
+
+/// One node of a deployment: a domain service (or a node of the pattern's own) under a pattern.
 class service_node {
 public:
-    /// Throws: std::invalid_argument if `service` is not part of `wf`.
+    /// `domain` may be null for a node that runs no domain service.
     service_node(zmq::context_t& context, asio::io_context& io, const pattern& p,
-                 const workflow& wf, std::unique_ptr<domain_service> domain, ledger& book,
-                 node_options options = {});
+                 const workflow& wf, std::string name, std::unique_ptr<domain_service> domain,
+                 ledger& book, node_options options = {});
     ~service_node();
     service_node(const service_node&) = delete;
     service_node& operator=(const service_node&) = delete;
 
     node& net() noexcept { return node_; }
-    domain_service& domain() noexcept { return *domain_; }
+    /// Returns: the node's domain service, or nullptr.
+    domain_service* domain() noexcept { return domain_.get(); }
     const service_behaviour& behaviour() const noexcept { return *behaviour_; }
 
     /// Holds workflow traffic (not status queries) unprocessed until release(): lets a demo or
@@ -30,7 +38,8 @@ public:
     void release();
 
     /// Returns: what this node sent after `since` (at most `limit` entries), its counters, its
-    /// domain effects and the workflow state it holds. Answers inspect_request.
+    /// domain effects, its domain data and the workflow state it holds. Answers
+    /// inspect_request.
     msg::inspect_reply inspect(std::uint64_t since, std::size_t limit) const;
 
 private:

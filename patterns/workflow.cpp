@@ -1,7 +1,6 @@
 #include "patterns/workflow.hpp"
 
 #include <algorithm>
-#include <charconv>
 
 #include "patterns/errors.hpp"
 
@@ -57,48 +56,6 @@ std::size_t workflow::critical_path_hops() const {
         }
     }
     return longest;
-}
-
-workflow order_workflow() {
-    workflow wf;
-    wf.name = "order";
-    wf.steps = {
-        {"order_placement", "order_placed", {{"invalid_order", "order_rejected", "rejected", {}}}},
-        {"payment",
-         "payment_applied",
-         {{"card_declined", "payment_declined", "payment_rejected", {"email"}}}},
-        {"fulfillment",
-         "order_fulfilled",
-         {{"out_of_stock", "order_back_ordered", "back_ordered", {"email"}}}},
-        {"email", "email_sent", {}},
-    };
-    return wf;
-}
-
-workflow chain_workflow(std::size_t n) {
-    workflow wf;
-    wf.name = "chain:" + std::to_string(n);
-    for (std::size_t i = 1; i <= n; ++i) {
-        wf.steps.push_back(
-            {"step_" + std::to_string(i), "step_" + std::to_string(i) + "_done", {}});
-    }
-    return wf;
-}
-
-result<workflow> workflow_by_name(std::string_view name) {
-    if (name == "order") {
-        return order_workflow();
-    }
-    constexpr std::string_view prefix = "chain:";
-    if (name.starts_with(prefix)) {
-        const auto digits = name.substr(prefix.size());
-        std::size_t n = 0;
-        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-        if (ec == std::errc{} && end == digits.data() + digits.size() && n >= 1 && n <= 1024) {
-            return chain_workflow(n);
-        }
-    }
-    return std::error_code(errc::unknown_workflow);
 }
 
 namespace {

@@ -13,6 +13,8 @@
 
 namespace choreo {
 
+class workflow_module;
+
 /// An outcome other than success: it ends the workflow in `terminal` after the services in
 /// `notify` (in that order) have been told through `event`.
 struct failure {
@@ -47,6 +49,9 @@ inline constexpr std::string_view completed = "completed";
 struct workflow {
     std::string name;
     std::vector<step> steps;
+    /// The module that defines this workflow: its services, generator and predictions.
+    /// Null for a model built by hand (it can be inspected but not run).
+    const workflow_module* module = nullptr;
 
     /// Returns: every service taking part, steps first, then notified services, no repeats.
     std::vector<std::string> services() const;
@@ -57,15 +62,6 @@ struct workflow {
     /// Returns: the number of inter-service hops on the longest (critical) path.
     std::size_t critical_path_hops() const;
 };
-
-/// The chapter's order workflow: order_placement -> payment -> fulfillment -> email.
-workflow order_workflow();
-
-/// A synthetic workflow of n pass-through steps, services "step_1" ... "step_n".
-workflow chain_workflow(std::size_t n);
-
-/// Returns: the workflow named "order" or "chain:N" (1 <= N <= 1024), or errc::unknown_workflow.
-result<workflow> workflow_by_name(std::string_view name);
 
 /// Builds the status of a workflow from the step records that services report.
 /// `silent` names services that were asked but did not answer: their steps show as unknown.

@@ -3,13 +3,15 @@
 #include <unordered_map>
 
 #include "patterns/choreography.hpp"
+#include "patterns/codec.hpp"
 #include "patterns/errors.hpp"
+#include "stamp_coupling/contracts.hpp"
 
 namespace choreo::stamp_coupling {
 namespace {
 
 /// Writes a service's part of the stamp.
-void write(msg::stamp& s, const msg::step_record& r, const std::string& terminal) {
+void write(stamp& s, const msg::step_record& r, const std::string& terminal) {
     auto& part = r.status == step_status::notified ? s.notified : s.steps;
     part.push_back({r.service, r.step, r.status, r.outcome, r.detail, r.at_ns});
     ++s.version;
@@ -18,7 +20,7 @@ void write(msg::stamp& s, const msg::step_record& r, const std::string& terminal
     }
 }
 
-std::vector<msg::step_record> records_of(const msg::stamp& s) {
+std::vector<msg::step_record> records_of(const stamp& s) {
     std::vector<msg::step_record> out;
     for (const auto* part : {&s.steps, &s.notified}) {
         for (const auto& e : *part) {
@@ -28,7 +30,7 @@ std::vector<msg::step_record> records_of(const msg::stamp& s) {
     return out;
 }
 
-std::size_t stamp_bytes(const msg::stamp& s) {
+std::size_t stamp_bytes(const stamp& s) {
     std::size_t n = sizeof(s) + s.workflow_id.capacity() + s.state.capacity();
     for (const auto* part : {&s.steps, &s.notified}) {
         for (const auto& e : *part) {
@@ -45,16 +47,16 @@ public:
 private:
     std::error_code on_receive(const incoming& in) override {
         const auto& id = in.msg.env.workflow_id;
-        if (const auto* order = std::get_if<msg::place_order>(&in.msg.payload)) {
+        if (const auto* order = msg::get_if<msg::place_order>(&in.msg.payload)) {
             auto r = react_to_order(ctx_.flow(), ctx_.domain(), id, *order);
             if (!r) {
                 return r.error();
             }
-            msg::stamp fresh{id, std::string(workflow_state::in_progress), 0, {}, {}};
+            stamp fresh{id, std::string(workflow_state::in_progress), 0, {}, {}};
             pass_on(id, in.msg.env.hop, order->reply_to, std::move(fresh), r.value());
             return {};
         }
-        if (const auto* e = std::get_if<msg::stamped_event>(&in.msg.payload)) {
+        if (const auto* e = msg::get_if<stamped_event>(&in.msg.payload)) {
             if (e->stamp.workflow_id != id) {
                 return errc::wrong_type; // a stamp of another workflow
             }
@@ -65,9 +67,9 @@ private:
             pass_on(id, in.msg.env.hop, e->event.reply_to, e->stamp, r.value());
             return {};
         }
-        if (const auto* ask = std::get_if<msg::stamp_request>(&in.msg.payload)) {
+        if (const auto* ask = msg::get_if<stamp_request>(&in.msg.payload)) {
             const auto it = latest_.find(ask->workflow_id);
-            msg::stamp_reply reply{ctx_.name(), it != latest_.end(), {}};
+            stamp_reply reply{ctx_.name(), it != latest_.end(), {}};
             if (reply.found) {
                 reply.stamp = it->second;
             }
@@ -77,11 +79,11 @@ private:
         return errc::unexpected_message;
     }
 
-    void pass_on(const std::string& id, std::uint32_t hop, const std::string& reply_to,
-                 msg::stamp stamp, const reaction& r) {
+    void pass_on(const std::string& id, std::uint32_t hop, const std::string& reply_to, stamp stamp,
+                 const reaction& r) {
         write(stamp, r.record, r.terminal);
         if (r.next) {
-            ctx_.net().send(r.next_service, {id, hop + 1, 0, msg::stamped_event{*r.next, stamp}});
+            ctx_.net().send(r.next_service, {id, hop + 1, 0, stamped_event{*r.next, stamp}});
         }
         if (!r.terminal.empty()) {
             ctx_.end_workflow(reply_to, id, hop, r.terminal, r.record.detail);
@@ -102,10 +104,16 @@ private:
     service_context& ctx_;
     /// The last stamp this service passed on, per workflow: the only place a status query
     /// can find the state once the message that carried it has been consumed.
-    std::unordered_map<std::string, msg::stamp> latest_;
+    std::unordered_map<std::string, stamp> latest_;
 };
 
 } // namespace
+
+pattern::pattern() {
+    register_contract<stamped_event>(do_name());
+    register_contract<stamp_request>(do_name());
+    register_contract<stamp_reply>(do_name());
+}
 
 std::string_view pattern::do_summary() const noexcept {
     return "The workflow state travels in a stamp inside every message: each service writes its "
@@ -119,15 +127,15 @@ std::unique_ptr<service_behaviour> pattern::do_make_service(service_context& ctx
 
 status_plan pattern::do_plan_status_query(const workflow& wf,
                                           const std::string& workflow_id) const {
-    return {wf.services(), msg::stamp_request{workflow_id}};
+    return {wf.services(), stamp_request{workflow_id}};
 }
 
 msg::workflow_status pattern::do_assemble_status(const workflow& wf,
                                                  const std::vector<message>& replies,
                                                  const std::set<std::string>& silent) const {
-    const msg::stamp* best = nullptr;
+    const stamp* best = nullptr;
     for (const auto& m : replies) {
-        if (const auto* r = std::get_if<msg::stamp_reply>(&m.payload)) {
+        if (const auto* r = msg::get_if<stamp_reply>(&m.payload)) {
             if (r->found && (best == nullptr || r->stamp.version > best->version)) {
                 best = &r->stamp;
             }

@@ -9,6 +9,10 @@ namespace choreo::stamp_coupling {
 /// and passes the whole stamp on. No service owns the workflow. A status query can only ask
 /// every service for the latest stamp it passed on and keep the most advanced one.
 class pattern final : public choreo::pattern {
+public:
+    /// Registers the pattern's contracts with the codec.
+    pattern();
+
 private:
     std::string_view do_name() const noexcept override { return "stamp_coupling"; }
     std::string_view do_summary() const noexcept override;

@@ -1,7 +1,11 @@
 #include "stateless/stateless.hpp"
 
+#include <unordered_map>
+
 #include "patterns/choreography.hpp"
+#include "patterns/codec.hpp"
 #include "patterns/errors.hpp"
+#include "stateless/contracts.hpp"
 
 namespace choreo::stateless {
 namespace {
@@ -13,7 +17,7 @@ public:
 private:
     std::error_code on_receive(const incoming& in) override {
         const auto& id = in.msg.env.workflow_id;
-        if (const auto* order = std::get_if<msg::place_order>(&in.msg.payload)) {
+        if (const auto* order = msg::get_if<msg::place_order>(&in.msg.payload)) {
             auto r = react_to_order(ctx_.flow(), ctx_.domain(), id, *order);
             if (!r) {
                 return r.error();
@@ -21,7 +25,7 @@ private:
             pass_on(id, in.msg.env.hop, order->reply_to, r.value());
             return {};
         }
-        if (const auto* e = std::get_if<msg::workflow_event>(&in.msg.payload)) {
+        if (const auto* e = msg::get_if<msg::workflow_event>(&in.msg.payload)) {
             auto r = react_to_event(ctx_.flow(), ctx_.domain(), id, *e);
             if (!r) {
                 return r.error();
@@ -29,11 +33,12 @@ private:
             pass_on(id, in.msg.env.hop, e->reply_to, r.value());
             return {};
         }
-        if (const auto* ask = std::get_if<msg::snapshot_request>(&in.msg.payload)) {
-            // The live snapshot is the service's own domain record of the workflow.
-            ctx_.net().reply(
-                in, {ask->workflow_id, 0, in.msg.env.query_id,
-                     msg::snapshot_reply{ctx_.name(), ctx_.domain().snapshot(ask->workflow_id)}});
+        if (const auto* ask = msg::get_if<snapshot_request>(&in.msg.payload)) {
+            const auto it = journal_.find(ask->workflow_id);
+            ctx_.net().reply(in, {ask->workflow_id, 0, in.msg.env.query_id,
+                                  snapshot_reply{ctx_.name(), it == journal_.end()
+                                                                  ? std::vector<msg::step_record>{}
+                                                                  : it->second}});
             return {};
         }
         return errc::unexpected_message;
@@ -41,6 +46,7 @@ private:
 
     void pass_on(const std::string& id, std::uint32_t hop, const std::string& reply_to,
                  const reaction& r) {
+        journal_[id].push_back(r.record);
         if (r.next) {
             ctx_.net().send(r.next_service, {id, hop + 1, 0, *r.next});
         }
@@ -49,14 +55,39 @@ private:
         }
     }
 
+    std::size_t on_state_workflows() const override { return journal_.size(); }
+
+    std::size_t on_state_bytes() const override {
+        auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; };
+        std::size_t n = 0;
+        for (const auto& [id, records] : journal_) {
+            n += sizeof(id) + heap(id) + sizeof(records) + 2 * sizeof(void*); // hash node
+            n += records.capacity() * sizeof(msg::step_record);
+            for (const auto& r : records) {
+                n += heap(r.service) + heap(r.status) + heap(r.outcome) + heap(r.detail);
+            }
+        }
+        return n;
+    }
+
     service_context& ctx_;
+    /// What this service did, per workflow: the live snapshot a status query asks for. No
+    /// service keeps the workflow's state, but each keeps this much to answer for its part,
+    /// and it is counted as workflow state.
+    std::unordered_map<std::string, std::vector<msg::step_record>> journal_;
 };
 
 } // namespace
 
+pattern::pattern() {
+    register_contract<snapshot_request>(do_name());
+    register_contract<snapshot_reply>(do_name());
+}
+
 std::string_view pattern::do_summary() const noexcept {
-    return "No workflow state is stored anywhere: each service keeps only its own domain data. "
-           "A status query asks every service for its live snapshot and assembles the answer.";
+    return "Nobody owns the workflow state: each service keeps its own domain data and a record "
+           "of what it did per workflow. A status query asks every service for that live "
+           "snapshot and assembles the answer.";
 }
 
 std::unique_ptr<service_behaviour> pattern::do_make_service(service_context& ctx) const {
@@ -65,7 +96,7 @@ std::unique_ptr<service_behaviour> pattern::do_make_service(service_context& ctx
 
 status_plan pattern::do_plan_status_query(const workflow& wf,
                                           const std::string& workflow_id) const {
-    return {wf.services(), msg::snapshot_request{workflow_id}};
+    return {wf.services(), snapshot_request{workflow_id}};
 }
 
 msg::workflow_status pattern::do_assemble_status(const workflow& wf,
@@ -73,7 +104,7 @@ msg::workflow_status pattern::do_assemble_status(const workflow& wf,
                                                  const std::set<std::string>& silent) const {
     std::vector<msg::step_record> records;
     for (const auto& m : replies) {
-        if (const auto* r = std::get_if<msg::snapshot_reply>(&m.payload)) {
+        if (const auto* r = msg::get_if<snapshot_reply>(&m.payload)) {
             records.insert(records.end(), r->records.begin(), r->records.end());
         }
     }

@@ -8,6 +8,10 @@ namespace choreo::stateless {
 /// Services keep only their own domain data and pass events on. A status query asks every
 /// service of the workflow for its live snapshot, in parallel, and builds the picture from them.
 class pattern final : public choreo::pattern {
+public:
+    /// Registers the pattern's contracts with the codec.
+    pattern();
+
 private:
     std::string_view do_name() const noexcept override { return "stateless"; }
     std::string_view do_summary() const noexcept override;

@@ -21,6 +21,8 @@
 #include "patterns/codec.hpp"
 #include "patterns/errors.hpp"
 #include "registry/builtin.hpp"
+#include "stateless/contracts.hpp"
+#include "workflows/order/order.hpp"
 
 namespace choreo {
 namespace {
@@ -38,20 +40,22 @@ const msg::envelope garbage_envelope{1, "intruder-wf", "intruder", 0, 1, 7};
 
 std::string valid_event_body() {
     return encode(
-               {garbage_envelope, msg::workflow_event{"order", "order_placed", 0, "intruder",
-                                                      msg::order{"c001", {{"sku-001", 1, 749}}}}})
+               {garbage_envelope,
+                msg::workflow_event{"order", "order_placed", 0, "intruder",
+                                    msg::value::of(order::order{"c001", {{"sku-001", 1, 749}}})}})
         .body;
 }
 
-/// A workflow_event whose details lack "items".
-std::string event_body_missing_items() {
+/// A workflow_event without its business payload ("details"). What is inside the payload is
+/// opaque to the codec and refused by the domain service that reads it, not at the boundary.
+std::string event_body_missing_details() {
     msgpack::sbuffer buffer;
     msgpack::packer<msgpack::sbuffer> pk(buffer);
     pk.pack_map(2);
     pk.pack(std::string("env"));
     pk.pack(garbage_envelope);
     pk.pack(std::string("payload"));
-    pk.pack_map(5);
+    pk.pack_map(4);
     pk.pack(std::string("workflow"));
     pk.pack(std::string("order"));
     pk.pack(std::string("event"));
@@ -60,10 +64,6 @@ std::string event_body_missing_items() {
     pk.pack(std::uint32_t{0});
     pk.pack(std::string("reply_to"));
     pk.pack(std::string("intruder"));
-    pk.pack(std::string("details"));
-    pk.pack_map(1);
-    pk.pack(std::string("customer"));
-    pk.pack(std::string("c001"));
     return {buffer.data(), buffer.size()};
 }
 
@@ -114,7 +114,7 @@ std::vector<garbage> every_kind_of_garbage() {
          errc::wrong_type},
         {"missing_field",
          [] {
-             return std::vector<std::string>{"workflow_event", event_body_missing_items()};
+             return std::vector<std::string>{"workflow_event", event_body_missing_details()};
          },
          errc::missing_field, false, true},
         {"oversized_frame",
@@ -125,7 +125,9 @@ std::vector<garbage> every_kind_of_garbage() {
          errc::oversized_frame},
         {"unexpected_message",
          [] {
-             // The stateless pattern has no use for a front controller's status request.
+             // Under stateless choreography no node owns the workflow state, so a status
+             // request (for an owner of state: a front controller, an orchestrator) has no
+             // taker.
              const auto f = encode({garbage_envelope, msg::status_request{"x"}});
              return std::vector<std::string>{f.type, f.body};
          },
@@ -208,7 +210,8 @@ protected:
 
     void SetUp() override {
         d_ = std::make_unique<local_deployment>(testing::pattern_named("stateless"),
-                                                order_workflow(), testing::options(via()));
+                                                testing::workflow_named("order"),
+                                                testing::options(via()));
         const auto endpoint = d_->where().endpoint_of(target);
         ASSERT_TRUE(endpoint.has_value());
         intruder_ = std::make_unique<intruder>(*endpoint);
@@ -222,14 +225,14 @@ protected:
     /// Asks the target for a snapshot of a workflow nobody placed: the next thing the intruder
     /// receives must be this answer, so nothing else was sent to it before.
     void expect_snapshot_answer_next() {
-        const auto f = encode(
-            {{2, "never-placed", "intruder", 0, 0, 4242}, msg::snapshot_request{"never-placed"}});
+        const auto f = encode({{2, "never-placed", "intruder", 0, 0, 4242},
+                               stateless::snapshot_request{"never-placed"}});
         intruder_->send({f.type, f.body});
         const auto answer = intruder_->receive_message();
         ASSERT_TRUE(answer.has_value());
         EXPECT_EQ(answer->env.query_id, 4242U);
         EXPECT_EQ(answer->env.workflow_id, "never-placed");
-        EXPECT_EQ(answer->payload, msg::payload(msg::snapshot_reply{target, {}}));
+        EXPECT_EQ(answer->payload, msg::payload(stateless::snapshot_reply{target, {}}));
     }
 
     std::unique_ptr<local_deployment> d_;
@@ -269,9 +272,9 @@ TEST_P(bad_input, is_answered_with_one_error_reply_naming_the_reason) {
     intruder_->send(junk().frames());
     const auto reply = intruder_->receive_message();
     ASSERT_TRUE(reply.has_value());
-    ASSERT_TRUE(std::holds_alternative<msg::error_reply>(reply->payload))
-        << msg::type_name_of(reply->payload);
-    const auto& e = std::get<msg::error_reply>(reply->payload);
+    const auto* error = msg::get_if<msg::error_reply>(&reply->payload);
+    ASSERT_NE(error, nullptr) << reply->payload.type_name();
+    const auto& e = *error;
     EXPECT_EQ(e.code, error_code_name(junk().expected));
     EXPECT_EQ(e.reason, std::error_code(junk().expected).message());
     EXPECT_EQ(reply->env.sender, target);
@@ -285,10 +288,10 @@ TEST_P(bad_input, leaves_the_deployment_running_workflows_with_unchanged_effects
     intruder_->send(junk().frames());
     ASSERT_TRUE(intruder_->receive_message().has_value());
 
-    const auto batch = testing::place(*d_, scenario::mixed, 40);
+    const auto batch = testing::place(*d_, "mixed", 40);
     EXPECT_TRUE(testing::ended_as_planned(*d_, batch));
-    EXPECT_EQ(d_->effects(), predict_effects(batch.placed()));
-    for (const auto& service : d_->services()) {
+    EXPECT_EQ(d_->effects(), testing::predicted(*d_, batch));
+    for (const auto& service : d_->nodes()) {
         const auto c = d_->counters(service);
         EXPECT_EQ(c.rejected, service == target ? 1U : 0U) << service;
         EXPECT_EQ(c.handler_errors, 0U) << service;
@@ -308,7 +311,7 @@ INSTANTIATE_TEST_SUITE_P(over_tcp_and_ipc, garbage_burst,
                          ::testing::Values(transport::tcp, transport::ipc), transport_name);
 
 TEST_P(garbage_burst, every_kind_of_garbage_is_counted_under_its_own_reason) {
-    local_deployment d(testing::pattern_named("stateless"), order_workflow(),
+    local_deployment d(testing::pattern_named("stateless"), testing::workflow_named("order"),
                        testing::options(GetParam()));
     intruder in(*d.where().endpoint_of(target));
     const auto all = every_kind_of_garbage();
@@ -319,7 +322,7 @@ TEST_P(garbage_burst, every_kind_of_garbage_is_counted_under_its_own_reason) {
     for (std::size_t i = 0; i < all.size(); ++i) {
         const auto reply = in.receive_message();
         ASSERT_TRUE(reply.has_value()) << "reply " << i;
-        const auto* e = std::get_if<msg::error_reply>(&reply->payload);
+        const auto* e = msg::get_if<msg::error_reply>(&reply->payload);
         ASSERT_NE(e, nullptr) << "reply " << i;
         // Replies come back in the order the garbage went in.
         EXPECT_EQ(e->code, error_code_name(all[i].expected)) << all[i].name;
@@ -334,9 +337,9 @@ TEST_P(garbage_burst, every_kind_of_garbage_is_counted_under_its_own_reason) {
     EXPECT_EQ(c.rejected, all.size());
     EXPECT_EQ(c.rejected_by, expected);
 
-    const auto batch = testing::place(d, scenario::mixed, 40);
+    const auto batch = testing::place(d, "mixed", 40);
     EXPECT_TRUE(testing::ended_as_planned(d, batch));
-    EXPECT_EQ(d.effects(), predict_effects(batch.placed()));
+    EXPECT_EQ(d.effects(), testing::predicted(d, batch));
     EXPECT_EQ(d.counters(target).rejected, all.size());
 }
 
@@ -346,8 +349,9 @@ TEST(status_of_an_unknown_workflow,
      is_not_found_and_costs_what_a_known_one_costs_in_every_pattern) {
     for (const auto& p : builtin_patterns().all()) {
         SCOPED_TRACE(std::string(p->name()));
-        local_deployment d(*p, order_workflow(), testing::options(transport::inproc));
-        const auto batch = testing::place(d, scenario::mixed, 20);
+        local_deployment d(*p, testing::workflow_named("order"),
+                           testing::options(transport::inproc));
+        const auto batch = testing::place(d, "mixed", 20);
         ASSERT_TRUE(testing::ended_as_planned(d, batch));
 
         const auto known = d.client().status(batch.ids.front());
@@ -365,8 +369,8 @@ TEST(status_of_an_unknown_workflow,
         EXPECT_EQ(unknown.cost.messages, known.cost.messages);
         EXPECT_EQ(unknown.cost.messages, 2 * unknown.asked.size());
 
-        for (const auto& service : d.services()) {
-            EXPECT_EQ(d.counters(service).rejected, 0U) << service;
+        for (const auto& node : d.nodes()) {
+            EXPECT_EQ(d.counters(node).rejected, 0U) << node;
         }
     }
 }

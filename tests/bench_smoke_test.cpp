@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness.hpp"
+#include "traffic_model.hpp"
 
 namespace {
 
@@ -21,6 +22,7 @@ const std::vector<std::string> every_field{"pattern",
                                            "workflows_completed",
                                            "workflows_lost",
                                            "workflows_not_as_predicted",
+                                           "effects_not_as_predicted",
                                            "inter_service_messages_per_workflow",
                                            "inter_service_bytes_per_workflow",
                                            "mean_message_bytes",
@@ -38,6 +40,9 @@ const std::vector<std::string> every_field{"pattern",
                                            "status_query_p99_us",
                                            "state_bytes_per_workflow",
                                            "state_workflows",
+                                           "domain_bytes",
+                                           "busiest_node",
+                                           "busiest_node_messages_per_workflow",
                                            "peak_rss_kb",
                                            "floor_one_way_p50_us",
                                            "floor_one_way_p99_us",
@@ -56,8 +61,32 @@ void expect_complete(const nlohmann::json& rows, std::size_t runs, std::size_t w
         EXPECT_EQ(row["workflows_completed"].get<double>(), static_cast<double>(workflows));
         EXPECT_EQ(row["workflows_lost"].get<double>(), 0.0);
         EXPECT_EQ(row["workflows_not_as_predicted"].get<double>(), 0.0);
+        EXPECT_EQ(row["effects_not_as_predicted"].get<double>(), 0.0);
         EXPECT_GT(row["floor_messages_per_s"].get<double>(), 0.0);
         EXPECT_GT(row["e2e_p50_us"].get<double>(), 0.0);
+    }
+}
+
+/// Checks the figures of a run whose workflows all complete against the traffic model: the
+/// messages per workflow, the critical path and the busiest node's load are exact counts.
+void expect_completing_run_as_modelled(const nlohmann::json& row) {
+    const auto name = row["pattern"].get<std::string>();
+    SCOPED_TRACE(name + " " + row["workflow"].get<std::string>());
+    const auto& p = choreo::testing::pattern_named(name);
+    const auto wf = choreo::testing::workflow_named(row["workflow"].get<std::string>());
+    const auto want = choreo::testing::expected_for(p, wf, choreo::testing::completes(wf));
+    EXPECT_EQ(row["inter_service_messages_per_workflow"].get<double>(),
+              static_cast<double>(want.inter_service.size()));
+    EXPECT_EQ(row["critical_path_messages"].get<double>(), static_cast<double>(want.path_messages));
+    std::size_t busiest = 0;
+    for (const auto& n : p.nodes(wf)) {
+        busiest = std::max(busiest, want.handled_by(n));
+    }
+    EXPECT_EQ(row["busiest_node_messages_per_workflow"].get<double>(),
+              static_cast<double>(busiest));
+    for (const auto& extra : p.extra_nodes(wf)) {
+        EXPECT_EQ(row["busiest_node"].get<std::string>(), extra)
+            << "a node the pattern adds (an orchestrator) takes part in every message";
     }
 }
 
@@ -68,7 +97,15 @@ TEST(bench_smoke, every_pattern_and_scenario_reports_every_field_and_loses_nothi
         bench + " --workflows 20 --warmup 5 --queries 3 --inflight 4 --floor-messages 5000 "
                 "--json 2>/dev/null");
     ASSERT_EQ(code, 0) << out;
-    expect_complete(nlohmann::json::parse(out), 3 * 4, 20);
+    const auto wf = choreo::testing::workflow_named("order"); // the bench's default workflow
+    const auto scenarios = choreo::module_of(wf).scenarios(wf);
+    const auto rows = nlohmann::json::parse(out);
+    expect_complete(rows, choreo::builtin_patterns().all().size() * scenarios.size(), 20);
+    for (const auto& row : rows) {
+        if (row["scenario"] == "happy") {
+            expect_completing_run_as_modelled(row);
+        }
+    }
 }
 
 TEST(bench_smoke, a_chain_sweep_over_separate_processes_reports_every_length) {
@@ -77,10 +114,17 @@ TEST(bench_smoke, a_chain_sweep_over_separate_processes_reports_every_length) {
                 "--queries 2 --link-delay 50us --floor-messages 5000 --json 2>/dev/null");
     ASSERT_EQ(code, 0) << out;
     const auto rows = nlohmann::json::parse(out);
-    expect_complete(rows, 3 * 2, 10);
+    std::size_t runs = 0;
+    for (const auto* name : {"chain:2", "chain:4"}) {
+        const auto wf = choreo::testing::workflow_named(name);
+        runs +=
+            choreo::builtin_patterns().all().size() * choreo::module_of(wf).scenarios(wf).size();
+    }
+    expect_complete(rows, runs, 10);
     for (const auto& row : rows) {
-        EXPECT_EQ(row["processes"], "one per service");
+        EXPECT_EQ(row["processes"], "one per node");
         EXPECT_EQ(row["link_delay"], "50us");
+        expect_completing_run_as_modelled(row); // chain:N completes every workflow
     }
 }
 

@@ -1,9 +1,13 @@
-// Every service as its own choreo-node process over tcp, driven from this process.
+// Every node as its own choreo-node process over tcp or ipc, driven from this process, and the
+// programs' command lines.
 #include "demo/spawn.hpp"
 
 #include <csignal>
 #include <cstdio>
+#include <map>
+#include <regex>
 #include <sstream>
+#include <tuple>
 
 #include <sys/wait.h>
 
@@ -20,20 +24,29 @@ using testing::place;
 
 const std::string bin_dir = CHOREO_BIN_DIR;
 
-class multiprocess : public ::testing::TestWithParam<std::string> {
+/// Runs a program; returns its exit status and what it printed on stdout and stderr.
+std::pair<int, std::string> run(const std::string& command) {
+    return testing::run_command(command + " 2>&1");
+}
+
+// Over tcp, demo::spawned_services gives each child a fixed loopback port it picks before the
+// child starts (a child must bind the port the shared topology file names, and bind it again
+// after a restart); over ipc, a socket file in a directory of its own.
+class multiprocess : public ::testing::TestWithParam<std::tuple<std::string, transport>> {
 protected:
-    const pattern& pattern_ = testing::pattern_named(GetParam());
-    const workflow wf_ = order_workflow();
+    const pattern& pattern_ = testing::pattern_named(std::get<0>(GetParam()));
+    const transport via_ = std::get<1>(GetParam());
+    const workflow wf_ = testing::workflow_named("order");
 };
 
 TEST_P(multiprocess, mixed_orders_end_as_predicted_and_a_restarted_node_serves_the_next_batch) {
-    demo::spawned_services children(bin_dir + "/choreo-node", pattern_, wf_, transport::tcp);
+    demo::spawned_services children(bin_dir + "/choreo-node", pattern_, wf_, via_);
     remote_deployment d(pattern_, wf_, children.where());
     ASSERT_TRUE(d.wait_ready(testing::deadline).empty());
 
-    const auto first = place(d, scenario::mixed, 200, 5);
+    const auto first = place(d, "mixed", 200, 5);
     ASSERT_TRUE(ended_as_planned(d, first));
-    EXPECT_EQ(d.effects(), predict_effects(first.placed()));
+    EXPECT_EQ(d.effects(), testing::predicted(d, first));
     const auto answer = d.client().status(first.ids[7]);
     EXPECT_TRUE(answer.status.found);
     EXPECT_EQ(answer.status.state, d.client().outcome(first.ids[7])->terminal);
@@ -44,68 +57,184 @@ TEST_P(multiprocess, mixed_orders_end_as_predicted_and_a_restarted_node_serves_t
     EXPECT_TRUE(WIFSIGNALED(status));
     children.restart("payment");
     ASSERT_TRUE(d.wait_ready(testing::deadline).empty());
-    const auto second = place(d, scenario::mixed, 50, 6);
+    const auto second = place(d, "mixed", 50, 6);
     EXPECT_TRUE(ended_as_planned(d, second));
     EXPECT_EQ(d.rejected(), 0U);
 }
 
 TEST_P(multiprocess, a_node_stopped_by_sigterm_exits_cleanly_with_status_zero) {
-    demo::spawned_services children(bin_dir + "/choreo-node", pattern_, wf_, transport::tcp);
+    demo::spawned_services children(bin_dir + "/choreo-node", pattern_, wf_, via_);
     remote_deployment d(pattern_, wf_, children.where());
     ASSERT_TRUE(d.wait_ready(testing::deadline).empty());
-    const auto b = place(d, scenario::happy, 20, 7);
+    const auto b = place(d, "happy", 20, 7);
     ASSERT_TRUE(ended_as_planned(d, b));
-    for (const auto& s : wf_.services()) {
-        const int status = children.kill(s, SIGTERM);
-        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << s << " status " << status;
+    ASSERT_EQ(d.nodes(), pattern_.nodes(wf_));
+    for (const auto& n : d.nodes()) {
+        const int status = children.kill(n, SIGTERM);
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << n << " status " << status;
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(patterns, multiprocess,
-                         ::testing::Values("front_controller", "stateless", "stamp_coupling"),
-                         [](const auto& param) { return param.param; });
+/// What `choreo-ctl place` printed, read line by line.
+struct place_report {
+    std::size_t count = 0;
+    std::string scenario;
+    std::string workflow;
+    std::string first_id, last_id;
+    std::map<std::string, std::pair<std::size_t, std::size_t>> terminals; ///< ended, predicted
+    bool all_as_predicted = false;
+};
 
-/// Runs a program; returns its exit status and what it printed on stdout and stderr.
-std::pair<int, std::string> run(const std::string& command) {
-    return testing::run_command(command + " 2>&1");
+/// Reads the output of `choreo-ctl place`:
+///   placed COUNT SCENARIO WORKFLOW workflows (FIRST .. LAST)
+///     TERMINAL   ENDED ended,   PREDICTED predicted       (one line per terminal)
+///   every workflow ended as predicted                      (or "L lost, W not as predicted")
+/// Returns: nullopt if the first line is missing.
+std::optional<place_report> read_place_report(const std::string& out) {
+    static const std::regex head(R"(^placed (\d+) (\S+) (\S+) workflows \((\S+) \.\. (\S+)\)$)");
+    static const std::regex row(R"(^  (\S+)\s+(\d+) ended,\s+(\d+) predicted$)");
+    std::optional<place_report> r;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);) {
+        std::smatch m;
+        if (std::regex_match(line, m, head)) {
+            r.emplace();
+            r->count = std::stoul(m[1]);
+            r->scenario = m[2];
+            r->workflow = m[3];
+            r->first_id = m[4];
+            r->last_id = m[5];
+        } else if (r && std::regex_match(line, m, row)) {
+            r->terminals[m[1]] = {std::stoul(m[2]), std::stoul(m[3])};
+        } else if (r && line == "every workflow ended as predicted") {
+            r->all_as_predicted = true;
+        }
+    }
+    return r;
+}
+
+/// Splits a workflow id "PREFIX-N" (client::workflow_id). Returns: (PREFIX, N).
+std::pair<std::string, std::uint64_t> split_id(const std::string& id) {
+    const auto dash = id.rfind('-');
+    if (dash == std::string::npos) {
+        return {id, 0};
+    }
+    return {id.substr(0, dash), std::stoull(id.substr(dash + 1))};
+}
+
+TEST_P(multiprocess, choreo_ctl_places_orders_and_queries_status_on_a_running_deployment) {
+    const std::size_t count = 30;
+    const std::uint64_t seed = 42;
+    demo::spawned_services children(bin_dir + "/choreo-node", pattern_, wf_, via_,
+                                    {"client", "ctl"});
+    const auto ctl = bin_dir + "/choreo-ctl --pattern " + std::string(pattern_.name()) +
+                     " --as ctl --topology " + children.topology_file().string();
+    const auto [placed, out] = run(ctl + " place --scenario mixed --count " +
+                                   std::to_string(count) + " --seed " + std::to_string(seed));
+    EXPECT_EQ(placed, 0) << out;
+
+    // What ctl must have placed: the module's generator, with the same scenario and seed.
+    auto generator = module_of(wf_).make_workload(wf_, "mixed", seed);
+    ASSERT_TRUE(generator);
+    const auto plans = generator.value()->take(count);
+    std::map<std::string, std::size_t> predicted;
+    for (const auto& p : plans) {
+        ++predicted[p.expected_terminal];
+    }
+
+    const auto report = read_place_report(out);
+    ASSERT_TRUE(report.has_value()) << "no 'placed ...' line in:\n" << out;
+    EXPECT_EQ(report->count, count);
+    EXPECT_EQ(report->scenario, "mixed");
+    EXPECT_EQ(report->workflow, wf_.name);
+    EXPECT_TRUE(report->all_as_predicted) << out;
+    std::map<std::string, std::size_t> ended_as_printed, predicted_as_printed;
+    for (const auto& [terminal, figures] : report->terminals) {
+        ended_as_printed[terminal] = figures.first;
+        predicted_as_printed[terminal] = figures.second;
+    }
+    EXPECT_EQ(predicted_as_printed, predicted) << out;
+    EXPECT_EQ(ended_as_printed, predicted) << out;
+    // The ids run from the first to the last, one per workflow, under one prefix.
+    const auto [first_prefix, first_n] = split_id(report->first_id);
+    const auto [last_prefix, last_n] = split_id(report->last_id);
+    EXPECT_EQ(first_prefix, last_prefix) << out;
+    EXPECT_EQ(last_n + 1 - first_n, count) << out;
+
+    // The first workflow placed is the generator's first plan: its status says how it ended.
+    const auto [found, status] = run(ctl + " status " + report->first_id);
+    EXPECT_EQ(found, 0) << status;
+    EXPECT_TRUE(
+        status.starts_with(report->first_id + ": " + plans.front().expected_terminal + "\n"))
+        << status;
+    static const std::regex cost(
+        R"(cost: (\d+) messages, \d+ bytes, asked (\d+) \(([^)]*)\), answered (\d+),)");
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(status, m, cost)) << status;
+    const auto ask = pattern_.plan_status_query(wf_, report->first_id).ask;
+    EXPECT_EQ(std::stoul(m[1]), 2 * ask.size()) << "one request and one reply per node asked";
+    EXPECT_EQ(std::stoul(m[2]), ask.size());
+    EXPECT_EQ(std::stoul(m[4]), ask.size()) << "every node asked answered";
+    std::string asked;
+    for (const auto& n : ask) {
+        asked += (asked.empty() ? "" : ", ") + n;
+    }
+    EXPECT_EQ(m[3].str(), asked);
+
+    const auto [missing, none] = run(ctl + " status no-such-id");
+    EXPECT_EQ(missing, 1) << none;
+    EXPECT_TRUE(none.starts_with("no-such-id: not found\n")) << none;
+}
+
+std::string param_name(const ::testing::TestParamInfo<multiprocess::ParamType>& info) {
+    return std::get<0>(info.param) + "_" + std::string(to_string(std::get<1>(info.param)));
+}
+
+INSTANTIATE_TEST_SUITE_P(patterns, multiprocess,
+                         ::testing::Combine(::testing::ValuesIn(builtin_patterns().names()),
+                                            ::testing::Values(transport::tcp, transport::ipc)),
+                         param_name);
+
+/// Returns: `items` joined with ", ".
+std::string joined(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& i : items) {
+        out += (out.empty() ? "" : ", ") + i;
+    }
+    return out;
 }
 
 TEST(programs, bad_arguments_name_the_valid_choices_and_exit_with_status_2) {
-    const std::vector<std::pair<std::string, std::string>> cases{
-        {"choreo-demo --pattern nope", "front_controller, stateless, stamp_coupling, all"},
-        {"choreo-demo --orders 0", "not in range"},
-        {"choreo-demo --workflow chain:0", "chain:N with 1 <= N <= 1024"},
-        {"choreo-demo --transport udp", "inproc, ipc, tcp"},
-        {"choreo-demo --scenario nope", "happy, payment_rejected, back_order, rejected, mixed"},
+    const auto wf = testing::workflow_named("order");
+    auto pattern_choices = builtin_patterns().names();
+    pattern_choices.push_back("all");
+    const std::vector<std::pair<std::string, std::vector<std::string>>> cases{
+        {"choreo-demo --pattern nope", pattern_choices},
+        {"choreo-demo --orders 0", {"not in range"}},
+        {"choreo-demo --workflow chain:0", builtin_workflows().usages()},
+        {"choreo-demo --transport udp", {"inproc, ipc, tcp"}},
+        {"choreo-demo --scenario nope", {joined(module_of(wf).scenarios(wf))}},
         {"choreo-node --pattern stateless --service nope --topology /dev/null",
-         "valid: order_placement, payment, fulfillment, email"},
+         {joined(testing::pattern_named("stateless").nodes(wf))}},
+        {"choreo-node --pattern orchestration --service nope --topology /dev/null",
+         {joined(testing::pattern_named("orchestration").nodes(wf))}},
         {"choreo-node --pattern stateless --service payment --topology /dev/null",
-         "topology is incomplete"},
-        {"choreo-ctl --topology /nonexistent status x", "cannot be read"},
+         {"topology is incomplete"}},
+        // The orchestrator is a node of its own under orchestration: accepted, then it too
+        // needs a complete topology.
+        {"choreo-node --pattern orchestration --service " +
+             testing::pattern_named("orchestration").entry(wf) + " --topology /dev/null",
+         {"topology is incomplete"}},
+        {"choreo-ctl --topology /nonexistent status x", {"cannot be read"}},
     };
     for (const auto& [command, says] : cases) {
         const auto [code, output] = run(bin_dir + "/" + command);
         EXPECT_EQ(code, 2) << command << "\n" << output;
-        EXPECT_NE(output.find(says), std::string::npos) << command << "\n" << output;
+        for (const auto& s : says) {
+            EXPECT_NE(output.find(s), std::string::npos) << command << " must say " << s << "\n"
+                                                         << output;
+        }
     }
-}
-
-TEST(programs, choreo_ctl_places_orders_and_queries_status_on_a_running_deployment) {
-    const auto& p = testing::pattern_named("stateless");
-    demo::spawned_services children(bin_dir + "/choreo-node", p, order_workflow(), transport::tcp,
-                                    {"client", "ctl"});
-    const auto ctl = bin_dir + "/choreo-ctl --pattern stateless --as ctl --topology " +
-                     children.topology_file().string();
-    const auto [placed, out] = run(ctl + " place --scenario mixed --count 30");
-    EXPECT_EQ(placed, 0) << out;
-    EXPECT_NE(out.find("every order ended as predicted"), std::string::npos) << out;
-    const auto first = out.substr(out.find('(') + 1, out.find(" ..") - out.find('(') - 1);
-    const auto [found, status] = run(ctl + " status " + first);
-    EXPECT_EQ(found, 0) << status;
-    EXPECT_NE(status.find("cost: 8 messages"), std::string::npos) << status;
-    const auto [missing, none] = run(ctl + " status no-such-id");
-    EXPECT_EQ(missing, 1) << none;
-    EXPECT_NE(none.find("not found"), std::string::npos) << none;
 }
 
 TEST(topology_file, malformed_lines_are_refused_with_their_line_and_reason) {

@@ -1,0 +1,201 @@
+#include "orchestration/orchestration.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "orchestration/contracts.hpp"
+#include "patterns/codec.hpp"
+#include "patterns/errors.hpp"
+#include "patterns/progress.hpp"
+
+namespace choreo::orchestration {
+namespace {
+
+/// The orchestrator: owns every workflow's state and drives it step by step.
+class orchestrator final : public service_behaviour {
+public:
+    explicit orchestrator(service_context& ctx) : ctx_(ctx) {}
+
+private:
+    struct tracked {
+        std::string reply_to;
+        msg::value details; ///< kept until the workflow ends: every step needs it
+        workflow_progress progress;
+        std::uint32_t hop = 0;
+        bool ended = false;
+    };
+
+    std::error_code on_receive(const incoming& in) override {
+        const auto& id = in.msg.env.workflow_id;
+        const auto hop = in.msg.env.hop;
+        const auto& wf = ctx_.flow();
+        if (const auto* order = msg::get_if<msg::place_order>(&in.msg.payload)) {
+            if (order->workflow != wf.name || wf.steps.empty()) {
+                return errc::unexpected_message;
+            }
+            const auto [it, fresh] = workflows_.try_emplace(
+                id, tracked{order->reply_to, order->details, workflow_progress(wf), hop, false});
+            if (!fresh) {
+                return errc::unexpected_message; // a reused workflow id starts nothing
+            }
+            command(id, it->second, wf.steps.front().service, run_step{wf.name, 0, order->details});
+            return {};
+        }
+        if (const auto* done = msg::get_if<step_finished>(&in.msg.payload)) {
+            const auto it = workflows_.find(id);
+            if (it == workflows_.end() || it->second.ended) {
+                return errc::unknown_workflow;
+            }
+            auto& t = it->second;
+            t.hop = std::max(t.hop, hop);
+            t.progress.apply(wf, done->record);
+            next(id, t, done->record);
+            return {};
+        }
+        if (const auto* ask = msg::get_if<msg::status_request>(&in.msg.payload)) {
+            const auto it = workflows_.find(ask->workflow_id);
+            ctx_.answer_status(in, ask->workflow_id,
+                               it == workflows_.end() ? nullptr : &it->second.progress);
+            return {};
+        }
+        return errc::unexpected_message;
+    }
+
+    /// Decides what follows what a service did: the next step, the next service to tell of
+    /// a failure, or the end.
+    void next(const std::string& id, tracked& t, const msg::step_record& r) {
+        const auto& wf = ctx_.flow();
+        if (r.status == step_status::done) {
+            if (r.step + 1 < wf.steps.size()) {
+                command(id, t, wf.steps[r.step + 1].service,
+                        run_step{wf.name, r.step + 1, t.details});
+            } else {
+                end(id, t, std::string(workflow_state::completed), r.detail);
+            }
+            return;
+        }
+        const failure* f = wf.find_failure(r.step, r.outcome);
+        if (f == nullptr) {
+            return end(id, t, r.outcome, r.detail); // an outcome the model does not know
+        }
+        auto who = f->notify.begin();
+        if (r.status == step_status::notified) {
+            who = std::find(f->notify.begin(), f->notify.end(), r.service);
+            who = who == f->notify.end() ? who : who + 1;
+        }
+        if (who == f->notify.end()) {
+            return end(id, t, f->terminal, r.detail);
+        }
+        command(id, t, *who, tell_failure{wf.name, r.step, f->event, t.details});
+    }
+
+    void command(const std::string& id, tracked& t, const std::string& service, msg::payload what) {
+        ctx_.net().send(service, {id, t.hop + 1, 0, std::move(what)});
+    }
+
+    void end(const std::string& id, tracked& t, const std::string& terminal,
+             const std::string& detail) {
+        t.ended = true;
+        t.details = {};
+        ctx_.end_workflow(t.reply_to, id, t.hop, terminal, detail);
+    }
+
+    std::size_t on_state_workflows() const override { return workflows_.size(); }
+
+    std::size_t on_state_bytes() const override {
+        auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; };
+        std::size_t n = 0;
+        for (const auto& [id, t] : workflows_) {
+            n += sizeof(id) + heap(id) + sizeof(t) + heap(t.reply_to) + t.progress.heap_bytes();
+            n += t.details.bytes().size() > 1 ? t.details.bytes().size() + 1 : 0;
+            n += 2 * sizeof(void*); // hash node: next pointer and cached hash
+        }
+        return n;
+    }
+
+    service_context& ctx_;
+    std::unordered_map<std::string, tracked> workflows_;
+};
+
+/// A domain service under orchestration: runs what it is told and answers the orchestrator.
+class service final : public service_behaviour {
+public:
+    explicit service(service_context& ctx) : ctx_(ctx) {}
+
+private:
+    std::error_code on_receive(const incoming& in) override {
+        const auto& wf = ctx_.flow();
+        const auto& id = in.msg.env.workflow_id;
+        if (const auto* run = msg::get_if<run_step>(&in.msg.payload)) {
+            if (run->workflow != wf.name || run->step >= wf.steps.size() ||
+                wf.steps[run->step].service != ctx_.name()) {
+                return errc::unexpected_message;
+            }
+            answer(in, ctx_.domain().run(wf, run->step, id, run->details));
+            return {};
+        }
+        if (const auto* told = msg::get_if<tell_failure>(&in.msg.payload)) {
+            const failure* f = wf.find_failure(told->step, told->event);
+            if (told->workflow != wf.name || f == nullptr ||
+                std::find(f->notify.begin(), f->notify.end(), ctx_.name()) == f->notify.end()) {
+                return errc::unexpected_message;
+            }
+            answer(in, ctx_.domain().notify(told->step, *f, id, told->details));
+            return {};
+        }
+        return errc::unexpected_message;
+    }
+
+    void answer(const incoming& in, msg::step_record record) {
+        ctx_.net().reply(
+            in, {in.msg.env.workflow_id, in.msg.env.hop + 1, 0, step_finished{std::move(record)}});
+    }
+
+    service_context& ctx_;
+};
+
+} // namespace
+
+std::string orchestrator_of(const workflow& wf) {
+    return wf.name.substr(0, wf.name.find(':')) + "_orchestrator";
+}
+
+pattern::pattern() {
+    register_contract<run_step>(do_name());
+    register_contract<tell_failure>(do_name());
+    register_contract<step_finished>(do_name());
+}
+
+std::string_view pattern::do_summary() const noexcept {
+    return "An orchestrator, a node that is not a domain service, owns the workflow state: it "
+           "calls each service in turn and waits for its reply, handles every error path, and "
+           "answers status queries alone. Services never talk to each other.";
+}
+
+std::string pattern::do_entry(const workflow& wf) const {
+    return orchestrator_of(wf);
+}
+
+std::vector<std::string> pattern::do_extra_nodes(const workflow& wf) const {
+    return {orchestrator_of(wf)};
+}
+
+std::unique_ptr<service_behaviour> pattern::do_make_service(service_context& ctx) const {
+    if (ctx.has_domain()) {
+        return std::make_unique<service>(ctx);
+    }
+    return std::make_unique<orchestrator>(ctx);
+}
+
+status_plan pattern::do_plan_status_query(const workflow& wf,
+                                          const std::string& workflow_id) const {
+    return {{orchestrator_of(wf)}, msg::status_request{workflow_id}};
+}
+
+msg::workflow_status pattern::do_assemble_status(const workflow&,
+                                                 const std::vector<message>& replies,
+                                                 const std::set<std::string>&) const {
+    return status_of_owner(replies);
+}
+
+} // namespace choreo::orchestration

@@ -1,0 +1,79 @@
+#include "patterns/progress.hpp"
+
+namespace choreo {
+
+workflow_progress::workflow_progress(const workflow& wf) : steps_(wf.steps.size(), slot::pending) {}
+
+void workflow_progress::apply(const workflow& wf, const msg::step_record& record) {
+    if (record.step >= steps_.size()) {
+        return;
+    }
+    const auto& step = wf.steps[record.step];
+    if (record.status == step_status::done) {
+        steps_[record.step] = slot::done;
+        return;
+    }
+    // A failure and the notices it causes may arrive in either order: both name the
+    // failure's event, so either one sets up the slots for the notified services.
+    for (std::uint8_t f = 0; f < step.failures.size(); ++f) {
+        if (step.failures[f].event != record.outcome) {
+            continue;
+        }
+        failure_ = f;
+        notified_.resize(step.failures[f].notify.size(), slot::pending);
+        if (record.status == step_status::failed) {
+            steps_[record.step] = slot::failed;
+        }
+        for (std::size_t n = 0; n < notified_.size(); ++n) {
+            if (record.status == step_status::notified &&
+                step.failures[f].notify[n] == record.service) {
+                notified_[n] = slot::notified;
+            }
+        }
+    }
+}
+
+std::vector<msg::step_record> workflow_progress::records(const workflow& wf) const {
+    std::vector<msg::step_record> out;
+    for (std::uint32_t i = 0; i < steps_.size(); ++i) {
+        const auto& s = wf.steps[i];
+        if (steps_[i] == slot::done) {
+            out.push_back({s.service, i, std::string(step_status::done), s.event, "", 0});
+        } else if (steps_[i] == slot::failed) {
+            const auto& f = s.failures.at(failure_);
+            out.push_back({s.service, i, std::string(step_status::failed), f.event, "", 0});
+            for (std::size_t n = 0; n < notified_.size(); ++n) {
+                if (notified_[n] == slot::notified) {
+                    out.push_back(
+                        {f.notify[n], i, std::string(step_status::notified), f.event, "", 0});
+                }
+            }
+        }
+    }
+    return out;
+}
+
+msg::workflow_status workflow_progress::status(const workflow& wf) const {
+    auto st = status_from_records(wf, records(wf));
+    if (!st.found) {
+        // Nothing done yet, but the owner knows the workflow: it is under way, every step
+        // pending.
+        st.found = true;
+        st.state = std::string(workflow_state::in_progress);
+        for (std::uint32_t i = 0; i < wf.steps.size(); ++i) {
+            st.steps.push_back(
+                {wf.steps[i].service, i, std::string(step_status::pending), "", "", 0});
+        }
+    }
+    return st;
+}
+
+std::string workflow_progress::terminal(const workflow& wf) const {
+    auto state = status(wf).state;
+    if (state == workflow_state::in_progress || state == workflow_state::unknown) {
+        return {};
+    }
+    return state;
+}
+
+} // namespace choreo

@@ -1,0 +1,169 @@
+// What each pattern must send for one workflow, derived from the workflow model alone: the
+// expected figures of the claims tests, never copied from a run.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "patterns/pattern.hpp"
+#include "patterns/workflow.hpp"
+
+namespace choreo::testing {
+
+/// The way one workflow goes through its model: the steps it runs, and the failure that ends
+/// it after the last of them (the services it names are told, in order), if any.
+struct route {
+    std::size_t last_step = 0;       ///< index of the last step run
+    const failure* failed = nullptr; ///< the failure of that step; nullptr: it completed
+
+    /// Returns: the services told of the failure, in the order they are told.
+    std::vector<std::string> told() const {
+        return failed != nullptr ? failed->notify : std::vector<std::string>{};
+    }
+};
+
+/// Returns: the route of a workflow that completes. Requires: wf has steps.
+inline route completes(const workflow& wf) {
+    return {wf.steps.size() - 1, nullptr};
+}
+
+/// Returns: the route of a workflow that fails at step `index` with that step's first failure.
+/// Throws: std::out_of_range if the step cannot fail.
+inline route fails_at(const workflow& wf, std::size_t index) {
+    return {index, &wf.steps.at(index).failures.at(0)};
+}
+
+/// Returns: the route of the workflows that end in `terminal`.
+/// Throws: std::invalid_argument if no failure, or more than one, ends there.
+inline route ending_in(const workflow& wf, std::string_view terminal) {
+    if (terminal == workflow_state::completed) {
+        return completes(wf);
+    }
+    std::optional<route> found;
+    for (std::size_t i = 0; i < wf.steps.size(); ++i) {
+        for (const auto& f : wf.steps[i].failures) {
+            if (f.terminal != terminal) {
+                continue;
+            }
+            if (found) {
+                throw std::invalid_argument("several failures of " + wf.name + " end in " +
+                                            std::string(terminal));
+            }
+            found = route{i, &f};
+        }
+    }
+    if (!found) {
+        throw std::invalid_argument("no failure of " + wf.name + " ends in " +
+                                    std::string(terminal));
+    }
+    return *found;
+}
+
+/// Returns: every route of `wf`: completing, then each failure of each step.
+inline std::vector<route> every_route(const workflow& wf) {
+    std::vector<route> out{completes(wf)};
+    for (std::size_t i = 0; i < wf.steps.size(); ++i) {
+        for (const auto& f : wf.steps[i].failures) {
+            out.push_back({i, &f});
+        }
+    }
+    return out;
+}
+
+/// The messages one workflow causes under a pattern, as the model says they must be.
+struct expected_traffic {
+    std::vector<std::pair<std::string, std::string>> inter_service; ///< (from, to), sorted
+    std::vector<std::pair<std::string, std::string>> client;        ///< place_order, workflow_ended
+    std::size_t path_messages = 0; ///< from place_order to workflow_ended, both included
+
+    /// Returns: the workflow messages (inter-service and client) `node` sends or receives.
+    std::size_t handled_by(const std::string& node) const {
+        std::size_t n = 0;
+        for (const auto* part : {&inter_service, &client}) {
+            for (const auto& [from, to] : *part) {
+                n += from == node || to == node ? 1 : 0;
+            }
+        }
+        return n;
+    }
+    /// Returns: the distinct inter-service links.
+    std::set<std::pair<std::string, std::string>> links() const {
+        return {inter_service.begin(), inter_service.end()};
+    }
+};
+
+/// Returns: the names of the patterns this model knows, in the chapter's order.
+inline std::vector<std::string> modelled_patterns() {
+    return {"front_controller", "stateless", "stamp_coupling", "orchestration"};
+}
+
+/// Returns: what pattern `p` sends for one workflow of `wf` taking route `r`, placed by
+/// `client`. The chain of services the workflow visits is the steps run, then the services
+/// told of its failure:
+/// - stateless and stamp coupling: each visited service passes an event to the next; the last
+///   one ends the workflow;
+/// - front controller: the same events, and every visited service but the controller (the
+///   first service) reports its progress to the controller, which ends the workflow;
+/// - orchestration: the orchestrator (the pattern's entry) sends each visited service a command
+///   and hears its reply, then ends the workflow.
+/// Throws: std::invalid_argument for a pattern this model does not know.
+inline expected_traffic expected_for(const pattern& p, const workflow& wf, const route& r,
+                                     const std::string& client = "client") {
+    std::vector<std::string> visited;
+    for (std::size_t i = 0; i <= r.last_step; ++i) {
+        visited.push_back(wf.steps.at(i).service);
+    }
+    for (const auto& s : r.told()) {
+        visited.push_back(s);
+    }
+    const std::string entry = p.entry(wf);
+    const auto name = p.name();
+    expected_traffic t;
+    std::string ender;
+    std::size_t end_hop = 0; // the hop count of workflow_ended
+    auto events = [&] {
+        for (std::size_t k = 0; k + 1 < visited.size(); ++k) {
+            t.inter_service.emplace_back(visited[k], visited[k + 1]);
+        }
+    };
+    if (name == "stateless" || name == "stamp_coupling") {
+        events();
+        ender = visited.back();
+        end_hop = visited.size() - 1;
+    } else if (name == "front_controller") {
+        const auto& controller = wf.steps.front().service;
+        events();
+        for (std::size_t k = 1; k < visited.size(); ++k) {
+            if (visited[k] != controller) {
+                t.inter_service.emplace_back(visited[k], controller);
+            }
+        }
+        ender = controller;
+        // The last report to arrive comes from the last service visited, one hop after it
+        // acted (none if that service is the controller itself).
+        end_hop = visited.size() - 1 + (visited.back() != controller ? 1 : 0);
+    } else if (name == "orchestration") {
+        for (const auto& s : visited) {
+            t.inter_service.emplace_back(entry, s);
+            t.inter_service.emplace_back(s, entry);
+        }
+        ender = entry;
+        end_hop = t.inter_service.size();
+    } else {
+        throw std::invalid_argument("the traffic model does not know pattern " + std::string(name));
+    }
+    std::sort(t.inter_service.begin(), t.inter_service.end());
+    t.client = {{client, entry}, {ender, client}};
+    t.path_messages = end_hop + 2;
+    return t;
+}
+
+} // namespace choreo::testing
