@@ -10,16 +10,6 @@
 namespace choreo {
 namespace {
 
-const msgpack::object* find_key(const msgpack::object& map, std::string_view key) {
-    for (const auto& kv : map.via.map) {
-        if (kv.key.type == msgpack::type::STR &&
-            std::string_view(kv.key.via.str.ptr, kv.key.via.str.size) == key) {
-            return &kv.val;
-        }
-    }
-    return nullptr;
-}
-
 /// The contracts known to this process. Modules register theirs at start-up; decoding reads
 /// the table from every node's thread, so it is guarded for the rare late registration.
 class contract_table {
@@ -74,9 +64,48 @@ contract_table& table() {
     return *instance;
 }
 
-msgpack::unpack_limit unpack_limit_of(const codec_limits& limits) {
-    return {limits.max_elements,    limits.max_elements,    limits.max_frame_bytes,
-            limits.max_frame_bytes, limits.max_frame_bytes, limits.max_depth};
+using detail::header;
+using detail::msgpack_reader;
+using detail::read_status;
+
+/// Reads the elements of the root map, the only map where a non-str key is ignored rather than
+/// wrong: "env" into `env`, "payload" by `read_payload`; the first of repeated keys counts.
+/// Returns: false if reading failed; else `env_status` and `payload_status` say what each key
+/// held (nullopt: it is absent).
+template <class ReadPayload>
+bool read_root(msgpack_reader& in, const header& root, msg::envelope& env,
+               std::optional<read_status>& env_status, std::optional<read_status>& payload_status,
+               ReadPayload&& read_payload) {
+    for (std::uint64_t k = 0; k < root.u; ++k) {
+        header key;
+        if (!in.next(key)) {
+            return false;
+        }
+        if (key.kind == header::family::str) {
+            const std::string_view name(key.data, static_cast<std::size_t>(key.u));
+            if (name == "env" && !env_status) {
+                env_status = detail::read(in, env);
+                if (env_status == read_status::failed) {
+                    return false;
+                }
+                continue;
+            }
+            if (name == "payload" && !payload_status) {
+                payload_status = read_payload(env_status);
+                if (payload_status == read_status::failed) {
+                    return false;
+                }
+                continue;
+            }
+        } else if (!in.skip_rest(key)) {
+            return false;
+        }
+        if (!in.skip()) {
+            return false;
+        }
+    }
+    in.leave();
+    return true;
 }
 
 } // namespace
@@ -85,34 +114,6 @@ namespace detail {
 
 void add_contract(const contract_info& info, const char* tag) {
     (core_registering_into != nullptr ? *core_registering_into : table()).add(info, tag);
-}
-
-std::error_code check_fields(const msgpack::object& got, const msgpack::object& expected) {
-    if (expected.type == msgpack::type::MAP) {
-        if (got.type != msgpack::type::MAP) {
-            return errc::wrong_type;
-        }
-        for (const auto& kv : expected.via.map) {
-            const std::string_view key(kv.key.via.str.ptr, kv.key.via.str.size);
-            const msgpack::object* value = find_key(got, key);
-            if (value == nullptr) {
-                return errc::missing_field;
-            }
-            if (auto ec = check_fields(*value, kv.val)) {
-                return ec;
-            }
-        }
-    } else if (expected.type == msgpack::type::ARRAY) {
-        if (got.type != msgpack::type::ARRAY || got.via.array.size != expected.via.array.size) {
-            return errc::wrong_type;
-        }
-        for (std::uint32_t i = 0; i < expected.via.array.size; ++i) {
-            if (auto ec = check_fields(got.via.array.ptr[i], expected.via.array.ptr[i])) {
-                return ec;
-            }
-        }
-    }
-    return {};
 }
 
 } // namespace detail
@@ -127,20 +128,26 @@ std::optional<contract_info> find_contract(std::string_view type_name) {
 
 std::optional<msg::envelope> peek_envelope(std::string_view body,
                                            const codec_limits& limits) noexcept {
+    if (body.size() > limits.max_frame_bytes) {
+        return std::nullopt;
+    }
     try {
-        if (body.size() > limits.max_frame_bytes) {
+        // Like decode: the whole first object must be good MessagePack within the limits, but
+        // the payload is only skipped, and trailing bytes do not matter.
+        msgpack_reader in(body, limits.max_depth, limits.max_elements);
+        header root;
+        if (!in.next(root) || root.kind != header::family::map) {
             return std::nullopt;
         }
-        std::size_t offset = 0;
-        const auto handle = msgpack::unpack(body.data(), body.size(), offset, nullptr, nullptr,
-                                            unpack_limit_of(limits));
-        if (handle.get().type != msgpack::type::MAP) {
-            return std::nullopt;
-        }
-        if (const auto* env = find_key(handle.get(), "env")) {
-            if (auto e = detail::convert_checked<msg::envelope>(*env)) {
-                return std::move(e).value();
-            }
+        msg::envelope env;
+        std::optional<read_status> env_status;
+        std::optional<read_status> payload_status;
+        const auto skip_payload = [&](const std::optional<read_status>&) {
+            return in.skip() ? read_status::ok : read_status::failed;
+        };
+        if (read_root(in, root, env, env_status, payload_status, skip_payload) &&
+            env_status == read_status::ok) {
+            return env;
         }
     } catch (const std::exception&) {
     }
@@ -166,40 +173,45 @@ result<message> decode(std::string_view type, std::string_view body, const codec
     if (!contract) {
         return std::error_code(errc::unknown_type);
     }
-    msgpack::object_handle handle;
-    try {
-        std::size_t offset = 0;
-        handle = msgpack::unpack(body.data(), body.size(), offset, nullptr, nullptr,
-                                 unpack_limit_of(limits));
-        if (offset != body.size()) {
-            return std::error_code(errc::not_msgpack); // trailing bytes after the object
+    // One pass over the body. A bad byte or a broken limit anywhere wins over any field's
+    // problem, so a field's problem is noted and the rest still read; then, as ever: the
+    // root's shape, its two keys, the envelope, the payload.
+    msgpack_reader in(body, limits.max_depth, limits.max_elements);
+    message m;
+    std::optional<read_status> env_status;
+    std::optional<read_status> payload_status;
+    const auto read_payload = [&](const std::optional<read_status>& env_so_far) {
+        if (env_so_far && *env_so_far != read_status::ok) { // the envelope's error wins anyway
+            return in.skip() ? read_status::ok : read_status::failed;
         }
-    } catch (const msgpack::size_overflow&) {
-        return std::error_code(errc::oversized_frame);
-    } catch (const std::exception&) {
-        return std::error_code(errc::not_msgpack);
+        return contract->decode(in, m.payload);
+    };
+    header root;
+    if (!in.next(root)) {
+        return std::error_code(in.failure());
     }
-    const msgpack::object& root = handle.get();
-    if (root.type != msgpack::type::MAP) {
-        return std::error_code(errc::wrong_type);
+    if (root.kind != header::family::map) {
+        if (!in.skip_rest(root)) {
+            return std::error_code(in.failure());
+        }
+        return std::error_code(in.at_end() ? errc::wrong_type : errc::not_msgpack);
     }
-    const msgpack::object* env = find_key(root, "env");
-    const msgpack::object* payload = find_key(root, "payload");
-    if (env == nullptr || payload == nullptr) {
+    if (!read_root(in, root, m.env, env_status, payload_status, read_payload)) {
+        return std::error_code(in.failure());
+    }
+    if (!in.at_end()) {
+        return std::error_code(errc::not_msgpack); // trailing bytes after the object
+    }
+    if (!env_status || !payload_status) {
         return std::error_code(errc::missing_field);
     }
-    auto e = detail::convert_checked<msg::envelope>(*env);
-    if (!e) {
-        return e.error();
+    if (*env_status != read_status::ok) {
+        return std::error_code(detail::error_of(*env_status, in));
     }
-    if (payload->type != msgpack::type::MAP) {
-        return std::error_code(errc::wrong_type);
+    if (*payload_status != read_status::ok) {
+        return std::error_code(detail::error_of(*payload_status, in));
     }
-    auto p = contract->decode(*payload);
-    if (!p) {
-        return p.error();
-    }
-    return message{std::move(e).value(), std::move(p).value()};
+    return m;
 }
 
 } // namespace choreo

@@ -5,10 +5,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "patterns/contracts.hpp"
 #include "patterns/errors.hpp"
+#include "patterns/msgpack_reader.hpp"
 #include "patterns/result.hpp"
 
 namespace choreo {
@@ -53,11 +55,14 @@ std::optional<msg::envelope> peek_envelope(std::string_view body,
 struct contract_info {
     std::string_view type_name;
     std::string_view module; ///< who registered it: "core", a pattern's or a workflow's name
-    result<msg::payload> (*decode)(const msgpack::object&);
+    /// Reads one contract map where `in` stands, straight into a payload.
+    detail::read_status (*decode)(detail::msgpack_reader& in, msg::payload& out);
 };
 
 /// Registers contract T under its type frame, for `module`. Registering the same type again
-/// is harmless; another type under a taken name throws std::logic_error.
+/// is harmless; another type under a taken name throws std::logic_error, and so does a T whose
+/// MSGPACK_DEFINE_MAP the decoder cannot follow (more than 64 fields, a name that is not a
+/// string literal, a field that is not a member).
 template <msg::contract T> void register_contract(std::string_view module);
 
 /// Returns: every registered contract, ordered by type name.
@@ -67,42 +72,23 @@ std::optional<contract_info> find_contract(std::string_view type_name);
 
 namespace detail {
 void add_contract(const contract_info& info, const char* tag);
-/// Every key of every map in `expected` (nested maps and maps inside arrays too) must be in
-/// `got`, with a value of the same shape. Returns: errc::missing_field or wrong_type.
-std::error_code check_fields(const msgpack::object& got, const msgpack::object& expected);
 
-/// Converts a map to T; msgpack-c fills absent keys with defaults silently, so the value is
-/// packed back and every key it has must have been in what arrived.
-template <class T> result<T> convert_checked(const msgpack::object& o) {
-    if (o.type != msgpack::type::MAP) {
-        return std::error_code(errc::wrong_type);
-    }
+/// Reads a T where `in` stands, in one pass (see msgpack_reader.hpp), into `out` if it is one.
+template <msg::contract T> read_status read_contract(msgpack_reader& in, msg::payload& out) {
     T value;
-    try {
-        o.convert(value);
-    } catch (const std::exception&) {
-        return std::error_code(errc::wrong_type);
+    const auto status = read(in, value);
+    if (status == read_status::ok) {
+        out = msg::payload(std::move(value));
     }
-    msgpack::zone zone;
-    if (auto ec = check_fields(o, msgpack::object(value, zone))) {
-        return ec;
-    }
-    return value;
-}
-
-template <msg::contract T> result<msg::payload> decode_contract(const msgpack::object& o) {
-    auto r = convert_checked<T>(o);
-    if (!r) {
-        return r.error();
-    }
-    return msg::payload(std::move(r).value());
+    return status;
 }
 
 template <class T> inline constexpr char tag_of{};
 } // namespace detail
 
 template <msg::contract T> void register_contract(std::string_view module) {
-    detail::add_contract({T::type_name, module, &detail::decode_contract<T>}, &detail::tag_of<T>);
+    static_cast<void>(detail::fields_of<T>()); // a struct the decoder cannot follow throws here
+    detail::add_contract({T::type_name, module, &detail::read_contract<T>}, &detail::tag_of<T>);
 }
 
 } // namespace choreo

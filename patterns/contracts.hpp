@@ -231,13 +231,6 @@ MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
         }
     };
 
-    // Only used to list a contract's expected keys: an opaque value has none to require.
-    template <> struct object_with_zone<choreo::msg::value> {
-        void operator()(msgpack::object::with_zone& o, const choreo::msg::value&) const {
-            o.type = msgpack::type::NIL;
-        }
-    };
-
     } // namespace adaptor
 }
 } // namespace msgpack

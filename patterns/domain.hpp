@@ -56,16 +56,20 @@ private:
     std::string name_;
 };
 
-/// Decodes a business payload as the workflow module's type T (a MessagePack map).
+/// Decodes a business payload as the workflow module's type T (a MessagePack map), under the
+/// codec's rules, in one pass. A value off the wire came through the codec's limits already,
+/// so none are applied again, and bytes after the first object are ignored (as before).
 /// Returns: the value, or errc::not_msgpack, wrong_type or missing_field.
 template <class T> result<T> decode_value(const msg::value& v) {
-    try {
-        const auto bytes = v.bytes();
-        const auto handle = msgpack::unpack(bytes.data(), bytes.size());
-        return detail::convert_checked<T>(handle.get());
-    } catch (const std::exception&) {
-        return std::error_code(errc::not_msgpack);
+    const auto bytes = v.bytes();
+    detail::msgpack_reader in(bytes, detail::msgpack_reader::no_limit,
+                              detail::msgpack_reader::no_limit);
+    T out{};
+    const auto status = detail::read(in, out);
+    if (status == detail::read_status::ok) {
+        return out;
     }
+    return std::error_code(detail::error_of(status, in));
 }
 
 /// A domain service of a workflow whose business payload is a `Details` struct: decodes it
