@@ -27,9 +27,11 @@ demo: configure
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
-# The same tests built with AddressSanitizer and UndefinedBehaviorSanitizer.
+# The same tests built with AddressSanitizer and UndefinedBehaviorSanitizer; their deadlines
+# are scaled (CHOREO_TEST_DEADLINE_SCALE, 3 unless set), since sanitized code runs slower.
 test-asan:
-	@$(MAKE) --no-print-directory test BUILD=build-asan TYPE=Debug SANITIZE=address,undefined
+	@CHOREO_TEST_DEADLINE_SCALE=$${CHOREO_TEST_DEADLINE_SCALE:-3} $(MAKE) --no-print-directory \
+	    test BUILD=build-asan TYPE=Debug SANITIZE=address,undefined
 
 # The benchmark suite (scripts/bench), or choreo-bench with ARGS="...".
 bench: configure
