@@ -139,9 +139,8 @@ pattern::pattern() {
 }
 
 std::string_view pattern::do_summary() const noexcept {
-    return "The first service in the chain (order placement, in the order workflow) owns the "
-           "workflow state. Every other service reports its progress back to it, and status "
-           "queries go to it alone.";
+    return "The first service in the chain owns the workflow state. Every other service reports "
+           "its progress back to it, and status queries go to it alone.";
 }
 
 std::unique_ptr<service_behaviour> pattern::do_make_service(service_context& ctx) const {

@@ -11,6 +11,10 @@
 namespace choreo::orchestration {
 namespace {
 
+/// How a workflow ends when a service refuses the orchestrator's command, or the command
+/// cannot be sent: the client is told rather than left waiting.
+constexpr std::string_view refused_terminal = "failed";
+
 /// The orchestrator: owns every workflow's state and drives it step by step.
 class orchestrator final : public service_behaviour {
 public:
@@ -23,6 +27,8 @@ private:
         workflow_progress progress;
         std::uint32_t hop = 0;
         bool ended = false;
+        std::string awaiting;   ///< the service whose step_finished comes next
+        std::uint32_t step = 0; ///< the step that reply is about
     };
 
     std::error_code on_receive(const incoming& in) override {
@@ -34,11 +40,13 @@ private:
                 return errc::unexpected_message;
             }
             const auto [it, fresh] = workflows_.try_emplace(
-                id, tracked{order->reply_to, order->details, workflow_progress(wf), hop, false});
+                id,
+                tracked{order->reply_to, order->details, workflow_progress(wf), hop, false, {}, 0});
             if (!fresh) {
                 return errc::unexpected_message; // a reused workflow id starts nothing
             }
-            command(id, it->second, wf.steps.front().service, run_step{wf.name, 0, order->details});
+            command(id, it->second, wf.steps.front().service, 0,
+                    run_step{wf.name, 0, order->details});
             return {};
         }
         if (const auto* done = msg::get_if<step_finished>(&in.msg.payload)) {
@@ -47,9 +55,27 @@ private:
                 return errc::unknown_workflow;
             }
             auto& t = it->second;
+            // Only the answer the orchestrator waits for counts: from the service it asked, on
+            // the connection it asked on, about the step it asked about.
+            if (in.via_inbox || in.peer != t.awaiting || done->record.service != t.awaiting ||
+                done->record.step != t.step) {
+                return errc::unexpected_message;
+            }
             t.hop = std::max(t.hop, hop);
             t.progress.apply(wf, done->record);
             next(id, t, done->record);
+            return {};
+        }
+        if (const auto* refused = msg::get_if<msg::error_reply>(&in.msg.payload)) {
+            // A service refused a command: the workflow cannot go on, and the client is told.
+            const auto it = workflows_.find(id);
+            if (in.via_inbox || it == workflows_.end() || it->second.ended ||
+                in.peer != it->second.awaiting) {
+                return errc::unexpected_message;
+            }
+            end(id, it->second, std::string(refused_terminal),
+                in.peer + " refused step " + std::to_string(it->second.step) + ": " +
+                    refused->reason);
             return {};
         }
         if (const auto* ask = msg::get_if<msg::status_request>(&in.msg.payload)) {
@@ -67,7 +93,7 @@ private:
         const auto& wf = ctx_.flow();
         if (r.status == step_status::done) {
             if (r.step + 1 < wf.steps.size()) {
-                command(id, t, wf.steps[r.step + 1].service,
+                command(id, t, wf.steps[r.step + 1].service, r.step + 1,
                         run_step{wf.name, r.step + 1, t.details});
             } else {
                 end(id, t, std::string(workflow_state::completed), r.detail);
@@ -86,17 +112,28 @@ private:
         if (who == f->notify.end()) {
             return end(id, t, f->terminal, r.detail);
         }
-        command(id, t, *who, tell_failure{wf.name, r.step, f->event, t.details});
+        command(id, t, *who, r.step, tell_failure{wf.name, r.step, f->event, t.details});
     }
 
-    void command(const std::string& id, tracked& t, const std::string& service, msg::payload what) {
-        ctx_.net().send(service, {id, t.hop + 1, 0, std::move(what)});
+    /// Sends a service its command and waits for its answer about `step`. A command that
+    /// cannot be sent ends the workflow (the client is told) rather than leaving it waiting.
+    void command(const std::string& id, tracked& t, const std::string& service, std::uint32_t step,
+                 msg::payload what) {
+        t.awaiting = service;
+        t.step = step;
+        if (const auto sent = ctx_.net().send(service, {id, t.hop + 1, 0, std::move(what)});
+            !sent) {
+            end(id, t, std::string(refused_terminal),
+                "cannot send step " + std::to_string(step) + " to " + service + ": " +
+                    sent.error().message());
+        }
     }
 
     void end(const std::string& id, tracked& t, const std::string& terminal,
              const std::string& detail) {
         t.ended = true;
         t.details = {};
+        std::string().swap(t.awaiting);
         ctx_.end_workflow(t.reply_to, id, t.hop, terminal, detail);
     }
 

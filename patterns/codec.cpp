@@ -18,33 +18,43 @@ public:
         std::unique_lock lock(mutex_);
         const auto it = by_name_.find(info.type_name);
         if (it != by_name_.end()) {
-            if (it->second.second != tag) {
+            if (it->second.tag != tag) {
                 throw std::logic_error("two contracts registered as " +
                                        std::string(info.type_name));
             }
             return;
         }
-        by_name_.emplace(info.type_name, std::pair{info, tag});
+        // The module's name is copied: the caller's string need not outlive the table.
+        auto& slot = by_name_[info.type_name];
+        slot.module = std::string(info.module);
+        slot.info = info;
+        slot.info.module = slot.module;
+        slot.tag = tag;
     }
 
     std::optional<contract_info> find(std::string_view type) const {
         std::shared_lock lock(mutex_);
         const auto it = by_name_.find(type);
-        return it == by_name_.end() ? std::nullopt : std::optional(it->second.first);
+        return it == by_name_.end() ? std::nullopt : std::optional(it->second.info);
     }
 
     std::vector<contract_info> all() const {
         std::shared_lock lock(mutex_);
         std::vector<contract_info> out;
-        for (const auto& [name, entry] : by_name_) {
-            out.push_back(entry.first);
+        for (const auto& [name, e] : by_name_) {
+            out.push_back(e.info);
         }
         return out;
     }
 
 private:
+    struct entry {
+        contract_info info; ///< its module names `module` below
+        std::string module;
+        const char* tag = nullptr;
+    };
     mutable std::shared_mutex mutex_;
-    std::map<std::string_view, std::pair<contract_info, const char*>, std::less<>> by_name_;
+    std::map<std::string_view, entry, std::less<>> by_name_; ///< keys: T::type_name, static
 };
 
 /// The table while the core registers into it, on the thread that does (table() is still

@@ -13,9 +13,15 @@ void workflow_progress::apply(const workflow& wf, const msg::step_record& record
         steps_[record.step] = slot::done;
         return;
     }
+    if (record.status == step_status::failed &&
+        wf.find_failure(record.step, record.outcome) == nullptr) {
+        steps_[record.step] = slot::failed; // an outcome the model does not list ends it
+        unlisted_ = record.outcome;
+        return;
+    }
     // A failure and the notices it causes may arrive in either order: both name the
     // failure's event, so either one sets up the slots for the notified services.
-    for (std::uint8_t f = 0; f < step.failures.size(); ++f) {
+    for (std::size_t f = 0; f < step.failures.size(); ++f) {
         if (step.failures[f].event != record.outcome) {
             continue;
         }
@@ -39,6 +45,8 @@ std::vector<msg::step_record> workflow_progress::records(const workflow& wf) con
         const auto& s = wf.steps[i];
         if (steps_[i] == slot::done) {
             out.push_back({s.service, i, std::string(step_status::done), s.event, "", 0});
+        } else if (steps_[i] == slot::failed && !unlisted_.empty()) {
+            out.push_back({s.service, i, std::string(step_status::failed), unlisted_, "", 0});
         } else if (steps_[i] == slot::failed) {
             const auto& f = s.failures.at(failure_);
             out.push_back({s.service, i, std::string(step_status::failed), f.event, "", 0});

@@ -27,13 +27,17 @@ public:
     /// Returns: the terminal state reached, or "" while the workflow is in progress.
     std::string terminal(const workflow& wf) const;
     /// Returns: bytes held beside sizeof(workflow_progress).
-    std::size_t heap_bytes() const noexcept { return steps_.capacity() + notified_.capacity(); }
+    std::size_t heap_bytes() const noexcept {
+        return steps_.capacity() + notified_.capacity() +
+               (unlisted_.capacity() > 15 ? unlisted_.capacity() + 1 : 0);
+    }
 
 private:
     enum class slot : std::uint8_t { pending, done, failed, notified };
     std::vector<slot> steps_;    ///< per step
     std::vector<slot> notified_; ///< per service told of the failure
-    std::uint8_t failure_ = 0;   ///< index of the failure of the failed step
+    std::size_t failure_ = 0;    ///< index of the failure of the failed step
+    std::string unlisted_;       ///< the outcome of a failure the model does not list
 };
 
 } // namespace choreo

@@ -122,7 +122,11 @@ msg::workflow_status status_from_records(const workflow& wf,
                     st.notified.push_back({who, i, std::string(status), "", "", 0});
                 }
             }
-            if (all_told) {
+            if (f == nullptr) {
+                // An outcome the model does not list (a payload the service could not read,
+                // say) ends the workflow under its own name, as every pattern ends it.
+                st.state = r->outcome;
+            } else if (all_told) {
                 st.state = f->terminal;
             } else if (any_silent) {
                 st.state = std::string(workflow_state::unknown);

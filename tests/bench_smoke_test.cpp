@@ -1,4 +1,5 @@
 // choreo-bench runs end to end with tiny counts and reports every field, losing nothing.
+#include <algorithm>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -72,6 +73,10 @@ void expect_complete(const nlohmann::json& rows, std::size_t runs, std::size_t w
 void expect_completing_run_as_modelled(const nlohmann::json& row) {
     const auto name = row["pattern"].get<std::string>();
     SCOPED_TRACE(name + " " + row["workflow"].get<std::string>());
+    const auto modelled = choreo::testing::modelled_patterns();
+    if (std::find(modelled.begin(), modelled.end(), name) == modelled.end()) {
+        return; // a pattern the traffic model does not know yet: its fields are checked above
+    }
     const auto& p = choreo::testing::pattern_named(name);
     const auto wf = choreo::testing::workflow_named(row["workflow"].get<std::string>());
     const auto want = choreo::testing::expected_for(p, wf, choreo::testing::completes(wf));

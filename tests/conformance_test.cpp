@@ -197,6 +197,23 @@ TEST_P(conformance, thousand_mixed_orders_end_exactly_as_predicted) {
     }
 }
 
+TEST_P(conformance, a_payload_no_service_can_read_ends_the_workflow_under_its_outcome) {
+    // The model has no failure for a payload order placement cannot read: every pattern must
+    // still end the workflow, tell the client, and say so when asked.
+    local_deployment d(this->pattern_, this->order_, options(transport::inproc));
+    const auto id = d.client().place(msg::value::of(std::string("not an order")));
+    ASSERT_TRUE(d.client().wait_for({id}, testing::deadline)) << "the workflow never ended";
+    EXPECT_EQ(d.client().outcome(id)->terminal, "invalid_details");
+    const auto answer = d.client().status(id);
+    EXPECT_TRUE(answer.status.found);
+    EXPECT_EQ(answer.status.state, "invalid_details");
+    ASSERT_FALSE(answer.status.steps.empty());
+    EXPECT_EQ(answer.status.steps.front().status, "failed");
+    EXPECT_EQ(answer.status.steps.front().outcome, "invalid_details");
+    EXPECT_TRUE(std::all_of(answer.status.steps.begin() + 1, answer.status.steps.end(),
+                            [](const msg::step_record& r) { return r.status == "pending"; }));
+}
+
 // ---- status queries -----------------------------------------------------------------------------
 
 TEST_P(conformance, unknown_workflow_id_is_not_found) {
