@@ -134,6 +134,9 @@ private:
         t.ended = true;
         t.details = {};
         std::string().swap(t.awaiting);
+        if (t.progress.terminal(ctx_.flow()).empty()) {
+            t.progress.end_as(terminal); // ended by the orchestrator itself, not by a step
+        }
         ctx_.end_workflow(t.reply_to, id, t.hop, terminal, detail);
     }
 

@@ -73,6 +73,10 @@ msg::workflow_status workflow_progress::status(const workflow& wf) const {
                 {wf.steps[i].service, i, std::string(step_status::pending), "", "", 0});
         }
     }
+    if (!ended_as_.empty() &&
+        (st.state == workflow_state::in_progress || st.state == workflow_state::unknown)) {
+        st.state = ended_as_; // the owner ended it before the steps did
+    }
     return st;
 }
 

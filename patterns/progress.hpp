@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "patterns/contracts.hpp"
@@ -26,10 +27,13 @@ public:
     msg::workflow_status status(const workflow& wf) const;
     /// Returns: the terminal state reached, or "" while the workflow is in progress.
     std::string terminal(const workflow& wf) const;
+    /// The owner ended the workflow itself, in `terminal`, before the steps said so (a service
+    /// refused its command, say): status() says so from now on.
+    void end_as(std::string terminal) { ended_as_ = std::move(terminal); }
     /// Returns: bytes held beside sizeof(workflow_progress).
     std::size_t heap_bytes() const noexcept {
-        return steps_.capacity() + notified_.capacity() +
-               (unlisted_.capacity() > 15 ? unlisted_.capacity() + 1 : 0);
+        auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; };
+        return steps_.capacity() + notified_.capacity() + heap(unlisted_) + heap(ended_as_);
     }
 
 private:
@@ -38,6 +42,7 @@ private:
     std::vector<slot> notified_; ///< per service told of the failure
     std::size_t failure_ = 0;    ///< index of the failure of the failed step
     std::string unlisted_;       ///< the outcome of a failure the model does not list
+    std::string ended_as_;       ///< set by end_as()
 };
 
 } // namespace choreo
