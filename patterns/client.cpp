@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
 #include "patterns/clock.hpp"
@@ -38,9 +39,11 @@ std::string client::place(const msg::value& details) {
 void client::place(const std::string& workflow_id, const msg::value& details) {
     {
         std::lock_guard lock(mutex_);
-        placed_at_[workflow_id] = now_ns();
+        placed_at_[workflow_id] = steady_ns();
     }
-    asio::post(node_.io(), [this, workflow_id, details, entry = pattern_.entry(workflow_)] {
+    // On the io thread (from an on_ended hook, say) the order goes out at once; from any other
+    // thread it is queued to the io thread.
+    asio::dispatch(node_.io(), [this, workflow_id, details, entry = pattern_.entry(workflow_)] {
         node_.send(entry,
                    {workflow_id, 0, 0, msg::place_order{workflow_.name, node_.name(), details}});
     });
@@ -69,11 +72,11 @@ std::size_t client::ended_count() const {
 std::future<status_answer> client::query_status(const std::string& workflow_id) {
     auto q = std::make_unique<pending_query>(node_.io());
     auto future = q->promise.get_future();
-    asio::post(node_.io(), [this, workflow_id, q = std::move(q)]() mutable {
+    asio::dispatch(node_.io(), [this, workflow_id, q = std::move(q)]() mutable {
         const auto id = ++next_query_;
         const auto plan = pattern_.plan_status_query(workflow_, workflow_id);
         q->answer.workflow_id = workflow_id;
-        q->started_ns = now_ns();
+        q->started_ns = steady_ns();
         for (const auto& service : plan.ask) {
             if (auto sent = node_.send(service, {workflow_id, 0, id, plan.request})) {
                 q->answer.cost.add(sent.value());
@@ -138,7 +141,7 @@ result<message> client::ask(const std::string& node_name, msg::payload request,
 
 void client::receive(const incoming& in) {
     if (const auto* ended = msg::get_if<msg::workflow_ended>(&in.msg.payload)) {
-        workflow_outcome o{in.msg.env.workflow_id, ended->terminal, ended->detail, 0, now_ns(),
+        workflow_outcome o{in.msg.env.workflow_id, ended->terminal, ended->detail, 0, steady_ns(),
                            in.msg.env.hop + 2};
         std::function<void(const workflow_outcome&)> hook;
         {
@@ -195,7 +198,7 @@ void client::finish(std::uint64_t query_id) {
         silent.erase(s);
     }
     q->answer.status = pattern_.assemble_status(workflow_, q->answer.replies, silent);
-    q->answer.latency_ns = now_ns() - q->started_ns;
+    q->answer.latency_ns = steady_ns() - q->started_ns;
     q->promise.set_value(std::move(q->answer));
 }
 

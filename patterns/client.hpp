@@ -27,6 +27,9 @@ struct workflow_outcome {
     std::string workflow_id;
     std::string terminal;
     std::string detail;
+    /// When place() was called and when workflow_ended arrived, on the steady clock of this
+    /// process (steady_ns()): ended_ns - placed_ns is the end-to-end latency. Not wall-clock
+    /// times, and not comparable with an envelope's sent_at_ns.
     std::int64_t placed_ns{};
     std::int64_t ended_ns{};
     /// Messages on the path from place_order to workflow_ended, both included (the envelope's
@@ -43,6 +46,8 @@ struct status_answer {
     std::vector<std::string> answered;
     std::vector<std::string> errors; ///< error replies, "service: reason"
     std::vector<message> replies;    ///< what came back, as the pattern assembled it from
+    /// From the query leaving the client's io thread to its last reply (or timeout), on the
+    /// steady clock.
     std::int64_t latency_ns{};
 };
 
@@ -57,6 +62,8 @@ public:
     client& operator=(const client&) = delete;
 
     /// Starts a workflow with its business payload, where the pattern says workflows enter.
+    /// Called on the node's io thread (from an on_ended hook, say) the order is sent at once;
+    /// from any other thread it is queued to the io thread. The same holds for query_status().
     /// Returns: the new workflow's id.
     std::string place(const msg::value& details);
     /// Starts a workflow under a given workflow id (ids must be unique).

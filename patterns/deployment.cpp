@@ -17,8 +17,7 @@ std::string unique_tag() {
 } // namespace
 
 local_deployment::local_deployment(const pattern& p, workflow wf, deployment_options options)
-    : pattern_(p), workflow_(std::move(wf)), options_(std::move(options)),
-      ledger_(options_.keep_trace) {
+    : pattern_(p), workflow_(std::move(wf)), options_(std::move(options)) {
     const auto tag = unique_tag();
     for (const auto& name : pattern_.nodes(workflow_)) {
         auto domain = domain_for(pattern_, workflow_, name);
@@ -26,24 +25,29 @@ local_deployment::local_deployment(const pattern& p, workflow wf, deployment_opt
             throw std::invalid_argument("no node called " + name + " in " + workflow_.name + ": " +
                                         domain.error().message());
         }
-        auto u = std::make_unique<unit>();
+        auto u = std::make_unique<unit>(options_.keep_trace);
         u->service =
             std::make_unique<service_node>(context_, u->io, pattern_, workflow_, name,
-                                           std::move(domain).value(), ledger_, options_.node);
+                                           std::move(domain).value(), u->book, options_.node);
         topology_.set(name, u->net().bind(topology::local_endpoint(options_.via, tag, name)));
         units_.push_back(std::move(u));
     }
-    auto c = std::make_unique<unit>();
+    auto c = std::make_unique<unit>(options_.keep_trace);
     auto client_options = options_.node;
     client_options.role = node_role::client;
     c->plain =
-        std::make_unique<node>(context_, c->io, options_.client_name, ledger_, client_options);
+        std::make_unique<node>(context_, c->io, options_.client_name, c->book, client_options);
     topology_.set(options_.client_name,
                   c->net().bind(topology::local_endpoint(options_.via, tag, options_.client_name)),
                   node_role::client);
     client_ =
         std::make_unique<choreo::client>(*c->plain, pattern_, workflow_, options_.query_timeout);
     units_.push_back(std::move(c));
+    std::vector<const ledger*> books;
+    for (const auto& u : units_) {
+        books.push_back(&u->book);
+    }
+    ledger_ = std::make_unique<ledger>(std::move(books), options_.keep_trace);
 
     for (auto& u : units_) {
         u->net().set_topology(topology_);

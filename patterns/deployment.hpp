@@ -75,8 +75,10 @@ public:
     choreo::client& client() noexcept override { return *client_; }
     const workflow& flow() const noexcept override { return workflow_; }
     const pattern& used_pattern() const noexcept override { return pattern_; }
-    const ledger& traffic() noexcept override { return ledger_; }
-    const ledger& book() const noexcept { return ledger_; }
+    /// Returns: every node's traffic together. Each node counts in its own ledger, on its own
+    /// thread; this ledger reads theirs when asked (totals summed, traces merged in send order).
+    const ledger& traffic() noexcept override { return *ledger_; }
+    const ledger& book() const noexcept { return *ledger_; }
     const topology& where() const noexcept { return topology_; }
 
     /// Runs `fn(service_node&)` on that node's thread and waits for its result.
@@ -102,7 +104,9 @@ public:
 
 private:
     struct unit {
+        explicit unit(bool keep_trace) : book(keep_trace) {}
         boost::asio::io_context io;
+        ledger book; // this node's own: written on its thread only
         std::unique_ptr<service_node> service;
         std::unique_ptr<node> plain; // the client's node
         std::thread thread;
@@ -114,9 +118,9 @@ private:
     workflow workflow_;
     deployment_options options_;
     zmq::context_t context_;
-    ledger ledger_;
     topology topology_;
     std::vector<std::unique_ptr<unit>> units_;
+    std::unique_ptr<ledger> ledger_; ///< over the units' ledgers
     std::unique_ptr<choreo::client> client_;
 };
 

@@ -1,6 +1,9 @@
 #include "patterns/ledger.hpp"
 
 #include <algorithm>
+#include <iterator>
+
+#include "patterns/clock.hpp"
 
 namespace choreo {
 
@@ -8,17 +11,32 @@ std::string label_of(const msg::payload& p) {
     return p.label();
 }
 
+void ledger::add_sent(std::string_view workflow_id, std::uint64_t query_id, bool client,
+                      std::size_t bytes) {
+    sent_.add(bytes);
+    if (query_id == 0 && !workflow_id.empty()) {
+        auto it = workflows_.find(workflow_id);
+        if (it == workflows_.end()) {
+            it = workflows_.emplace(std::string(workflow_id), workflow_traffic{}).first;
+        }
+        (client ? it->second.client : it->second.inter_service).add(bytes);
+    }
+}
+
 void ledger::record_sent(traffic_record r) {
     std::lock_guard lock(mutex_);
     r.seq = ++seq_;
-    sent_.add(r.bytes);
-    if (r.query_id == 0 && !r.workflow_id.empty()) {
-        auto& w = workflows_[r.workflow_id];
-        (r.client ? w.client : w.inter_service).add(r.bytes);
-    }
+    add_sent(r.workflow_id, r.query_id, r.client, r.bytes);
     if (keep_trace_) {
+        trace_order_.push_back(steady_ns());
         trace_.push_back(std::move(r));
     }
+}
+
+void ledger::count_sent(std::string_view workflow_id, std::uint64_t query_id, bool client,
+                        std::size_t bytes) {
+    std::lock_guard lock(mutex_);
+    add_sent(workflow_id, query_id, client, bytes);
 }
 
 void ledger::record_received(std::size_t bytes) {
@@ -28,63 +46,121 @@ void ledger::record_received(std::size_t bytes) {
 
 void ledger::record_received_total(std::uint64_t messages, std::uint64_t bytes) {
     std::lock_guard lock(mutex_);
-    received_.messages += messages;
-    received_.bytes += bytes;
+    received_.add(traffic_totals{messages, bytes});
+}
+
+void ledger::add_totals(traffic_totals& sent, traffic_totals& received) const {
+    {
+        std::lock_guard lock(mutex_);
+        sent.add(sent_);
+        received.add(received_);
+    }
+    for (const auto* p : parts_) {
+        p->add_totals(sent, received);
+    }
 }
 
 traffic_totals ledger::sent() const {
-    std::lock_guard lock(mutex_);
-    return sent_;
+    traffic_totals sent, received;
+    add_totals(sent, received);
+    return sent;
 }
 
 traffic_totals ledger::received() const {
-    std::lock_guard lock(mutex_);
-    return received_;
+    traffic_totals sent, received;
+    add_totals(sent, received);
+    return received;
+}
+
+bool ledger::add_workflow(std::string_view workflow_id, workflow_traffic& sum) const {
+    bool seen = false;
+    {
+        std::lock_guard lock(mutex_);
+        if (const auto it = workflows_.find(workflow_id); it != workflows_.end()) {
+            sum.add(it->second);
+            seen = true;
+        }
+    }
+    for (const auto* p : parts_) {
+        seen = p->add_workflow(workflow_id, sum) || seen;
+    }
+    return seen;
 }
 
 std::optional<workflow_traffic> ledger::of_workflow(const std::string& workflow_id) const {
-    std::lock_guard lock(mutex_);
-    const auto it = workflows_.find(workflow_id);
-    if (it == workflows_.end()) {
-        return std::nullopt;
-    }
-    return it->second;
-}
-
-workflow_traffic ledger::of_workflows(const std::vector<std::string>& workflow_ids) const {
-    std::lock_guard lock(mutex_);
     workflow_traffic sum;
-    for (const auto& id : workflow_ids) {
-        if (const auto it = workflows_.find(id); it != workflows_.end()) {
-            sum.inter_service.messages += it->second.inter_service.messages;
-            sum.inter_service.bytes += it->second.inter_service.bytes;
-            sum.client.messages += it->second.client.messages;
-            sum.client.bytes += it->second.client.bytes;
-        }
+    if (!add_workflow(workflow_id, sum)) {
+        return std::nullopt;
     }
     return sum;
 }
 
+workflow_traffic ledger::of_workflows(const std::vector<std::string>& workflow_ids) const {
+    workflow_traffic sum;
+    for (const auto& id : workflow_ids) {
+        add_workflow(id, sum);
+    }
+    return sum;
+}
+
+void ledger::collect(std::vector<keyed>& out) const {
+    {
+        std::lock_guard lock(mutex_);
+        for (std::size_t i = 0; i < trace_.size(); ++i) {
+            out.push_back({trace_order_[i], trace_[i]});
+        }
+    }
+    for (const auto* p : parts_) {
+        p->collect(out);
+    }
+}
+
+std::vector<traffic_record> ledger::merged_trace() const {
+    if (parts_.empty()) {
+        std::lock_guard lock(mutex_);
+        return trace_; // already in order, numbered from 1
+    }
+    std::vector<keyed> all;
+    collect(all);
+    // Each ledger's records are in order already; a stable sort keeps a tie in one ledger's
+    // order. Records of one process are ordered by the steady clock, which every thread shares.
+    std::stable_sort(all.begin(), all.end(),
+                     [](const keyed& a, const keyed& b) { return a.order < b.order; });
+    std::vector<traffic_record> out;
+    out.reserve(all.size());
+    for (auto& k : all) {
+        k.record.seq = out.size() + 1;
+        out.push_back(std::move(k.record));
+    }
+    return out;
+}
+
 std::vector<traffic_record> ledger::trace() const {
-    std::lock_guard lock(mutex_);
-    return trace_;
+    return merged_trace();
 }
 
 std::vector<traffic_record> ledger::trace_of(const std::string& workflow_id) const {
-    std::lock_guard lock(mutex_);
+    auto all = merged_trace();
     std::vector<traffic_record> out;
-    std::copy_if(trace_.begin(), trace_.end(), std::back_inserter(out),
+    std::copy_if(std::make_move_iterator(all.begin()), std::make_move_iterator(all.end()),
+                 std::back_inserter(out),
                  [&](const traffic_record& r) { return r.workflow_id == workflow_id; });
     return out;
 }
 
 std::vector<traffic_record> ledger::trace_since(std::uint64_t since, std::size_t limit) const {
-    std::lock_guard lock(mutex_);
     // seq is dense and starts at 1, and every record is kept: index = seq - 1
-    const auto first = std::min<std::size_t>(since, trace_.size());
-    const auto last = std::min(trace_.size(), first + limit);
-    return {trace_.begin() + static_cast<std::ptrdiff_t>(first),
-            trace_.begin() + static_cast<std::ptrdiff_t>(last)};
+    auto slice = [&](const std::vector<traffic_record>& all) {
+        const auto first = std::min<std::size_t>(since, all.size());
+        const auto last = first + std::min(limit, all.size() - first);
+        return std::vector<traffic_record>(all.begin() + static_cast<std::ptrdiff_t>(first),
+                                           all.begin() + static_cast<std::ptrdiff_t>(last));
+    };
+    if (parts_.empty()) {
+        std::lock_guard lock(mutex_);
+        return slice(trace_);
+    }
+    return slice(merged_trace());
 }
 
 } // namespace choreo

@@ -2,10 +2,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -36,25 +38,51 @@ struct traffic_totals {
         ++messages;
         bytes += b;
     }
+    void add(const traffic_totals& t) {
+        messages += t.messages;
+        bytes += t.bytes;
+    }
 };
 
 /// The traffic of one workflow, status queries excluded.
 struct workflow_traffic {
     traffic_totals inter_service; ///< between services
     traffic_totals client;        ///< to and from clients
+    void add(const workflow_traffic& w) {
+        inter_service.add(w.inter_service);
+        client.add(w.client);
+    }
 };
 
 /// Returns: a short label of what a message says (event name, terminal state, ...).
 std::string label_of(const msg::payload& p);
 
-/// Shared by the nodes of one process; thread-safe. Counts sends (each message once) and, apart,
-/// receives, so that a quiet system can be checked for loss: sent == received.
+/// Counts sends (each message once) and, apart, receives, so that a quiet system can be checked
+/// for loss: sent == received. Thread-safe.
+///
+/// Each node keeps its own ledger, written only on the node's io thread: its lock is only ever
+/// contended by a reader. A deployment answers for all its nodes with a ledger built over
+/// theirs (the second constructor), which reads each node's ledger when asked; nothing is
+/// copied while the nodes run.
 class ledger {
 public:
     /// keep_trace: also keep every record in order, for traces and diagrams.
     explicit ledger(bool keep_trace = false) : keep_trace_(keep_trace) {}
+    /// A ledger that answers for `parts` as well as for what is recorded in it: totals and
+    /// per-workflow traffic are summed, traces merged in the order the sends happened (the
+    /// steady clock at record time, so in one process a cause comes before its effects) and
+    /// numbered again from 1. The parts must outlive this ledger.
+    ledger(std::vector<const ledger*> parts, bool keep_trace)
+        : keep_trace_(keep_trace), parts_(std::move(parts)) {}
+    ledger(const ledger&) = delete;
+    ledger& operator=(const ledger&) = delete;
 
+    /// Counts one send and, if keeps_trace(), keeps its record.
     void record_sent(traffic_record r);
+    /// Counts one send without a record to keep: what a node does when !keeps_trace(), so
+    /// that no record is built on the fast path.
+    void count_sent(std::string_view workflow_id, std::uint64_t query_id, bool client,
+                    std::size_t bytes);
     void record_received(std::size_t bytes);
     /// Adds counts of messages received elsewhere (when gathering other processes' ledgers).
     void record_received_total(std::uint64_t messages, std::uint64_t bytes);
@@ -73,12 +101,34 @@ public:
     bool keeps_trace() const noexcept { return keep_trace_; }
 
 private:
+    struct keyed {
+        std::int64_t order; ///< steady clock when recorded
+        traffic_record record;
+    };
+    struct id_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    void add_sent(std::string_view workflow_id, std::uint64_t query_id, bool client,
+                  std::size_t bytes);
+    /// Appends this ledger's kept records and its parts', with their order keys.
+    void collect(std::vector<keyed>& out) const;
+    /// Returns: the trace of this ledger and its parts, merged and numbered from 1.
+    std::vector<traffic_record> merged_trace() const;
+    /// Adds the traffic of `workflow_id` seen here and in the parts. Returns: any was seen.
+    bool add_workflow(std::string_view workflow_id, workflow_traffic& sum) const;
+    void add_totals(traffic_totals& sent, traffic_totals& received) const;
+
     mutable std::mutex mutex_;
     bool keep_trace_;
+    std::vector<const ledger*> parts_;
     std::uint64_t seq_ = 0;
     traffic_totals sent_, received_;
-    std::unordered_map<std::string, workflow_traffic> workflows_;
+    std::unordered_map<std::string, workflow_traffic, id_hash, std::equal_to<>> workflows_;
     std::vector<traffic_record> trace_;
+    std::vector<std::int64_t> trace_order_; ///< steady clock of each kept record
 };
 
 } // namespace choreo

@@ -1,5 +1,9 @@
 #include "patterns/node.hpp"
 
+#include <algorithm>
+#include <bit>
+#include <cstdlib>
+
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 
@@ -9,29 +13,61 @@
 namespace choreo {
 
 namespace {
-constexpr int receive_batch = 256; // then yield to the other sockets of the io_context
-constexpr auto retry_interval = std::chrono::milliseconds(2);
+// Messages read from one socket in one service pass, then the other sockets of the io_context
+// get a turn. They are read and decoded a few at a time, and the query traffic among those is
+// served first: ROUTER fair-queues its peers' pipes, so a query from another peer is among the
+// next few messages read; one from the same peer cannot overtake that peer's messages anyway.
+constexpr std::size_t inbox_batch = 256;
+constexpr std::size_t dealer_batch = 256;
+constexpr std::size_t read_chunk = 32;
 constexpr std::int64_t hard_message_cap = 64LL * 1024 * 1024; // zmq drops the peer above it
+constexpr std::size_t smallest_body_capacity = 512;
+
+// Counters have one writer, the io thread: a relaxed load and store, no locked instruction.
+void bump(std::atomic<std::uint64_t>& counter) {
+    counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+void lower(std::atomic<std::uint64_t>& counter) {
+    counter.store(counter.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+}
+
+// msgpack::sbuffer allocates with malloc/realloc; zmq frees the body it took over with this.
+void free_body(void* data, void* /*hint*/) noexcept {
+    std::free(data);
+}
+
+bool is_query_traffic(const incoming& in) {
+    return in.msg.env.query_id != 0 || in.msg.payload.holds<msg::inspect_request>() ||
+           in.msg.payload.holds<msg::hold_request>();
+}
 } // namespace
 
 struct node::watched {
-    watched(zmq::context_t& ctx, zmq::socket_type type, asio::io_context& io, std::string p)
-        : socket(ctx, type), fd(io), peer(std::move(p)) {}
+    watched(zmq::context_t& ctx, zmq::socket_type type, asio::io_context& io, std::string p,
+            bool to_client)
+        : socket(ctx, type), fd(io), peer(std::move(p)), peer_is_client(to_client) {}
     // ZMQ_FD belongs to the socket: the descriptor object must never close it.
     ~watched() { fd.release(); }
 
     zmq::socket_t socket;
     asio::posix::stream_descriptor fd;
-    std::string peer; ///< empty for the inbox
-    std::deque<std::vector<std::string>> backlog;
+    std::string peer;    ///< empty for the inbox
+    bool peer_is_client; ///< a DEALER to a client's inbox
+    std::deque<outbound> backlog;
+    std::size_t awaiting = 0;    ///< query traffic sent on this DEALER, not yet answered
+    std::vector<incoming> batch; ///< decoded by drain(), then handled
+    std::vector<char> done;      ///< which of the batch have been handled
     bool service_pending = false;
+    bool in_service = false;
+    bool touched = false;    ///< sent on during another socket's service pass: look at it after
+    bool sent_since = false; ///< sent on since the last receive that found nothing
 };
 
 node::node(zmq::context_t& context, asio::io_context& io, std::string name, ledger& book,
            node_options options)
     : context_(context), io_(io), name_(std::move(name)), ledger_(book),
-      options_(std::move(options)), retry_(io), delay_timer_(io) {
-    inbox_ = std::make_unique<watched>(context_, zmq::socket_type::router, io_, "");
+      options_(std::move(options)), delay_timer_(io) {
+    inbox_ = std::make_unique<watched>(context_, zmq::socket_type::router, io_, "", false);
     configure(inbox_->socket);
     inbox_->socket.set(zmq::sockopt::router_mandatory, 1);
     inbox_->socket.set(zmq::sockopt::router_handover, 1);
@@ -60,7 +96,6 @@ void node::stop() {
         return;
     }
     stopped_ = true;
-    retry_.cancel();
     delay_timer_.cancel();
     std::uint64_t undelivered = delayed_.size();
     auto close = [&](watched& w) {
@@ -81,8 +116,8 @@ void node::stop() {
 }
 
 void node::drain_and_stop() {
-    // Messages already queued in ZeroMQ are handled (service() reads until EAGAIN, in
-    // batches); what still cannot be sent is reported by stop().
+    // Messages already queued in ZeroMQ are handled (service() reads until ZMQ_EVENTS shows
+    // none, in batches); what still cannot be sent is reported by stop().
     for (int round = 0; round < 1'000 && !stopped_; ++round) {
         const auto before = received_.load() + rejected_.load();
         service(*inbox_);
@@ -100,8 +135,9 @@ void node::watch(watched& w) {
     if (!w.fd.is_open()) {
         w.fd.assign(w.socket.get(zmq::sockopt::fd));
     }
-    // Arm before draining: ZMQ_FD is edge-triggered, so an edge that comes while we drain
-    // must find a wait already queued, or its messages would stall.
+    // Arm before looking at the socket: ZMQ_FD signals a change once, when the socket's command
+    // mailbox goes from empty to not empty; a change while no wait is queued would be lost, and
+    // service() reads ZMQ_EVENTS, which empties the mailbox, only after the wait is queued.
     w.fd.async_wait(asio::posix::stream_descriptor::wait_read,
                     [this, &w](const boost::system::error_code& ec) {
                         if (!ec && !stopped_) {
@@ -127,73 +163,218 @@ void node::schedule_service(watched& w) {
 
 void node::service(watched& w) {
     w.service_pending = false;
+    if (w.in_service || stopped_) {
+        return; // a handler of this socket is running: its loop looks at ZMQ_EVENTS again
+    }
+    w.in_service = true;
+    ++servicing_;
     try {
-        while (!w.backlog.empty() && try_send(w, w.backlog.front())) {
-            w.backlog.pop_front();
-            --backlog_;
-        }
-        for (int n = 0; n < receive_batch && !stopped_; ++n) {
-            std::vector<zmq::message_t> parts;
-            if (!zmq::recv_multipart(w.socket, std::back_inserter(parts),
-                                     zmq::recv_flags::dontwait)) {
-                return; // drained: the next edge will wake us
+        const auto limit = batch_limit(w);
+        for (std::size_t read = 0; !stopped_;) {
+            // ZMQ_EVENTS is the truth, and reading it empties the command mailbox, so that
+            // ZMQ_FD signals the next change: stop only when it shows nothing to do.
+            const auto events = w.socket.get(zmq::sockopt::events);
+            bool progress = false;
+            if ((events & ZMQ_POLLOUT) != 0 && !w.backlog.empty()) {
+                progress = flush(w);
             }
-            handle(w, parts);
+            if ((events & ZMQ_POLLIN) != 0 && !stopped_) {
+                w.sent_since = false;
+                const auto d = drain(w);
+                read += d.read;
+                progress = progress || d.read > 0;
+                if (read >= limit && !stopped_) {
+                    schedule_service(w); // more may be waiting; let the other sockets have a turn
+                    break;
+                }
+                // A receive that finds nothing has processed the socket's commands just as
+                // reading ZMQ_EVENTS does: unless this socket has sent since or has a backlog
+                // waiting for ZMQ_POLLOUT, ZMQ_FD will announce whatever comes next.
+                if (d.dry && !w.sent_since && w.backlog.empty()) {
+                    break;
+                }
+            }
+            if (!progress) {
+                break;
+            }
         }
-        schedule_service(w); // more may be waiting; let the other sockets have a turn
     } catch (const zmq::error_t& e) {
         if (!stopped_) {
             log().error("{}: socket error: {}", name_, e.what());
         }
     } catch (const std::exception& e) {
-        ++handler_errors_; // no exception may escape a handler running on the io_context
+        bump(handler_errors_); // no exception may escape a handler running on the io_context
         log().error("{}: {}", name_, e.what());
+    }
+    w.in_service = false;
+    if (--servicing_ == 0) {
+        look_at_touched();
     }
 }
 
-void node::handle(watched& w, std::vector<zmq::message_t>& parts) {
-    const bool via_inbox = &w == inbox_.get();
-    std::string peer = w.peer;
-    std::size_t first = 0;
-    if (via_inbox) {
-        peer = parts.empty() ? std::string() : parts.front().to_string();
-        first = 1;
-    }
-    std::size_t bytes = 0;
-    for (std::size_t i = first; i < parts.size(); ++i) {
-        bytes += parts[i].size();
-    }
-    ledger_.record_received(bytes);
-    result<message> decoded = std::error_code(errc::malformed_frames);
-    if (parts.size() == first + 2) {
-        decoded = decode(parts[first].to_string_view(), parts[first + 1].to_string_view(),
-                         options_.limits);
-    }
-    if (!decoded) {
-        msg::envelope about;
-        if (parts.size() == first + 2) {
-            about = peek_envelope(parts[first + 1].to_string_view(), options_.limits)
-                        .value_or(msg::envelope{});
+std::size_t node::batch_limit(const watched& w) const {
+    return &w == inbox_.get() ? inbox_batch : dealer_batch;
+}
+
+void node::look_at_touched() {
+    auto touched = std::move(touched_);
+    touched_.clear();
+    for (auto* t : touched) {
+        t->touched = false;
+        if (stopped_) {
+            continue;
         }
-        reject(decoded.error(), peer, via_inbox, about);
-        return;
+        try {
+            look_at(*t);
+        } catch (const zmq::error_t& e) {
+            log().error("{}: socket error: {}", name_, e.what());
+        }
     }
-    ++received_;
+}
+
+void node::look_at(watched& w) {
+    const auto events = w.socket.get(zmq::sockopt::events);
+    if ((events & ZMQ_POLLIN) != 0 || ((events & ZMQ_POLLOUT) != 0 && !w.backlog.empty())) {
+        schedule_service(w);
+    }
+}
+
+node::drained node::drain(watched& w) {
+    const auto limit = batch_limit(w);
+    drained d;
+    while (d.read < limit && !d.dry && !stopped_) {
+        d.read += read_some(w, std::min(read_chunk, limit - d.read), d.dry);
+        handle_batch(w);
+        // Replies to this node's own queries arrive on its DEALERs: they do not wait for the
+        // rest of the inbox either.
+        if (&w == inbox_.get() && awaiting_replies_ > 0 && !stopped_) {
+            serve_replies();
+        }
+    }
+    return d;
+}
+
+std::size_t node::read_some(watched& w, std::size_t most, bool& dry) {
+    const bool via_inbox = &w == inbox_.get();
+    const std::size_t first = via_inbox ? 1 : 0; // the inbox's first frame is the routing id
+    std::size_t read = 0;
+    for (; read < most; ++read) {
+        std::array<zmq::message_t, 3> frames; // a well-formed message has at most three
+        if (!w.socket.recv(frames[0], zmq::recv_flags::dontwait)) {
+            dry = true;
+            break;
+        }
+        std::size_t count = 1;
+        std::size_t bytes = via_inbox ? 0 : frames[0].size();
+        zmq::message_t extra;
+        // The other parts of a message are there already: zmq delivers all or none.
+        for (bool more = frames[0].more(); more; ++count) {
+            auto& part = count < frames.size() ? frames[count] : extra;
+            if (!w.socket.recv(part, zmq::recv_flags::dontwait)) {
+                break;
+            }
+            bytes += part.size();
+            more = part.more();
+        }
+        ledger_.record_received(bytes);
+        std::string peer = via_inbox ? frames[0].to_string() : w.peer;
+        result<message> decoded = std::error_code(errc::malformed_frames);
+        if (count == first + 2) {
+            decoded = decode(frames[first].to_string_view(), frames[first + 1].to_string_view(),
+                             options_.limits);
+        }
+        if (!decoded) {
+            msg::envelope about;
+            if (count == first + 2) {
+                about = peek_envelope(frames[first + 1].to_string_view(), options_.limits)
+                            .value_or(msg::envelope{});
+            }
+            reject(decoded.error(), peer, via_inbox, about);
+            continue;
+        }
+        w.batch.push_back({std::move(decoded).value(), std::move(peer), via_inbox, bytes});
+    }
+    return read;
+}
+
+void node::handle_batch(watched& w) {
+    // Query traffic first, so that it does not wait behind other peers' workflow messages.
+    // One connection keeps its order, though: a query is served after the messages read before
+    // it from the same peer (a client that placed an order and then asks about it must find it
+    // placed). A DEALER's messages all come from one peer: they are served in order.
+    const bool via_inbox = &w == inbox_.get();
+    auto& batch = w.batch;
+    auto& done = w.done;
+    done.assign(batch.size(), 0);
+    std::size_t handled = 0;
+    auto serve = [&](std::size_t i) {
+        done[i] = 1;
+        ++handled;
+        if (!via_inbox && w.awaiting > 0 && batch[i].msg.env.query_id != 0) {
+            --w.awaiting;
+            --awaiting_replies_;
+        }
+        handle(batch[i]);
+    };
+    if (via_inbox) {
+        std::vector<std::pair<std::string_view, std::size_t>> cursors; // peer -> next to look at
+        for (std::size_t i = 0; i < batch.size() && !stopped_; ++i) {
+            if (!is_query_traffic(batch[i])) {
+                continue;
+            }
+            const std::string_view peer = batch[i].peer;
+            auto c = std::find_if(cursors.begin(), cursors.end(),
+                                  [&](const auto& e) { return e.first == peer; });
+            if (c == cursors.end()) {
+                c = cursors.insert(cursors.end(), {peer, 0});
+            }
+            for (auto& j = c->second; j < i && !stopped_; ++j) {
+                if (done[j] == 0 && batch[j].peer == peer) {
+                    serve(j);
+                }
+            }
+            if (!stopped_) {
+                serve(i);
+            }
+        }
+    }
+    for (std::size_t i = 0; i < batch.size() && !stopped_; ++i) {
+        if (done[i] == 0) {
+            serve(i);
+        }
+    }
+    if (handled < batch.size()) {
+        log().error("{}: stopped with {} received message(s) not handled", name_,
+                    batch.size() - handled);
+    }
+    batch.clear();
+}
+
+void node::serve_replies() {
+    for (auto& [peer, d] : dealers_) {
+        if (d->awaiting > 0 && !stopped_) {
+            service(*d);
+        }
+    }
+}
+
+void node::handle(const incoming& in) {
+    bump(received_);
     if (!handler_) {
         return;
     }
     try {
-        handler_(*this, incoming{std::move(decoded).value(), std::move(peer), via_inbox, bytes});
+        handler_(*this, in);
     } catch (const std::exception& e) {
-        ++handler_errors_;
+        bump(handler_errors_);
         log().error("{}: handler failed: {}", name_, e.what());
     }
 }
 
 void node::reject(std::error_code why, const std::string& from, bool answer,
                   const msg::envelope& about) {
-    ++rejected_;
-    ++rejected_by_[static_cast<std::size_t>(why.value()) % rejected_by_.size()];
+    bump(rejected_);
+    bump(rejected_by_[static_cast<std::size_t>(why.value()) % rejected_by_.size()]);
     log().warn("{}: dropped a message from '{}': {}", name_, from, why.message());
     if (answer && !from.empty()) {
         transmit(*inbox_, from, from,
@@ -208,76 +389,146 @@ void node::refuse(const incoming& in, std::error_code why) {
 }
 
 result<std::size_t> node::send(const std::string& to, outgoing out) {
-    const auto endpoint = topology_.endpoint_of(to);
-    if (!endpoint) {
+    if (const auto it = dealers_.find(to); it != dealers_.end()) {
+        return transmit(*it->second, {}, to, std::move(out));
+    }
+    if (!topology_.endpoint_of(to)) {
         log().error("{}: cannot send {} to '{}': not in the topology", name_,
                     out.payload.type_name(), to);
         return std::error_code(errc::unknown_service);
     }
-    return transmit(dealer_for(to, *endpoint), "", to, out);
+    return transmit(dealer_for(to), {}, to, std::move(out));
 }
 
 void node::reply(const incoming& asker, outgoing out) {
     if (asker.via_inbox) {
-        transmit(*inbox_, asker.peer, asker.peer, out);
+        transmit(*inbox_, asker.peer, asker.peer, std::move(out));
     } else {
         send(asker.peer, std::move(out));
     }
 }
 
-node::watched& node::dealer_for(const std::string& to, const std::string& endpoint) {
-    if (const auto it = dealers_.find(to); it != dealers_.end()) {
-        return *it->second;
-    }
-    auto w = std::make_unique<watched>(context_, zmq::socket_type::dealer, io_, to);
+node::watched& node::dealer_for(const std::string& to) {
+    auto w = std::make_unique<watched>(context_, zmq::socket_type::dealer, io_, to,
+                                       topology_.is_client(to));
     configure(w->socket);
     w->socket.set(zmq::sockopt::routing_id, name_);
     w->socket.set(zmq::sockopt::immediate, 1);
-    w->socket.connect(endpoint); // throws on a bad endpoint: nothing is kept then
+    w->socket.connect(*topology_.endpoint_of(to)); // throws on a bad endpoint: nothing is kept
     auto& slot = *dealers_.emplace(to, std::move(w)).first->second;
     watch(slot);
     return slot;
 }
 
-std::size_t node::transmit(watched& w, std::string routing_id, const std::string& to,
-                           const outgoing& out) {
+node::outbound node::encode_frames(const msg::envelope& env, const msg::payload& payload,
+                                   std::string_view routing_id) {
+    // The body is packed once, into a buffer that zmq then owns and frees: no copy between
+    // the pattern and the socket. The layout is the codec's: {"env": envelope, "payload": p}.
+    msgpack::sbuffer buffer(body_capacity_);
+    msgpack::packer<msgpack::sbuffer> packer(buffer);
+    packer.pack_map(2);
+    packer.pack(std::string_view("env"));
+    packer.pack(env);
+    packer.pack(std::string_view("payload"));
+    payload.pack(packer);
+    const auto size = buffer.size();
+    body_capacity_ = std::max(smallest_body_capacity, std::bit_ceil(size));
+    outbound m;
+    char* data = buffer.release();
+    try {
+        m.body = zmq::message_t(data, size, &free_body, nullptr);
+    } catch (...) {
+        std::free(data);
+        throw;
+    }
+    // A contract's type name is a string literal: a constant zmq message refers to it.
+    const auto type = payload.type_name();
+    m.type = zmq::message_t(const_cast<char*>(type.data()), type.size(), nullptr, nullptr);
+    if (!routing_id.empty()) {
+        m.routing_id = zmq::message_t(routing_id.data(), routing_id.size());
+        m.routed = true;
+    }
+    return m;
+}
+
+std::size_t node::transmit(watched& w, std::string_view routing_id, const std::string& to,
+                           outgoing out) {
     if (stopped_) {
         log().error("{}: {} to '{}' not sent: node stopped", name_, out.payload.type_name(), to);
         return 0;
     }
-    const auto at = now_ns();
-    message m{{++next_message_id_, out.workflow_id, name_, at, out.hop, out.query_id}, out.payload};
-    frames f = encode(m);
-    const auto bytes = f.size();
-    ledger_.record_sent({0, at, name_, to, f.type,
-                         ledger_.keeps_trace() ? label_of(m.payload) : std::string(), f.size(),
-                         out.workflow_id, out.query_id,
-                         options_.role == node_role::client || topology_.is_client(to)});
-    ++sent_;
-    std::vector<std::string> parts;
-    if (!routing_id.empty()) {
-        parts.push_back(std::move(routing_id));
+    const auto at = now_ns(); // the envelope's clock crosses processes: wall clock
+    const msg::envelope env{++next_message_id_, std::move(out.workflow_id), name_, at, out.hop,
+                            out.query_id};
+    outbound m = encode_frames(env, out.payload, routing_id);
+    const auto bytes = m.type.size() + m.body.size();
+    const bool client = options_.role == node_role::client ||
+                        (&w == inbox_.get() ? topology_.is_client(to) : w.peer_is_client);
+    if (ledger_.keeps_trace()) {
+        ledger_.record_sent({0, at, name_, to, std::string(out.payload.type_name()),
+                             label_of(out.payload), bytes, env.workflow_id, out.query_id, client});
+    } else {
+        ledger_.count_sent(env.workflow_id, out.query_id, client, bytes);
     }
-    parts.push_back(std::move(f.type));
-    parts.push_back(std::move(f.body));
+    bump(sent_);
+    if (out.query_id != 0 && &w != inbox_.get()) {
+        ++w.awaiting;
+        ++awaiting_replies_;
+    }
     if (options_.link_delay.count() > 0) {
         delayed_.push_back(
-            {std::chrono::steady_clock::now() + options_.link_delay, &w, std::move(parts)});
+            {std::chrono::steady_clock::now() + options_.link_delay, &w, std::move(m)});
         arm_delay();
     } else {
-        enqueue(w, std::move(parts));
+        enqueue(w, std::move(m));
     }
     return bytes;
 }
 
-void node::enqueue(watched& w, std::vector<std::string> parts) {
-    if (!w.backlog.empty() || !try_send(w, parts)) {
-        w.backlog.push_back(std::move(parts));
-        ++backlog_;
-        arm_retry();
+void node::enqueue(watched& w, outbound m) {
+    try {
+        if (!w.backlog.empty() || !try_send(w, m)) {
+            // Refused (high-water mark, or no connection yet under ZMQ_IMMEDIATE): it waits, in
+            // order, for ZMQ_EVENTS to show ZMQ_POLLOUT; the socket's ZMQ_FD signals that change.
+            w.backlog.push_back(std::move(m));
+            bump(backlog_);
+        }
+        after_send(w);
+    } catch (const zmq::error_t& e) {
+        // Called from handlers and from posted work alike: nothing may escape to the io_context.
+        if (!stopped_) {
+            log().error("{}: socket error while sending to '{}': {}", name_, w.peer, e.what());
+        }
     }
-    // A send may consume the edge of ZMQ_FD: look at this socket again soon.
-    schedule_service(w);
+}
+
+void node::after_send(watched& w) {
+    // A send may process the socket's commands and so consume the signal of ZMQ_FD: if what it
+    // processed left something to do, no edge will announce it, so ZMQ_EVENTS is read again
+    // before the io thread goes back to waiting. During a service pass that is once per socket
+    // at the end of the pass, not once per send.
+    w.sent_since = true;
+    if (w.in_service) {
+        return; // service() reads ZMQ_EVENTS again before it lets go of the socket
+    }
+    if (servicing_ > 0) {
+        if (!w.touched) {
+            w.touched = true;
+            touched_.push_back(&w);
+        }
+        return;
+    }
+    look_at(w);
+}
+
+bool node::flush(watched& w) {
+    bool sent = false;
+    while (!w.backlog.empty() && try_send(w, w.backlog.front())) {
+        w.backlog.pop_front();
+        lower(backlog_);
+        sent = true;
+    }
+    return sent;
 }
 
 void node::arm_delay() {
@@ -292,61 +543,43 @@ void node::arm_delay() {
         }
         delay_armed_ = false;
         const auto now = std::chrono::steady_clock::now();
-        while (!delayed_.empty() && delayed_.front().due <= now) {
+        while (!delayed_.empty() && delayed_.front().due <= now && !stopped_) {
             auto d = std::move(delayed_.front());
             delayed_.pop_front();
-            enqueue(*d.socket, std::move(d.parts));
+            enqueue(*d.socket, std::move(d.frames));
         }
         arm_delay();
     });
 }
 
-bool node::try_send(watched& w, std::vector<std::string>& parts) {
+bool node::try_send(watched& w, outbound& m) {
+    // Only the first frame can be refused: once it is taken, zmq takes the whole message (a
+    // later part fails only if the connection went away meanwhile, and then zmq drops it all).
+    const auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
     try {
-        for (std::size_t i = 0; i < parts.size(); ++i) {
-            const auto more =
-                i + 1 < parts.size() ? zmq::send_flags::sndmore : zmq::send_flags::none;
-            if (!w.socket.send(zmq::buffer(parts[i]), more | zmq::send_flags::dontwait)) {
-                return false; // only the first part can be refused: the message is atomic
+        if (m.routed) {
+            if (!w.socket.send(m.routing_id, more)) {
+                return false;
             }
+        } else if (!w.socket.send(m.type, more)) {
+            return false;
+        }
+        if ((m.routed && !w.socket.send(m.type, more)) ||
+            !w.socket.send(m.body, zmq::send_flags::dontwait)) {
+            bump(unroutable_);
+            log().error("{}: connection to '{}' went away while sending: {} dropped", name_,
+                        m.routed ? m.routing_id.to_string_view() : std::string_view(w.peer),
+                        m.type.to_string_view());
         }
     } catch (const zmq::error_t& e) {
         if (e.num() != EHOSTUNREACH) {
             throw;
         }
-        ++unroutable_;
+        bump(unroutable_);
         log().error("{}: cannot route reply to '{}': peer is gone ({} dropped)", name_,
-                    parts.front(), parts.size() > 1 ? parts[1] : "");
+                    m.routing_id.to_string_view(), m.type.to_string_view());
     }
     return true;
-}
-
-void node::arm_retry() {
-    if (retry_armed_ || stopped_) {
-        return;
-    }
-    retry_armed_ = true;
-    retry_.expires_after(retry_interval);
-    retry_.async_wait([this](const boost::system::error_code& ec) {
-        if (ec || stopped_) {
-            return; // cancelled: the node may be going away
-        }
-        retry_armed_ = false;
-        bool waiting = false;
-        auto retry = [&](watched& w) {
-            if (!w.backlog.empty()) {
-                service(w);
-                waiting = waiting || !w.backlog.empty();
-            }
-        };
-        retry(*inbox_);
-        for (auto& [peer, w] : dealers_) {
-            retry(*w);
-        }
-        if (waiting) {
-            arm_retry();
-        }
-    });
 }
 
 node_counters node::counters() const {

@@ -10,6 +10,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -63,10 +65,20 @@ struct node_counters {
 };
 
 /// Sockets and handlers run only on the io_context's thread; counters() may be read anywhere.
+///
+/// The io thread waits on each socket's ZMQ_FD and takes ZMQ_EVENTS as the truth, re-read after
+/// every send and receive: a refused send waits in the socket's backlog until ZMQ_EVENTS shows
+/// ZMQ_POLLOUT, no timer involved. A socket is read a few messages at a time, and among those
+/// status-query and operator traffic (query_id != 0, inspect and hold requests) is handled
+/// before the workflow messages of other peers; the messages of one peer keep their order. A
+/// node that awaits replies to its own queries reads its DEALERs between those reads of its
+/// inbox.
 class node {
 public:
     using handler = std::function<void(node&, const incoming&)>;
 
+    /// `book` is this node's ledger, written only on the io thread; give each node its own
+    /// (nodes sharing one still work, but contend for its lock on every message).
     node(zmq::context_t& context, asio::io_context& io, std::string name, ledger& book,
          node_options options = {});
     ~node();
@@ -105,18 +117,40 @@ public:
 
 private:
     struct watched;
-    watched& dealer_for(const std::string& to, const std::string& endpoint);
+    /// The frames of one message, ready for the socket: the body is the encoder's own buffer,
+    /// handed to zmq, the type frame refers to the contract's static name.
+    struct outbound {
+        zmq::message_t routing_id; ///< sent first when `routed` (replies on the inbox)
+        zmq::message_t type;
+        zmq::message_t body;
+        bool routed = false;
+    };
+    watched& dealer_for(const std::string& to);
     void watch(watched& w);
     void service(watched& w);
     void schedule_service(watched& w);
-    std::size_t transmit(watched& w, std::string routing_id, const std::string& to,
-                         const outgoing& out);
-    bool try_send(watched& w, std::vector<std::string>& parts);
-    void handle(watched& w, std::vector<zmq::message_t>& parts);
+    struct drained {
+        std::size_t read = 0;
+        bool dry = false; ///< a receive found nothing
+    };
+    drained drain(watched& w);
+    std::size_t read_some(watched& w, std::size_t most, bool& dry);
+    void handle_batch(watched& w);
+    void look_at(watched& w);
+    void look_at_touched();
+    void serve_replies();
+    std::size_t batch_limit(const watched& w) const;
+    void handle(const incoming& in);
+    std::size_t transmit(watched& w, std::string_view routing_id, const std::string& to,
+                         outgoing out);
+    outbound encode_frames(const msg::envelope& env, const msg::payload& payload,
+                           std::string_view routing_id);
+    void enqueue(watched& w, outbound m);
+    bool try_send(watched& w, outbound& m);
+    bool flush(watched& w);
+    void after_send(watched& w);
     void reject(std::error_code why, const std::string& from, bool answer,
                 const msg::envelope& about = {});
-    void arm_retry();
-    void enqueue(watched& w, std::vector<std::string> parts);
     void arm_delay();
     void configure(zmq::socket_t& s);
 
@@ -128,20 +162,23 @@ private:
     topology topology_;
     handler handler_;
     std::unique_ptr<watched> inbox_;
-    std::map<std::string, std::unique_ptr<watched>> dealers_;
-    asio::steady_timer retry_;
-    bool retry_armed_ = false;
+    std::map<std::string, std::unique_ptr<watched>, std::less<>> dealers_;
     struct delayed {
         std::chrono::steady_clock::time_point due;
         watched* socket;
-        std::vector<std::string> parts;
+        outbound frames;
     };
     std::deque<delayed> delayed_; ///< due times in order: every message gets the same delay
     asio::steady_timer delay_timer_;
     bool delay_armed_ = false;
     bool stopped_ = false;
     std::uint64_t next_message_id_ = 0;
+    std::size_t body_capacity_ = 512;  ///< first allocation for an encoded body
+    std::size_t awaiting_replies_ = 0; ///< over every DEALER: query traffic not yet answered
+    int servicing_ = 0;                ///< service passes running (nested when a DEALER is new)
+    std::vector<watched*> touched_;    ///< sockets sent on during the running service pass
 
+    // Written on the io thread only, read anywhere: relaxed atomics, no shared lock.
     std::atomic<std::uint64_t> received_{0}, sent_{0}, rejected_{0}, unroutable_{0},
         handler_errors_{0}, backlog_{0};
     std::array<std::atomic<std::uint64_t>, 16> rejected_by_{};
