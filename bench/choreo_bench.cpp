@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "bench/anatomy.hpp"
 #include "bench/report.hpp"
 #include "bench/workload.hpp"
 #include "demo/cli.hpp"
@@ -50,7 +51,7 @@ int main(int argc, char** argv) {
     std::string pattern_name = "all", scenario_name = "all", transport_name = "inproc",
                 workflow_name = "order", delay_text = "0", sweep_text, plot_dir, csv_path;
     bench::run_config base;
-    bool json = false, csv = false;
+    bool json = false, csv = false, anatomy = false;
     auto patterns = builtin_patterns().names();
     patterns.push_back("all");
     app.add_option("--pattern", pattern_name, "pattern, or all")
@@ -94,6 +95,10 @@ int main(int argc, char** argv) {
     app.add_option("--link-delay", delay_text,
                    "simulated delay per message sent, e.g. 200us, 1ms (0: none)")
         ->capture_default_str();
+    app.add_flag("--anatomy", anatomy,
+                 "instead of measuring time: run one workflow per pattern and scenario with a "
+                 "tap between the nodes, list every message it sent and break the largest of "
+                 "each type down by field, with what compact encodings would cost");
     app.add_flag("--json", json, "print JSON instead of the table");
     app.add_flag("--csv", csv, "print CSV instead of the table");
     app.add_option("--csv-file", csv_path, "also write CSV to this file");
@@ -142,6 +147,26 @@ int main(int argc, char** argv) {
         } else {
             plan.emplace_back(std::move(wf), std::vector<std::string>{scenario_name});
         }
+    }
+    if (anatomy) {
+        try {
+            for (const auto& [wf, scenarios] : plan) {
+                for (const auto& p : builtin_patterns().all()) {
+                    if (pattern_name != "all" && p->name() != pattern_name) {
+                        continue;
+                    }
+                    for (const auto& scenario : scenarios) {
+                        const auto seen = bench::tap_one_workflow(*p, wf, scenario, base.seed,
+                                                                  std::chrono::seconds(10));
+                        bench::print_anatomy(std::cout, *p, wf, scenario, seen);
+                    }
+                }
+            }
+        } catch (const std::exception& e) {
+            std::cerr << "choreo-bench: " << e.what() << "\n";
+            return 1;
+        }
+        return 0;
     }
     if (base.spawn) {
         demo::stop_children_on_interrupt();
