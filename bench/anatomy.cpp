@@ -21,6 +21,7 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "bench/floor.hpp"
 #include "patterns/client.hpp"
 #include "patterns/service_node.hpp"
 #include "patterns/topology.hpp"
@@ -401,8 +402,16 @@ void print_anatomy(std::ostream& out, const pattern& p, const workflow& wf,
                            a.positional, ratio(a.positional));
         out << fmt::format("  ... and names as one-byte codes of the model:    {} B ({:.2f}x)\n",
                            a.positional_coded, ratio(a.positional_coded));
-        out << fmt::format("  ... and no detail text or timestamps:            {} B ({:.2f}x)\n\n",
+        out << fmt::format("  ... and no detail text or timestamps:            {} B ({:.2f}x)\n",
                            a.positional_lean, ratio(a.positional_lean));
+        // What the bytes cost: the transport's floor over tcp at both sizes, measured now.
+        const auto now = measure_floor(transport::tcp, m->type.size(), a.bytes, 4'000, 100'000);
+        const auto lean =
+            measure_floor(transport::tcp, m->type.size(), a.positional_lean, 4'000, 100'000);
+        out << fmt::format("  tcp floor at {} B: one-way p50 {:.1f} us, {:.0f} msg/s; at {} B: "
+                           "{:.1f} us, {:.0f} msg/s\n\n",
+                           a.bytes, now.one_way_p50_us, now.messages_per_s, a.positional_lean,
+                           lean.one_way_p50_us, lean.messages_per_s);
     }
 }
 
