@@ -27,6 +27,8 @@
 #include "workflows/chain/chain.hpp"
 #include "workflows/order/order.hpp"
 
+#include "contract_samples.hpp"
+
 namespace choreo {
 namespace {
 
@@ -35,26 +37,9 @@ void register_pattern_contracts() {
     static_cast<void>(builtin_patterns());
 }
 
-// ---- the contracts with a sample, as GoogleTest types ------------------------------------------
+using namespace samples;
 
-template <class... Ts> struct contract_list {
-    using gtest_types = ::testing::Types<Ts...>;
-    static constexpr std::size_t size = sizeof...(Ts);
-    /// Returns: the type frame of every listed contract.
-    static std::vector<std::string_view> type_names() { return {Ts::type_name...}; }
-};
-
-/// Every contract this test has a sample of. A contract the core, a built-in pattern or a
-/// built-in workflow registers without being listed here fails
-/// codec_registered_contracts.every_built_in_contract_has_a_sample_here.
-using sampled_contracts =
-    contract_list<msg::place_order, msg::workflow_ended, msg::workflow_event, msg::status_request,
-                  msg::status_reply, msg::inspect_request, msg::inspect_reply, msg::hold_request,
-                  msg::error_reply, front_controller::progress_report, stateless::snapshot_request,
-                  stateless::snapshot_reply, stamp_coupling::stamped_event,
-                  stamp_coupling::stamp_request, stamp_coupling::stamp_reply,
-                  orchestration::run_step, orchestration::tell_failure,
-                  orchestration::step_finished>;
+// ---- the sampled contracts (tests/contract_samples.hpp), as GoogleTest types --------------------
 
 struct contract_names {
     template <class T> static std::string GetName(int) { return std::string(T::type_name); }
@@ -72,127 +57,6 @@ template <> constexpr std::string_view owner<stamp_coupling::stamp_reply> = "sta
 template <> constexpr std::string_view owner<orchestration::run_step> = "orchestration";
 template <> constexpr std::string_view owner<orchestration::tell_failure> = "orchestration";
 template <> constexpr std::string_view owner<orchestration::step_finished> = "orchestration";
-
-// ---- samples: every field set to something other than its default ------------------------------
-
-msg::envelope sample_envelope() {
-    return {0xFEDC'BA98'7654'3210ULL,
-            "wf-\xc3\xbc-42",
-            "order_placement",
-            -1'700'000'000'123'456'789LL,
-            7,
-            99};
-}
-
-order::order sample_order() {
-    return {"c042", {{"sku-007", 3, 1'249}, {"rare-002", 100, 99'999}}};
-}
-
-msg::step_record sample_record(std::uint32_t step = 1) {
-    return {"payment",
-            step,
-            "done",
-            "payment_applied",
-            "charged 2499 cents",
-            1'700'000'000'000'000'001LL};
-}
-
-msg::workflow_status sample_status() {
-    return {true,
-            "payment_rejected",
-            {sample_record(0),
-             {"payment", 1, "failed", "payment_declined", "card of d003 declined", 5}},
-            {{"email", 1, "notified", "payment_declined", "sent 'payment declined' to d003", 6}}};
-}
-
-msg::workflow_event sample_event() {
-    return {"order", "payment_applied", 1, "client", msg::value::of(sample_order())};
-}
-
-stamp_coupling::stamp sample_stamp() {
-    return {"wf-\xc3\xbc-42",
-            "back_ordered",
-            4,
-            {{"order_placement", 0, "done", "order_placed", "accepted 2 line(s)", 11},
-             {"fulfillment", 2, "failed", "order_back_ordered", "rare-002 short of 100", 12}},
-            {{"email", 2, "notified", "order_back_ordered", "sent 'order delayed'", 13}}};
-}
-
-template <class T> T sample() {
-    static_assert(sizeof(T) == 0, "every contract needs a sample<T>() in codec_test.cpp");
-    return T{};
-}
-template <> msg::place_order sample() {
-    return {"chain:8", "client-7", msg::value::of(sample_order())};
-}
-template <> msg::workflow_ended sample() {
-    return {"order", "back_ordered", "rare-002 short of 100"};
-}
-template <> msg::workflow_event sample() {
-    return sample_event();
-}
-template <> msg::status_request sample() {
-    return {"wf-status"};
-}
-template <> msg::status_reply sample() {
-    return {"order_placement", sample_status()};
-}
-template <> msg::inspect_request sample() {
-    return {17, 500};
-}
-template <> msg::inspect_reply sample() {
-    return {"payment",
-            {{1, 1'700'000'000'000'000'000LL, "payment", "fulfillment", "workflow_event",
-              "payment_applied", 321, "wf-1", 0, false},
-             {2, 1'700'000'000'000'000'001LL, "payment", "client", "snapshot_reply", "", 88, "wf-2",
-              5, true}},
-            true,
-            1'234,
-            56'789,
-            3,
-            2,
-            4'096,
-            17,
-            8'192,
-            {{"charged_cents:c001", 2'497},
-             {"stock:sku-001", 9'999'998},
-             {"stock:rare-001", 0},
-             {"email:wf-1:order confirmed", 1},
-             {"balance:overdrawn", -3}}};
-}
-template <> msg::hold_request sample() {
-    return {true};
-}
-template <> msg::error_reply sample() {
-    return {"not_msgpack", "body is not MessagePack"};
-}
-template <> front_controller::progress_report sample() {
-    return {sample_record(2), "completed"};
-}
-template <> stateless::snapshot_request sample() {
-    return {"wf-snapshot"};
-}
-template <> stateless::snapshot_reply sample() {
-    return {"fulfillment", {sample_record(0), sample_record(2)}};
-}
-template <> stamp_coupling::stamped_event sample() {
-    return {sample_event(), sample_stamp()};
-}
-template <> stamp_coupling::stamp_request sample() {
-    return {"wf-stamp"};
-}
-template <> stamp_coupling::stamp_reply sample() {
-    return {"email", true, sample_stamp()};
-}
-template <> orchestration::run_step sample() {
-    return {"order", 2, msg::value::of(sample_order())};
-}
-template <> orchestration::tell_failure sample() {
-    return {"order", 1, "payment_declined", msg::value::of(sample_order())};
-}
-template <> orchestration::step_finished sample() {
-    return {sample_record(3)};
-}
 
 // ---- round trip --------------------------------------------------------------------------------
 
@@ -294,7 +158,7 @@ TEST(codec_registered_contracts, every_built_in_contract_has_a_sample_here) {
         ++built_in;
         EXPECT_TRUE(sampled.contains(c.type_name))
             << c.type_name << " (registered by " << c.module
-            << ") has no sample<T>() in sampled_contracts of codec_test.cpp";
+            << ") has no sample<T>() in sampled_contracts of contract_samples.hpp";
     }
     // ... and every sample is of a contract that is registered by a built-in module.
     EXPECT_EQ(built_in, sampled_contracts::size);
