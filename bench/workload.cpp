@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
 #include <ctime>
 #include <deque>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -210,6 +212,17 @@ std::map<std::string, double> handled_by_node(local_deployment& d) {
         out[name] = static_cast<double>(c.sent + c.received);
     }
     return out;
+}
+
+/// Returns: a process's resident memory, VmRSS in /proc/PID/status, in kB; -1 if unreadable.
+long rss_kb_of(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(in, line);) {
+        if (line.starts_with("VmRSS:")) {
+            return std::strtol(line.c_str() + 6, nullptr, 10);
+        }
+    }
+    return -1;
 }
 
 /// The nodes of a run (in this process, or one process each) and the deployment over them.
@@ -460,6 +473,112 @@ run_result run_workload(const run_config& c) {
         r.floor.one_way_p50_us + std::chrono::duration<double, std::micro>(c.link_delay).count();
     r.latency_ratio = r.path_messages > 0 ? r.e2e_us.p50 / (r.path_messages * hop_us) : 0;
     r.rate_ratio = r.workflows_per_s * r.messages_per_workflow / r.floor.messages_per_s;
+    return r;
+}
+
+soak_result run_soak(const soak_config& config) {
+    soak_result r;
+    r.config = config;
+    auto c = config.run;
+    c.spawn = true;
+    if (c.via == transport::inproc) {
+        throw std::invalid_argument("a soak runs one process per node: ipc or tcp, not inproc");
+    }
+    if (config.workflows == 0 || config.every == 0) {
+        throw std::invalid_argument("a soak needs at least one workflow and a report interval");
+    }
+    auto [wf, generator] = workload_of(c);
+    const auto& module = module_of(wf);
+    auto [children, d] = start_services(c, wf, true);
+    auto processes = children->processes();
+    processes.emplace_back("choreo-bench (client)", ::getpid());
+
+    // Only what is in flight is kept: each workflow's predicted terminal until it ends. The
+    // domain effects are predicted in batches as workflows are placed: a module's prediction
+    // is the standard data plus what each workflow does to it, so batches add up.
+    const auto baseline = module.predict(wf, {});
+    auto predicted = baseline;
+    placed_workflows unpredicted;
+    auto fold = [&] {
+        for (const auto& [key, n] : module.predict(wf, unpredicted)) {
+            const auto base = baseline.find(key);
+            predicted[key] += n - (base == baseline.end() ? 0 : base->second);
+        }
+        unpredicted.clear();
+    };
+    constexpr std::size_t fold_every = 1'000;
+    std::unordered_map<std::string, std::string> expected; // in flight: id -> terminal
+
+    drive_hooks hooks;
+    hooks.place = [&](std::size_t) {
+        auto plan = generator->next();
+        const auto id = d->client().place(plan.details);
+        expected.emplace(id, plan.expected_terminal);
+        unpredicted.emplace_back(id, std::move(plan));
+        if (unpredicted.size() == fold_every) {
+            fold();
+        }
+    };
+    hooks.ended = [&](const workflow_outcome& o) {
+        const auto it = expected.find(o.workflow_id);
+        if (it == expected.end()) {
+            return; // not one of this soak's: the client has logged it
+        }
+        if (o.terminal != it->second) {
+            ++r.wrong;
+            if (r.wrong_examples.size() < 5) {
+                r.wrong_examples.push_back(fmt::format("{} ended {}, predicted {}", o.workflow_id,
+                                                       o.terminal, it->second));
+            }
+        }
+        expected.erase(it);
+    };
+    const auto start = clock_type::now();
+    auto previous = std::pair{std::size_t{0}, start};
+    hooks.report_every = config.every;
+    hooks.report = [&](std::size_t ended, clock_type::time_point at) {
+        soak_report report;
+        report.workflows = ended;
+        report.interval_s = std::chrono::duration<double>(at - previous.second).count();
+        report.workflows_per_s =
+            report.interval_s > 0 ? static_cast<double>(ended - previous.first) / report.interval_s
+                                  : 0.0;
+        for (const auto& [name, pid] : processes) {
+            report.rss.push_back({name, pid, rss_kb_of(pid)});
+        }
+        previous = {ended, at};
+        fmt::print(stderr, "  {} soak: {} workflows, {:.0f}/s\n", c.pattern_used->name(), ended,
+                   report.workflows_per_s); // progress: a soak runs for minutes
+        r.reports.push_back(std::move(report));
+    };
+    r.ended = drive(*d, config.workflows, c.inflight, c.deadline, std::move(hooks));
+    r.seconds = std::chrono::duration<double>(previous.second - start).count();
+    r.workflows_per_s = r.seconds > 0 ? static_cast<double>(r.ended) / r.seconds : 0.0;
+    r.lost = config.workflows - r.ended;
+    fold();
+
+    const auto differences =
+        effects_against(*d, predicted, std::chrono::seconds(r.lost > 0 ? 0 : 5));
+    r.effects_differing = differences.size();
+    keep_first(r.effects_differences, differences);
+
+    if (r.reports.size() >= 2) {
+        const auto& first = r.reports.front().rss;
+        const auto& last = r.reports.back().rss;
+        for (std::size_t i = 0; i < first.size() && i < last.size(); ++i) {
+            rss_growth g;
+            g.node = first[i].node;
+            g.first_kb = first[i].rss_kb;
+            g.last_kb = last[i].rss_kb;
+            g.growth_pct = g.first_kb > 0 ? 100.0 * static_cast<double>(g.last_kb - g.first_kb) /
+                                                static_cast<double>(g.first_kb)
+                                          : 0.0;
+            g.flat = g.first_kb > 0 && g.last_kb > 0 && g.growth_pct <= config.flat_limit_pct;
+            r.growth.push_back(g);
+        }
+    }
+    d.reset();
+    children.reset();
     return r;
 }
 
