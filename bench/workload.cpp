@@ -535,8 +535,7 @@ soak_result run_soak(const soak_config& config) {
     };
     const auto start = clock_type::now();
     auto previous = std::pair{std::size_t{0}, start};
-    hooks.report_every = config.every;
-    hooks.report = [&](std::size_t ended, clock_type::time_point at) {
+    auto report_at = [&](std::size_t ended, clock_type::time_point at) {
         soak_report report;
         report.workflows = ended;
         report.interval_s = std::chrono::duration<double>(at - previous.second).count();
@@ -551,7 +550,12 @@ soak_result run_soak(const soak_config& config) {
                    report.workflows_per_s); // progress: a soak runs for minutes
         r.reports.push_back(std::move(report));
     };
+    hooks.report_every = config.every;
+    hooks.report = report_at;
     r.ended = drive(*d, config.workflows, c.inflight, c.deadline, std::move(hooks));
+    if (r.ended < config.workflows) { // stalled: the memory as it was when the soak gave up
+        report_at(r.ended, clock_type::now());
+    }
     r.seconds = std::chrono::duration<double>(previous.second - start).count();
     r.workflows_per_s = r.seconds > 0 ? static_cast<double>(r.ended) / r.seconds : 0.0;
     r.lost = config.workflows - r.ended;

@@ -108,7 +108,7 @@ struct rss_reading {
     long rss_kb{}; ///< -1 if it could not be read (the process is gone)
 };
 
-/// One report: taken when `workflows` had ended.
+/// One report: taken when `workflows` had ended (or when the soak gave up, none ending).
 struct soak_report {
     std::size_t workflows{};
     double interval_s{};          ///< since the previous report (or the start)
