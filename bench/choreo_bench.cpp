@@ -41,6 +41,22 @@ std::optional<std::chrono::nanoseconds> parse_duration(const std::string& text) 
     return std::chrono::nanoseconds(static_cast<std::int64_t>(value * scale));
 }
 
+/// Accepts a whole number from `low` to `high`, and says what it counts when it refuses one.
+CLI::Validator count_of(const std::string& what, std::size_t low, std::size_t high) {
+    return CLI::Validator(
+        [=](std::string& value) -> std::string {
+            std::size_t n = 0;
+            const auto* end = value.data() + value.size();
+            const auto [rest, ec] = std::from_chars(value.data(), end, n);
+            if (ec != std::errc{} || rest != end || n < low || n > high) {
+                return fmt::format("'{}' is not a number of {} from {} to {}", value, what, low,
+                                   high);
+            }
+            return {};
+        },
+        fmt::format("{}..{}", low, high));
+}
+
 /// --soak: one soak per selected pattern. Returns: the exit status: 2 for options a soak does
 /// not take, 1 if any workflow was lost or not as predicted or the effects differ, else 0 (the
 /// memory verdict is printed, not an exit status: memory, like time, belongs to the report).
@@ -163,11 +179,11 @@ int main(int argc, char** argv) {
                        "pattern, one process per node (ipc unless --transport tcp), nodes without "
                        "traces; reports every process's RSS each --soak-every workflows and its "
                        "growth after warm-up (the first interval); flat means <= 10%")
-            ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000'000}));
+            ->check(count_of("workflows", 1, 1'000'000'000));
     app.add_option("--soak-every", soak_every,
                    "workflows between two soak reports; a last report comes at the end when it "
                    "does not divide --soak")
-        ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000'000}))
+        ->check(count_of("workflows", 1, 1'000'000'000))
         ->needs(soak_option)
         ->capture_default_str();
     app.add_flag("--json", json, "print JSON instead of the table");

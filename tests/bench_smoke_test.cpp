@@ -195,9 +195,9 @@ TEST(bench_smoke, a_soak_reports_at_the_end_when_the_interval_does_not_divide_th
 
 TEST(bench_smoke, a_soak_refuses_bad_counts_and_options_it_does_not_take_with_status_2) {
     const std::vector<std::pair<std::string, std::string>> cases{
-        {"--soak 0", "--soak"},
-        {"--soak abc", "--soak"},
-        {"--soak 2000 --soak-every 0", "--soak-every"},
+        {"--soak 0", "--soak: '0' is not a number of workflows from 1"},
+        {"--soak abc", "--soak: 'abc' is not a number of workflows from 1"},
+        {"--soak 2000 --soak-every 0", "--soak-every: '0' is not a number of workflows from 1"},
         {"--soak-every 1000", "requires --soak"},
         {"--soak 10 --transport inproc", "not inproc"},
         {"--soak 10 --sweep 2,4", "--sweep"},
