@@ -42,6 +42,84 @@ std::optional<std::chrono::nanoseconds> parse_duration(const std::string& text) 
     return std::chrono::nanoseconds(static_cast<std::int64_t>(value * scale));
 }
 
+/// Accepts a whole number from `low` to `high`, and says what it counts when it refuses one.
+CLI::Validator count_of(const std::string& what, std::size_t low, std::size_t high) {
+    return CLI::Validator(
+        [=](std::string& value) -> std::string {
+            std::size_t n = 0;
+            const auto* end = value.data() + value.size();
+            const auto [rest, ec] = std::from_chars(value.data(), end, n);
+            if (ec != std::errc{} || rest != end || n < low || n > high) {
+                return fmt::format("'{}' is not a number of {} from {} to {}", value, what, low,
+                                   high);
+            }
+            return {};
+        },
+        fmt::format("{}..{}", low, high));
+}
+
+/// --soak: one soak per selected pattern. Returns: the exit status: 2 for options a soak does
+/// not take, 1 if any workflow was lost or not as predicted or the effects differ, else 0 (the
+/// memory verdict is printed, not an exit status: memory, like time, belongs to the report).
+int run_soaks(const CLI::App& app, bench::run_config base, std::size_t workflows, std::size_t every,
+              const std::string& pattern_name, const std::string& scenario_name,
+              const std::string& workflow_name, bool json) {
+    for (const auto* other :
+         {"--sweep", "--csv", "--csv-file", "--plot", "--workflows", "--warmup", "--queries"}) {
+        if (app.count(other) > 0) {
+            std::cerr << "--soak: " << other << " does not apply to a soak\n";
+            return 2;
+        }
+    }
+    if (app.count("--transport") == 0) {
+        base.via = transport::ipc;
+    } else if (base.via == transport::inproc) {
+        std::cerr << "--soak: runs one process per node: --transport ipc or tcp, not inproc\n";
+        return 2;
+    }
+    const auto wf = builtin_workflows().find(workflow_name).value();
+    const auto scenario =
+        scenario_name == "all" ? module_of(wf).scenarios(wf).back() : scenario_name;
+    if (const auto error = cli::scenario_error(wf, scenario)) {
+        std::cerr << "--scenario: " << *error << "\n";
+        return 2;
+    }
+    demo::stop_children_on_interrupt();
+    std::vector<bench::soak_result> soaks;
+    bool healthy = true;
+    try {
+        for (const auto& p : builtin_patterns().all()) {
+            if (pattern_name != "all" && p->name() != pattern_name) {
+                continue;
+            }
+            bench::soak_config c;
+            c.run = base;
+            c.run.pattern_used = p.get();
+            c.run.workflow = wf.name;
+            c.run.scenario = scenario;
+            c.workflows = workflows;
+            c.every = every;
+            soaks.push_back(bench::run_soak(c));
+            const auto& r = soaks.back();
+            healthy = healthy && r.lost == 0 && r.wrong == 0 && r.effects_differing == 0;
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "choreo-bench: " << e.what() << "\n";
+        return 1;
+    }
+    if (json) {
+        std::cout << bench::soak_to_json(soaks).dump(2) << "\n";
+    } else {
+        bench::print_soak_table(std::cout, soaks);
+    }
+    if (!healthy) {
+        std::cerr << "choreo-bench: some workflows were lost or ended other than predicted, or "
+                     "their domain effects were not as predicted\n";
+        return 1;
+    }
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -99,6 +177,20 @@ int main(int argc, char** argv) {
                  "instead of measuring time: run one workflow per pattern and scenario with a "
                  "tap between the nodes, list every message it sent and break the largest of "
                  "each type down by field, with what compact encodings would cost");
+    std::size_t soak = 0, soak_every = 100'000;
+    auto* soak_option =
+        app.add_option("--soak", soak,
+                       "run a soak instead: N workflows of the workflow's mix (or --scenario) per "
+                       "pattern, one process per node (ipc unless --transport tcp), nodes without "
+                       "traces; reports every process's RSS each --soak-every workflows and its "
+                       "growth after warm-up (the first interval); flat means <= 10%")
+            ->check(count_of("workflows", 1, 1'000'000'000));
+    app.add_option("--soak-every", soak_every,
+                   "workflows between two soak reports; a last report comes at the end when it "
+                   "does not divide --soak")
+        ->check(count_of("workflows", 1, 1'000'000'000))
+        ->needs(soak_option)
+        ->capture_default_str();
     app.add_flag("--json", json, "print JSON instead of the table");
     app.add_flag("--csv", csv, "print CSV instead of the table");
     app.add_option("--csv-file", csv_path, "also write CSV to this file");
@@ -114,6 +206,10 @@ int main(int argc, char** argv) {
     }
     base.link_delay = *delay;
     base.via = *transport_by_name(transport_name);
+    if (soak > 0) {
+        return run_soaks(app, base, soak, soak_every, pattern_name, scenario_name, workflow_name,
+                         json);
+    }
     if (base.spawn && base.via == transport::inproc) {
         base.via = transport::tcp;
     }

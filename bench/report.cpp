@@ -182,6 +182,109 @@ nlohmann::json to_json(const std::vector<run_result>& runs) {
     return j;
 }
 
+void print_soak_table(std::ostream& out, const std::vector<soak_result>& soaks) {
+    for (const auto& r : soaks) {
+        const auto& c = r.config.run;
+        fmt::print(out,
+                   "soak: {}, {}/{}, {} workflows, {} in flight, {}, one process per node, seed "
+                   "{}, a report every {}\n",
+                   c.pattern_used->name(), c.workflow, c.scenario, r.config.workflows, c.inflight,
+                   to_string(c.via), c.seed, r.config.every);
+        std::vector<std::size_t> widths;
+        std::string head = fmt::format("  {:>6} {:>10} {:>10} {:>8} | RSS kB:", "report",
+                                       "workflows", "interval s", "wf/s");
+        if (!r.reports.empty()) {
+            for (const auto& p : r.reports.front().rss) {
+                widths.push_back(std::max<std::size_t>(9, p.node.size()));
+                head += fmt::format(" {:>{}}", p.node, widths.back());
+            }
+        }
+        fmt::print(out, "{}\n", head);
+        for (std::size_t i = 0; i < r.reports.size(); ++i) {
+            const auto& rep = r.reports[i];
+            auto line = fmt::format("  {:>6} {:>10} {:>10.2f} {:>8.0f} |        ", i + 1,
+                                    rep.workflows, rep.interval_s, rep.workflows_per_s);
+            for (std::size_t k = 0; k < rep.rss.size() && k < widths.size(); ++k) {
+                line += fmt::format(" {:>{}}", rep.rss[k].rss_kb, widths[k]);
+            }
+            fmt::print(out, "{}\n", line);
+        }
+        fmt::print(out,
+                   "  {} ended in {:.1f} s ({:.0f}/s); lost {}, not as predicted {}, effects not "
+                   "as predicted {}\n",
+                   r.ended, r.seconds, r.workflows_per_s, r.lost, r.wrong, r.effects_differing);
+        for (const auto& w : r.wrong_examples) {
+            fmt::print(out, "  !! {}\n", w);
+        }
+        if (r.effects_differing > 0) {
+            fmt::print(out, "  !! domain effects not as predicted: {}{}\n",
+                       fmt::join(r.effects_differences, "; "),
+                       r.effects_differing > r.effects_differences.size() ? "; ..." : "");
+        }
+        if (r.growth.empty()) {
+            fmt::print(out, "  RSS growth after warm-up: needs two reports or more (the first "
+                            "interval is the warm-up)\n");
+        } else {
+            fmt::print(out,
+                       "  RSS growth after warm-up (the first interval), first report -> last; "
+                       "flat: <= {:.0f}%\n",
+                       r.config.flat_limit_pct);
+            for (const auto& g : r.growth) {
+                fmt::print(out, "    {:<24} {:>9} kB -> {:>9} kB {:>+8.1f}%  {}\n", g.node,
+                           g.first_kb, g.last_kb, g.growth_pct, g.flat ? "flat" : "GROWS");
+            }
+        }
+    }
+}
+
+nlohmann::json soak_to_json(const std::vector<soak_result>& soaks) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& r : soaks) {
+        const auto& c = r.config.run;
+        nlohmann::json reports = nlohmann::json::array();
+        for (const auto& rep : r.reports) {
+            nlohmann::json rss = nlohmann::json::array();
+            for (const auto& p : rep.rss) {
+                rss.push_back({{"node", p.node}, {"pid", p.pid}, {"rss_kb", p.rss_kb}});
+            }
+            reports.push_back({{"workflows", rep.workflows},
+                               {"interval_s", rep.interval_s},
+                               {"workflows_per_s", rep.workflows_per_s},
+                               {"rss", rss}});
+        }
+        nlohmann::json growth = nlohmann::json::array();
+        for (const auto& g : r.growth) {
+            growth.push_back({{"node", g.node},
+                              {"first_kb", g.first_kb},
+                              {"last_kb", g.last_kb},
+                              {"growth_pct", g.growth_pct},
+                              {"flat", g.flat}});
+        }
+        j.push_back({{"pattern", std::string(c.pattern_used->name())},
+                     {"workflow", c.workflow},
+                     {"scenario", c.scenario},
+                     {"transport", std::string(to_string(c.via))},
+                     {"processes", "one per node"},
+                     {"inflight", c.inflight},
+                     {"seed", c.seed},
+                     {"workflows", r.config.workflows},
+                     {"every", r.config.every},
+                     {"warm_up", "the first interval: growth runs from the first report"},
+                     {"flat_limit_pct", r.config.flat_limit_pct},
+                     {"workflows_ended", r.ended},
+                     {"workflows_lost", r.lost},
+                     {"workflows_not_as_predicted", r.wrong},
+                     {"not_as_predicted", r.wrong_examples},
+                     {"effects_not_as_predicted", r.effects_differing},
+                     {"effects_differences", r.effects_differences},
+                     {"seconds", r.seconds},
+                     {"workflows_per_s", r.workflows_per_s},
+                     {"reports", reports},
+                     {"growth", growth}});
+    }
+    return j;
+}
+
 void write_csv(std::ostream& out, const std::vector<run_result>& runs) {
     if (runs.empty()) {
         return;

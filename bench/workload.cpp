@@ -3,14 +3,18 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
 #include <ctime>
+#include <deque>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -40,42 +44,99 @@ percentiles percentiles_of(std::vector<double> v) {
     return {at(0.50), at(0.90), at(0.99), v.back()};
 }
 
-/// Keeps `inflight` workflows going until every plan has been placed and has ended.
-/// Returns: the ids, in the order of `plans` (empty where a workflow was never placed).
-std::vector<std::string> drive(deployment& d, const std::vector<planned_workflow>& plans,
-                               std::size_t inflight, std::chrono::seconds deadline) {
-    // The hook runs on the client's io thread and may outlive a deadline here: it owns its
-    // state, and stops placing once this function has given up.
+/// What drive() does to place a workflow and to hear one end. Both hooks run with the loop's
+/// lock held, so they never run at once: `place` on the caller's thread for the first workflows
+/// in flight, then on the client's io thread like `ended`.
+struct drive_hooks {
+    std::function<void(std::size_t)> place;             ///< places the i-th (from 0)
+    std::function<void(const workflow_outcome&)> ended; ///< sees each end; may be empty
+    std::size_t report_every = 0;                       ///< 0: no reports
+    /// Called on the caller's thread each time `report_every` more have ended, and once all
+    /// have: with how many had ended and when the last of them did.
+    std::function<void(std::size_t, clock_type::time_point)> report;
+};
+
+/// Keeps `inflight` workflows going until `total` have been placed and have ended, or none has
+/// ended for `stall`. Returns: how many ended.
+std::size_t drive(deployment& d, std::size_t total, std::size_t inflight,
+                  std::chrono::seconds stall, drive_hooks hooks) {
+    // The client's hook runs on its io thread and may outlive a stall here: it owns its state,
+    // and stops placing (and calling the hooks) once this function has given up.
     struct loop {
         std::mutex m;
-        std::condition_variable all_ended;
-        std::vector<std::string> ids;
-        std::size_t next = 0, ended = 0;
+        std::condition_variable progressed;
+        std::size_t total = 0, next = 0, ended = 0;
+        drive_hooks hooks;
+        std::deque<std::pair<std::size_t, clock_type::time_point>> reached; ///< reports due
         bool closed = false;
+        void place_next() { // with m held
+            if (!closed && next < total) {
+                hooks.place(next++);
+            }
+        }
     };
     auto l = std::make_shared<loop>();
-    l->ids.resize(plans.size());
-    auto place_next = [&d, &plans, l] {
+    l->total = total;
+    l->hooks = std::move(hooks);
+    const auto every = l->hooks.report ? l->hooks.report_every : 0;
+    d.client().on_ended([l, every](const workflow_outcome& o) {
         std::lock_guard lock(l->m);
-        if (!l->closed && l->next < plans.size()) {
-            const auto i = l->next++;
-            l->ids[i] = d.client().place(plans[i].details);
+        if (l->closed) {
+            return;
         }
-    };
-    d.client().on_ended([l, place_next](const workflow_outcome&) {
-        place_next(); // closed loop: one ends, the next starts
-        std::lock_guard lock(l->m);
-        if (++l->ended == l->ids.size()) {
-            l->all_ended.notify_all();
+        ++l->ended;
+        if (l->hooks.ended) {
+            l->hooks.ended(o);
+        }
+        l->place_next(); // closed loop: one ends, the next starts
+        const bool due = every != 0 && (l->ended % every == 0 || l->ended == l->total);
+        if (due) {
+            l->reached.emplace_back(l->ended, clock_type::now());
+        }
+        if (due || l->ended == l->total) {
+            l->progressed.notify_all();
         }
     });
-    for (std::size_t i = 0; i < std::min(inflight, plans.size()); ++i) {
-        place_next();
-    }
     std::unique_lock lock(l->m);
-    l->all_ended.wait_for(lock, deadline, [&] { return l->ended == l->ids.size(); });
+    for (std::size_t i = 0; i < std::min(inflight, total); ++i) {
+        l->place_next();
+    }
+    auto report_reached = [&] {
+        while (!l->reached.empty()) {
+            const auto [n, at] = l->reached.front();
+            l->reached.pop_front();
+            lock.unlock(); // a report (reading /proc, say) must not hold up the client
+            l->hooks.report(n, at);
+            lock.lock();
+        }
+    };
+    auto last_progress = clock_type::now();
+    std::size_t seen = 0;
+    while (l->ended < total) {
+        l->progressed.wait_for(lock, std::min<clock_type::duration>(stall, std::chrono::seconds(1)),
+                               [&] { return !l->reached.empty() || l->ended == total; });
+        report_reached();
+        if (l->ended != seen) {
+            seen = l->ended;
+            last_progress = clock_type::now();
+        } else if (clock_type::now() - last_progress >= stall) {
+            break;
+        }
+    }
+    report_reached(); // those reached while the last report was being made
     l->closed = true;
-    return l->ids;
+    return l->ended;
+}
+
+/// Keeps `inflight` workflows going until every plan has been placed and has ended, or none
+/// has ended for `stall`.
+/// Returns: the ids, in the order of `plans` (empty where a workflow was never placed).
+std::vector<std::string> drive(deployment& d, const std::vector<planned_workflow>& plans,
+                               std::size_t inflight, std::chrono::seconds stall) {
+    std::vector<std::string> ids(plans.size());
+    drive(d, plans.size(), inflight, stall,
+          {[&](std::size_t i) { ids[i] = d.client().place(plans[i].details); }, {}, 0, {}});
+    return ids;
 }
 
 /// Adds the workflows that were placed, with their ids, to `placed`.
@@ -153,52 +214,105 @@ std::map<std::string, double> handled_by_node(local_deployment& d) {
     return out;
 }
 
-} // namespace
+/// Returns: a process's resident memory, VmRSS in /proc/PID/status, in kB; -1 if unreadable.
+long rss_kb_of(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(in, line);) {
+        if (line.starts_with("VmRSS:")) {
+            return std::strtol(line.c_str() + 6, nullptr, 10);
+        }
+    }
+    return -1;
+}
 
-run_result run_workload(const run_config& c) {
-    run_result r;
-    r.config = c;
-    const auto wf = builtin_workflows().find(c.workflow);
-    if (!wf) {
-        throw std::invalid_argument("unknown workflow " + c.workflow);
-    }
-    const auto& module = module_of(wf.value());
-    auto generator = module.make_workload(wf.value(), c.scenario, c.seed);
-    if (!generator) {
-        throw std::invalid_argument("workflow " + c.workflow + " has no scenario " + c.scenario);
-    }
+/// The nodes of a run (in this process, or one process each) and the deployment over them.
+struct services {
     std::unique_ptr<demo::spawned_services> children;
     std::unique_ptr<deployment> d;
+};
+
+/// Starts the nodes of `c`. A soak keeps no history anywhere: nodes run with --no-trace and
+/// the client forgets each workflow once it has ended.
+services start_services(const run_config& c, const workflow& wf, bool soak) {
+    services s;
     node_options node;
     node.link_delay = c.link_delay;
     if (c.spawn) {
-        children = std::make_unique<demo::spawned_services>(
-            demo::sibling_binary("choreo-node"), *c.pattern_used, wf.value(), c.via,
-            std::vector<std::string>{"client"}, c.link_delay);
+        s.children = std::make_unique<demo::spawned_services>(
+            demo::sibling_binary("choreo-node"), *c.pattern_used, wf, c.via,
+            std::vector<std::string>{"client"}, c.link_delay,
+            soak ? std::vector<std::string>{"--no-trace"} : std::vector<std::string>{});
         remote_options o;
         o.node = node;
+        o.keep_history = !soak;
         auto remote =
-            std::make_unique<remote_deployment>(*c.pattern_used, wf.value(), children->where(), o);
+            std::make_unique<remote_deployment>(*c.pattern_used, wf, s.children->where(), o);
         if (!remote->wait_ready(std::chrono::seconds(10)).empty()) {
             throw std::runtime_error("spawned nodes did not answer");
         }
-        d = std::move(remote);
+        s.d = std::move(remote);
     } else {
         deployment_options o;
         o.via = c.via;
         o.keep_trace = false;
         o.node = node;
-        d = std::make_unique<local_deployment>(*c.pattern_used, wf.value(), o);
+        s.d = std::make_unique<local_deployment>(*c.pattern_used, wf, o);
     }
+    return s;
+}
+
+/// Compares the deployment's domain effects with `predicted`. A remote node may still be
+/// applying the last notifications: looks again for up to `patience`.
+/// Returns: every difference, "key: got X, predicted Y".
+std::vector<std::string> effects_against(deployment& d, const domain_effects& predicted,
+                                         std::chrono::seconds patience) {
+    const auto until = clock_type::now() + patience;
+    for (;;) {
+        auto differences = effects_differences(d.effects(), predicted);
+        if (differences.empty() || clock_type::now() >= until) {
+            return differences;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+/// Keeps the first few of `all` in `kept` (a report shows a sample, not thousands).
+void keep_first(std::vector<std::string>& kept, const std::vector<std::string>& all) {
+    kept.assign(all.begin(),
+                all.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(5, all.size())));
+}
+
+/// Returns: a workflow's model and its module's generator of `c.scenario`.
+/// Throws: std::invalid_argument for an unknown workflow or scenario.
+std::pair<workflow, std::unique_ptr<workload>> workload_of(const run_config& c) {
+    auto wf = builtin_workflows().find(c.workflow);
+    if (!wf) {
+        throw std::invalid_argument("unknown workflow " + c.workflow);
+    }
+    auto generator = module_of(wf.value()).make_workload(wf.value(), c.scenario, c.seed);
+    if (!generator) {
+        throw std::invalid_argument("workflow " + c.workflow + " has no scenario " + c.scenario);
+    }
+    return {std::move(wf).value(), std::move(generator).value()};
+}
+
+} // namespace
+
+run_result run_workload(const run_config& c) {
+    run_result r;
+    r.config = c;
+    auto [wf, generator] = workload_of(c);
+    const auto& module = module_of(wf);
+    auto [children, d] = start_services(c, wf, false);
     auto* local = dynamic_cast<local_deployment*>(d.get());
     constexpr auto quiet_timeout = std::chrono::seconds(2);
 
     placed_workflows placed;
-    const auto warm = generator.value()->take(c.warm_up);
+    const auto warm = generator->take(c.warm_up);
     add_placed(placed, drive(*d, warm, c.inflight, c.deadline), warm);
     wait_quiet(*d, quiet_timeout);
 
-    const auto plans = generator.value()->take(c.workflows);
+    const auto plans = generator->take(c.workflows);
     std::atomic<bool> running{true};
     std::vector<status_answer> answers;
     std::thread asker;
@@ -246,20 +360,10 @@ run_result run_workload(const run_config& c) {
 
     // Every workflow placed, warm-up included, must have had the effects the module predicts.
     // A remote node may still be applying the last notifications: look again for a while.
-    const auto predicted = module.predict(wf.value(), placed);
-    const auto effects_until = clock_type::now() + std::chrono::seconds(r.lost > 0 ? 0 : 5);
-    for (;;) {
-        const auto differences = effects_differences(d->effects(), predicted);
-        if (differences.empty() || clock_type::now() >= effects_until) {
-            r.effects_differing = differences.size();
-            r.effects_differences.assign(
-                differences.begin(),
-                differences.begin() +
-                    static_cast<std::ptrdiff_t>(std::min<std::size_t>(5, differences.size())));
-            break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    const auto differences =
+        effects_against(*d, module.predict(wf, placed), std::chrono::seconds(r.lost > 0 ? 0 : 5));
+    r.effects_differing = differences.size();
+    keep_first(r.effects_differences, differences);
 
     const auto& book = d->traffic(); // gathered from every node if remote
     const auto inter = book.of_workflows(ids).inter_service;
@@ -369,6 +473,116 @@ run_result run_workload(const run_config& c) {
         r.floor.one_way_p50_us + std::chrono::duration<double, std::micro>(c.link_delay).count();
     r.latency_ratio = r.path_messages > 0 ? r.e2e_us.p50 / (r.path_messages * hop_us) : 0;
     r.rate_ratio = r.workflows_per_s * r.messages_per_workflow / r.floor.messages_per_s;
+    return r;
+}
+
+soak_result run_soak(const soak_config& config) {
+    soak_result r;
+    r.config = config;
+    auto c = config.run;
+    c.spawn = true;
+    if (c.via == transport::inproc) {
+        throw std::invalid_argument("a soak runs one process per node: ipc or tcp, not inproc");
+    }
+    if (config.workflows == 0 || config.every == 0) {
+        throw std::invalid_argument("a soak needs at least one workflow and a report interval");
+    }
+    auto [wf, generator] = workload_of(c);
+    const auto& module = module_of(wf);
+    auto [children, d] = start_services(c, wf, true);
+    auto processes = children->processes();
+    processes.emplace_back("choreo-bench (client)", ::getpid());
+
+    // Only what is in flight is kept: each workflow's predicted terminal until it ends. The
+    // domain effects are predicted in batches as workflows are placed: a module's prediction
+    // is the standard data plus what each workflow does to it, so batches add up.
+    const auto baseline = module.predict(wf, {});
+    auto predicted = baseline;
+    placed_workflows unpredicted;
+    auto fold = [&] {
+        for (const auto& [key, n] : module.predict(wf, unpredicted)) {
+            const auto base = baseline.find(key);
+            predicted[key] += n - (base == baseline.end() ? 0 : base->second);
+        }
+        unpredicted.clear();
+    };
+    constexpr std::size_t fold_every = 1'000;
+    std::unordered_map<std::string, std::string> expected; // in flight: id -> terminal
+
+    drive_hooks hooks;
+    hooks.place = [&](std::size_t) {
+        auto plan = generator->next();
+        const auto id = d->client().place(plan.details);
+        expected.emplace(id, plan.expected_terminal);
+        unpredicted.emplace_back(id, std::move(plan));
+        if (unpredicted.size() == fold_every) {
+            fold();
+        }
+    };
+    hooks.ended = [&](const workflow_outcome& o) {
+        const auto it = expected.find(o.workflow_id);
+        if (it == expected.end()) {
+            return; // not one of this soak's: the client has logged it
+        }
+        if (o.terminal != it->second) {
+            ++r.wrong;
+            if (r.wrong_examples.size() < 5) {
+                r.wrong_examples.push_back(fmt::format("{} ended {}, predicted {}", o.workflow_id,
+                                                       o.terminal, it->second));
+            }
+        }
+        expected.erase(it);
+    };
+    const auto start = clock_type::now();
+    auto previous = std::pair{std::size_t{0}, start};
+    auto report_at = [&](std::size_t ended, clock_type::time_point at) {
+        soak_report report;
+        report.workflows = ended;
+        report.interval_s = std::chrono::duration<double>(at - previous.second).count();
+        report.workflows_per_s =
+            report.interval_s > 0 ? static_cast<double>(ended - previous.first) / report.interval_s
+                                  : 0.0;
+        for (const auto& [name, pid] : processes) {
+            report.rss.push_back({name, pid, rss_kb_of(pid)});
+        }
+        previous = {ended, at};
+        fmt::print(stderr, "  {} soak: {} workflows, {:.0f}/s\n", c.pattern_used->name(), ended,
+                   report.workflows_per_s); // progress: a soak runs for minutes
+        r.reports.push_back(std::move(report));
+    };
+    hooks.report_every = config.every;
+    hooks.report = report_at;
+    r.ended = drive(*d, config.workflows, c.inflight, c.deadline, std::move(hooks));
+    if (r.ended < config.workflows) { // stalled: the memory as it was when the soak gave up
+        report_at(r.ended, clock_type::now());
+    }
+    r.seconds = std::chrono::duration<double>(previous.second - start).count();
+    r.workflows_per_s = r.seconds > 0 ? static_cast<double>(r.ended) / r.seconds : 0.0;
+    r.lost = config.workflows - r.ended;
+    fold();
+
+    const auto differences =
+        effects_against(*d, predicted, std::chrono::seconds(r.lost > 0 ? 0 : 5));
+    r.effects_differing = differences.size();
+    keep_first(r.effects_differences, differences);
+
+    if (r.reports.size() >= 2) {
+        const auto& first = r.reports.front().rss;
+        const auto& last = r.reports.back().rss;
+        for (std::size_t i = 0; i < first.size() && i < last.size(); ++i) {
+            rss_growth g;
+            g.node = first[i].node;
+            g.first_kb = first[i].rss_kb;
+            g.last_kb = last[i].rss_kb;
+            g.growth_pct = g.first_kb > 0 ? 100.0 * static_cast<double>(g.last_kb - g.first_kb) /
+                                                static_cast<double>(g.first_kb)
+                                          : 0.0;
+            g.flat = g.first_kb > 0 && g.last_kb > 0 && g.growth_pct <= config.flat_limit_pct;
+            r.growth.push_back(g);
+        }
+    }
+    d.reset();
+    children.reset();
     return r;
 }
 

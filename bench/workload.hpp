@@ -27,7 +27,7 @@ struct run_config {
     std::chrono::nanoseconds link_delay{0};
     std::size_t status_queries = 50;      ///< issued while the measured workload runs
     std::size_t floor_messages = 200'000; ///< streamed to measure the floor's message rate
-    std::chrono::seconds deadline{120};
+    std::chrono::seconds deadline{120};   ///< give up once no workflow has ended for this long
 };
 
 struct percentiles {
@@ -86,5 +86,66 @@ struct run_result {
 /// Throws: std::invalid_argument for an unknown workflow or scenario; std::runtime_error if the
 /// services cannot be started.
 run_result run_workload(const run_config& config);
+
+/// A soak: many workflows through one process per node, with the memory of every process
+/// read as it goes.
+struct soak_config {
+    /// The pattern, workflow, scenario (a mix, normally), in-flight count, seed, transport and
+    /// stall deadline; `workflows`, `warm_up` and `status_queries` are not used, and every node
+    /// is a process of its own whatever `spawn` says.
+    run_config run;
+    std::size_t workflows = 1'000'000;
+    std::size_t every = 100'000; ///< a report each time this many more have ended, and at the end
+    /// RSS growth after warm-up up to which a node's memory counts as flat. The warm-up is the
+    /// first interval: growth runs from the first report to the last.
+    double flat_limit_pct = 10.0;
+};
+
+/// The resident memory of one process, from VmRSS in /proc/PID/status.
+struct rss_reading {
+    std::string node; ///< a node of the pattern, or "choreo-bench (client)" for this process
+    pid_t pid = -1;
+    long rss_kb{}; ///< -1 if it could not be read (the process is gone)
+};
+
+/// One report: taken when `workflows` had ended (or when the soak gave up, none ending).
+struct soak_report {
+    std::size_t workflows{};
+    double interval_s{};          ///< since the previous report (or the start)
+    double workflows_per_s{};     ///< over that interval
+    std::vector<rss_reading> rss; ///< every node's process, then this process
+};
+
+/// How one process's memory grew after the warm-up: from the first report to the last.
+struct rss_growth {
+    std::string node;
+    long first_kb{}, last_kb{};
+    double growth_pct{}; ///< (last - first) / first, in %
+    bool flat{};         ///< growth_pct <= soak_config::flat_limit_pct
+};
+
+struct soak_result {
+    soak_config config;
+    std::size_t ended{};
+    std::size_t lost{};                           ///< never ended
+    std::size_t wrong{};                          ///< ended other than the module predicted
+    std::vector<std::string> wrong_examples;      ///< "id ended X, predicted Y" (first few)
+    std::vector<std::string> effects_differences; ///< first few
+    std::size_t effects_differing{};
+    double seconds{};
+    double workflows_per_s{};
+    std::vector<soak_report> reports;
+    std::vector<rss_growth> growth; ///< per process; empty with fewer than two reports
+};
+
+/// Runs a soak: `workflows` workflows of the scenario, `inflight` at a time, through one
+/// choreo-node process per node (--no-trace) over ipc or tcp, reading every process's RSS each
+/// `every` workflows. Each outcome is checked against its prediction when it arrives and then
+/// forgotten, and the domain effects of all of them are predicted as they are placed and
+/// compared with the nodes' aggregate effects at the end: nothing is kept per workflow beyond
+/// those in flight, so the client's own memory stays flat.
+/// Throws: std::invalid_argument for an unknown workflow or scenario, inproc, or zero
+/// workflows or interval; std::runtime_error if the services cannot be started.
+soak_result run_soak(const soak_config& config);
 
 } // namespace choreo::bench

@@ -107,9 +107,10 @@ std::filesystem::path sibling_binary(const std::string& name) {
 spawned_services::spawned_services(std::filesystem::path node_binary, const pattern& p,
                                    const workflow& wf, transport via,
                                    const std::vector<std::string>& clients,
-                                   std::chrono::nanoseconds link_delay)
-    : binary_(std::move(node_binary)), link_delay_(link_delay), pattern_(p.name()),
-      workflow_(wf.name) {
+                                   std::chrono::nanoseconds link_delay,
+                                   std::vector<std::string> node_args)
+    : binary_(std::move(node_binary)), link_delay_(link_delay), node_args_(std::move(node_args)),
+      pattern_(p.name()), workflow_(wf.name) {
     if (via == transport::inproc) {
         throw std::invalid_argument("separate processes need tcp or ipc, not inproc");
     }
@@ -148,7 +149,7 @@ spawned_services::spawned_services(std::filesystem::path node_binary, const patt
 }
 
 void spawned_services::start(const std::string& service) {
-    const std::vector<std::string> args{
+    std::vector<std::string> args{
         binary_.string(),
         "--pattern",
         pattern_,
@@ -160,6 +161,7 @@ void spawned_services::start(const std::string& service) {
         workflow_,
         "--link-delay-us",
         std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(link_delay_).count())};
+    args.insert(args.end(), node_args_.begin(), node_args_.end());
     // Built before fork(): the child of a multi-threaded parent may only call async-signal-safe
     // functions, and allocating is not one of them.
     std::vector<char*> argv;

@@ -23,11 +23,14 @@ namespace choreo::demo {
 /// also get SIGTERM if this process dies (PR_SET_PDEATHSIG), so none is left behind.
 class spawned_services {
 public:
+    /// `node_args` are added to every choreo-node's command line (e.g. --no-trace), restarts
+    /// included.
     /// Throws: std::invalid_argument for inproc or a missing binary; std::runtime_error if a
     /// child cannot be started.
     spawned_services(std::filesystem::path node_binary, const pattern& p, const workflow& wf,
                      transport via, const std::vector<std::string>& clients = {"client"},
-                     std::chrono::nanoseconds link_delay = {});
+                     std::chrono::nanoseconds link_delay = {},
+                     std::vector<std::string> node_args = {});
     ~spawned_services();
     spawned_services(const spawned_services&) = delete;
     spawned_services& operator=(const spawned_services&) = delete;
@@ -56,6 +59,7 @@ private:
 
     std::filesystem::path binary_;
     std::chrono::nanoseconds link_delay_;
+    std::vector<std::string> node_args_;
     std::string pattern_;
     std::string workflow_;
     std::filesystem::path dir_;

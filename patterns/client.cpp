@@ -66,7 +66,7 @@ std::optional<workflow_outcome> client::outcome(const std::string& workflow_id) 
 
 std::size_t client::ended_count() const {
     std::lock_guard lock(mutex_);
-    return ended_.size();
+    return ended_count_;
 }
 
 std::future<status_answer> client::query_status(const std::string& workflow_id) {
@@ -146,14 +146,20 @@ void client::receive(const incoming& in) {
         std::function<void(const workflow_outcome&)> hook;
         {
             std::lock_guard lock(mutex_);
-            if (ended_.contains(o.workflow_id)) {
+            const auto placed = placed_at_.find(o.workflow_id);
+            if (ended_.contains(o.workflow_id) || (!keep_outcomes_ && placed == placed_at_.end())) {
                 log().warn("{}: workflow {} ended twice ({})", node_.name(), o.workflow_id,
                            o.terminal);
                 return;
             }
-            const auto placed = placed_at_.find(o.workflow_id);
-            o.placed_ns = placed == placed_at_.end() ? 0 : placed->second;
-            ended_.emplace(o.workflow_id, o);
+            if (placed != placed_at_.end()) {
+                o.placed_ns = placed->second;
+                placed_at_.erase(placed);
+            }
+            if (keep_outcomes_) {
+                ended_.emplace(o.workflow_id, o);
+            }
+            ++ended_count_;
             hook = ended_hook_;
         }
         ended_cv_.notify_all();

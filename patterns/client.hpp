@@ -70,9 +70,21 @@ public:
     void place(const std::string& workflow_id, const msg::value& details);
 
     /// Waits until every id in `ids` has ended or `timeout` passed. Returns: all ended.
+    /// Needs kept outcomes (keep_outcomes()).
     bool wait_for(const std::vector<std::string>& ids, std::chrono::milliseconds timeout) const;
+    /// Returns: how a workflow ended, or nullopt if it has not (or outcomes are not kept).
     std::optional<workflow_outcome> outcome(const std::string& workflow_id) const;
+    /// Returns: how many workflows have ended, kept or not.
     std::size_t ended_count() const;
+    /// Whether outcomes are kept for outcome() and wait_for() (the default). Without, the client
+    /// holds a workflow only while it is in flight: its outcome goes to the on_ended hook and is
+    /// forgotten, so memory stays flat over any number of workflows (a soak). A workflow_ended
+    /// for a workflow not in flight (ended twice) is then logged and dropped as before.
+    /// Call before placing orders.
+    void keep_outcomes(bool keep) {
+        std::lock_guard lock(mutex_);
+        keep_outcomes_ = keep;
+    }
 
     /// Asks for a workflow's status as the pattern plans it.
     std::future<status_answer> query_status(const std::string& workflow_id);
@@ -114,8 +126,10 @@ private:
     mutable std::mutex mutex_;
     mutable std::condition_variable ended_cv_;
     std::uint64_t next_id_ = 0;
-    std::unordered_map<std::string, std::int64_t> placed_at_;
-    std::unordered_map<std::string, workflow_outcome> ended_;
+    bool keep_outcomes_ = true;
+    std::size_t ended_count_ = 0;
+    std::unordered_map<std::string, std::int64_t> placed_at_; ///< workflows in flight
+    std::unordered_map<std::string, workflow_outcome> ended_; ///< if keep_outcomes_
 
     // io thread only
     std::uint64_t next_query_ = 0;

@@ -14,7 +14,7 @@ std::string label_of(const msg::payload& p) {
 void ledger::add_sent(std::string_view workflow_id, std::uint64_t query_id, bool client,
                       std::size_t bytes) {
     sent_.add(bytes);
-    if (query_id == 0 && !workflow_id.empty()) {
+    if (by_workflow_ && query_id == 0 && !workflow_id.empty()) {
         auto it = workflows_.find(workflow_id);
         if (it == workflows_.end()) {
             it = workflows_.emplace(std::string(workflow_id), workflow_traffic{}).first;

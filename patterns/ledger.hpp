@@ -77,6 +77,14 @@ public:
     ledger(const ledger&) = delete;
     ledger& operator=(const ledger&) = delete;
 
+    /// Whether sends are also counted per workflow, for of_workflow() (the default). Without,
+    /// only the totals are kept, so a ledger that outlives any number of workflows (a soak's
+    /// client) stays the same size. Call before anything is recorded.
+    void count_by_workflow(bool on) {
+        std::lock_guard lock(mutex_);
+        by_workflow_ = on;
+    }
+
     /// Counts one send and, if keeps_trace(), keeps its record.
     void record_sent(traffic_record r);
     /// Counts one send without a record to keep: what a node does when !keeps_trace(), so
@@ -123,6 +131,7 @@ private:
 
     mutable std::mutex mutex_;
     bool keep_trace_;
+    bool by_workflow_ = true;
     std::vector<const ledger*> parts_;
     std::uint64_t seq_ = 0;
     traffic_totals sent_, received_;

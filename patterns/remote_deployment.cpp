@@ -16,7 +16,8 @@ constexpr std::uint64_t page = 500; // see max_entries_per_reply in service_node
 remote_deployment::remote_deployment(const pattern& p, workflow wf, topology where,
                                      remote_options options)
     : pattern_(p), workflow_(std::move(wf)), topology_(std::move(where)),
-      options_(std::move(options)), own_(true) {
+      options_(std::move(options)), own_(options_.keep_history) {
+    own_.count_by_workflow(options_.keep_history);
     auto needed = pattern_.nodes(workflow_);
     needed.push_back(options_.client_name);
     topology_.require(needed);
@@ -26,6 +27,7 @@ remote_deployment::remote_deployment(const pattern& p, workflow wf, topology whe
     node_->bind(*topology_.endpoint_of(options_.client_name));
     node_->set_topology(topology_);
     client_ = std::make_unique<choreo::client>(*node_, pattern_, workflow_, options_.query_timeout);
+    client_->keep_outcomes(options_.keep_history);
     client_->set_id_prefix(
         !options_.id_prefix.empty()
             ? options_.id_prefix

@@ -19,6 +19,10 @@ struct remote_options {
     std::string id_prefix; ///< workflow id prefix; unique per run if empty (name-pid-time)
     std::chrono::milliseconds query_timeout{2'000};
     std::chrono::milliseconds inspect_timeout{5'000};
+    /// false: the client keeps nothing about a workflow once it has ended (no trace, no
+    /// per-workflow counts, outcomes only handed to client::on_ended), so that its memory stays
+    /// flat over any number of workflows (a soak). traffic() then has only the nodes' records.
+    bool keep_history = true;
     node_options node;
 };
 

@@ -133,6 +133,82 @@ TEST(bench_smoke, a_chain_sweep_over_separate_processes_reports_every_length) {
     }
 }
 
+TEST(bench_smoke, a_soak_reads_every_process_rss_at_every_interval_and_loses_nothing) {
+    const std::size_t workflows = 2'000, every = 1'000;
+    const auto [code, out] =
+        run_command(bench + " --soak " + std::to_string(workflows) + " --soak-every " +
+                    std::to_string(every) + " --inflight 4 --json 2>/dev/null");
+    ASSERT_EQ(code, 0) << out;
+    const auto rows = nlohmann::json::parse(out);
+    ASSERT_TRUE(rows.is_array());
+    ASSERT_EQ(rows.size(), choreo::builtin_patterns().all().size());
+    const auto wf = choreo::testing::workflow_named("order"); // the bench's default workflow
+    for (const auto& row : rows) {
+        const auto& p = choreo::testing::pattern_named(row["pattern"].get<std::string>());
+        SCOPED_TRACE(std::string(p.name()));
+        EXPECT_EQ(row["scenario"], choreo::module_of(wf).scenarios(wf).back()) << "the mix";
+        EXPECT_EQ(row["transport"], "ipc");
+        EXPECT_EQ(row["workflows_ended"].get<std::size_t>(), workflows);
+        EXPECT_EQ(row["workflows_lost"].get<std::size_t>(), 0U);
+        EXPECT_EQ(row["workflows_not_as_predicted"].get<std::size_t>(), 0U);
+        EXPECT_EQ(row["effects_not_as_predicted"].get<std::size_t>(), 0U);
+        // every node's process, then the bench's own
+        auto processes = p.nodes(wf);
+        processes.push_back("choreo-bench (client)");
+        const auto& reports = row["reports"];
+        ASSERT_EQ(reports.size(), workflows / every);
+        for (std::size_t i = 0; i < reports.size(); ++i) {
+            const auto& report = reports[i];
+            EXPECT_EQ(report["workflows"].get<std::size_t>(), (i + 1) * every);
+            EXPECT_GT(report["workflows_per_s"].get<double>(), 0.0);
+            ASSERT_EQ(report["rss"].size(), processes.size());
+            for (std::size_t k = 0; k < processes.size(); ++k) {
+                EXPECT_EQ(report["rss"][k]["node"], processes[k]);
+                EXPECT_GT(report["rss"][k]["pid"].get<long>(), 0);
+                EXPECT_GT(report["rss"][k]["rss_kb"].get<long>(), 0);
+            }
+        }
+        const auto& growth = row["growth"];
+        ASSERT_EQ(growth.size(), processes.size());
+        for (std::size_t k = 0; k < processes.size(); ++k) {
+            EXPECT_EQ(growth[k]["node"], processes[k]);
+            EXPECT_EQ(growth[k]["first_kb"], reports.front()["rss"][k]["rss_kb"]);
+            EXPECT_EQ(growth[k]["last_kb"], reports.back()["rss"][k]["rss_kb"]);
+            EXPECT_TRUE(growth[k]["flat"].is_boolean()); // the verdict: memory is not pass/fail
+        }
+    }
+}
+
+TEST(bench_smoke, a_soak_reports_at_the_end_when_the_interval_does_not_divide_the_count) {
+    const auto [code, out] = run_command(
+        bench + " --soak 300 --soak-every 200 --pattern stateless --transport tcp --json "
+                "2>/dev/null");
+    ASSERT_EQ(code, 0) << out;
+    const auto rows = nlohmann::json::parse(out);
+    ASSERT_EQ(rows.size(), 1U);
+    EXPECT_EQ(rows[0]["transport"], "tcp");
+    ASSERT_EQ(rows[0]["reports"].size(), 2U);
+    EXPECT_EQ(rows[0]["reports"][0]["workflows"], 200);
+    EXPECT_EQ(rows[0]["reports"][1]["workflows"], 300);
+    EXPECT_EQ(rows[0]["workflows_lost"], 0);
+}
+
+TEST(bench_smoke, a_soak_refuses_bad_counts_and_options_it_does_not_take_with_status_2) {
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"--soak 0", "--soak: '0' is not a number of workflows from 1"},
+        {"--soak abc", "--soak: 'abc' is not a number of workflows from 1"},
+        {"--soak 2000 --soak-every 0", "--soak-every: '0' is not a number of workflows from 1"},
+        {"--soak-every 1000", "requires --soak"},
+        {"--soak 10 --transport inproc", "not inproc"},
+        {"--soak 10 --sweep 2,4", "--sweep"},
+    };
+    for (const auto& [args, says] : cases) {
+        const auto [code, out] = run_command(bench + " " + args + " 2>&1");
+        EXPECT_EQ(code, 2) << args << "\n" << out;
+        EXPECT_NE(out.find(says), std::string::npos) << args << " must say " << says << "\n" << out;
+    }
+}
+
 TEST(bench_smoke, bad_arguments_exit_with_status_2) {
     for (const auto* args : {"--link-delay fast", "--sweep 2,x", "--inflight 0", "--pattern x"}) {
         EXPECT_EQ(run_command(bench + " " + args + " 2>/dev/null").first, 2) << args;

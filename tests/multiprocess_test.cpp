@@ -15,6 +15,7 @@
 
 #include "harness.hpp"
 #include "patterns/remote_deployment.hpp"
+#include "traffic_model.hpp"
 
 namespace choreo {
 namespace {
@@ -194,6 +195,128 @@ INSTANTIATE_TEST_SUITE_P(patterns, multiprocess,
                          ::testing::Combine(::testing::ValuesIn(builtin_patterns().names()),
                                             ::testing::Values(transport::tcp, transport::ipc)),
                          param_name);
+
+// At the scale an operator reaches in a day: 20,000 orders through choreo-ctl, then every
+// command it has must still answer on the same deployment, and so must the inspect_request
+// pages the kit reads the nodes' ledgers with. No reply may grow with the number of orders
+// served (a reply over the frame limit would be refused by the client). One pattern per test
+// case, so that ctest -j2 runs two side by side.
+class ctl_at_scale : public ::testing::TestWithParam<std::string> {
+protected:
+    const pattern& pattern_ = testing::pattern_named(GetParam());
+    const workflow wf_ = testing::workflow_named("order");
+};
+
+/// The step lines of `choreo-ctl status` ("  SERVICE STATUS OUTCOME [DETAIL]") as
+/// "service:status:outcome", in order.
+std::vector<std::string> step_lines(const std::string& out) {
+    static const std::regex row(R"(^  (\S+)\s+(\S+)\s+(\S+)?.*$)");
+    std::vector<std::string> rows;
+    std::istringstream in(out);
+    std::string line;
+    std::getline(in, line); // "ID: STATE"
+    while (std::getline(in, line) && !line.starts_with("cost: ")) {
+        std::smatch m;
+        if (std::regex_match(line, m, row)) {
+            rows.push_back(m[1].str() + ":" + m[2].str() + ":" + m[3].str());
+        }
+    }
+    return rows;
+}
+
+TEST_P(ctl_at_scale, status_of_the_first_and_last_of_20000_orders_still_answers) {
+    const std::size_t count = 20'000;
+    const std::uint64_t seed = 42;
+    demo::spawned_services children(bin_dir + "/choreo-node", pattern_, wf_, transport::ipc,
+                                    {"client", "ctl"});
+    const auto ctl = bin_dir + "/choreo-ctl --pattern " + std::string(pattern_.name()) +
+                     " --as ctl --topology " + children.topology_file().string();
+    const auto timeout = std::chrono::duration_cast<std::chrono::seconds>(testing::deadline * 2);
+    const auto [placed, out] =
+        run(ctl + " place --scenario mixed --count " + std::to_string(count) + " --seed " +
+            std::to_string(seed) + " --timeout " + std::to_string(timeout.count()));
+    ASSERT_EQ(placed, 0) << out.substr(0, 2'000);
+
+    auto generator = module_of(wf_).make_workload(wf_, "mixed", seed);
+    ASSERT_TRUE(generator);
+    const auto plans = generator.value()->take(count);
+    std::map<std::string, std::size_t> predicted;
+    for (const auto& p : plans) {
+        ++predicted[p.expected_terminal];
+    }
+    const auto report = read_place_report(out);
+    ASSERT_TRUE(report.has_value()) << out.substr(0, 2'000);
+    EXPECT_EQ(report->count, count);
+    EXPECT_TRUE(report->all_as_predicted) << out.substr(0, 2'000);
+    for (const auto& [terminal, n] : predicted) {
+        const auto it = report->terminals.find(terminal);
+        ASSERT_NE(it, report->terminals.end()) << terminal;
+        EXPECT_EQ(it->second, std::pair(n, n)) << terminal;
+    }
+    const auto [prefix, first_n] = split_id(report->first_id);
+    EXPECT_EQ(split_id(report->last_id).second + 1 - first_n, count);
+
+    const auto ask = pattern_.plan_status_query(wf_, report->first_id).ask;
+    const auto cost_as_planned = [&](const std::string& status) {
+        static const std::regex cost(R"(cost: (\d+) messages, \d+ bytes, asked (\d+) \([^)]*\), )"
+                                     R"(answered (\d+),)");
+        std::smatch m;
+        return std::regex_search(status, m, cost) && std::stoul(m[1]) == 2 * ask.size() &&
+               std::stoul(m[2]) == ask.size() && std::stoul(m[3]) == ask.size();
+    };
+
+    // The first order: how it ended, unless the nodes have retired it by now (they keep a
+    // bounded number of finished workflows): then "retired", or its terminal with retired
+    // steps. Either way the query is answered in one round per node.
+    const auto [first_code, first] = run(ctl + " status " + report->first_id);
+    EXPECT_EQ(first_code, 0) << first;
+    const auto first_state = first.substr(0, first.find('\n'));
+    EXPECT_TRUE(first_state == report->first_id + ": " + plans.front().expected_terminal ||
+                first_state == report->first_id + ": retired")
+        << first;
+    EXPECT_TRUE(cost_as_planned(first)) << first;
+
+    // The last order, exactly: every step done with its event, nobody notified.
+    ASSERT_EQ(plans.back().expected_terminal, workflow_state::completed)
+        << "the seed must make the last order complete; choose another";
+    const auto [last_code, last] = run(ctl + " status " + report->last_id);
+    EXPECT_EQ(last_code, 0) << last;
+    EXPECT_TRUE(last.starts_with(report->last_id + ": completed\n")) << last;
+    std::vector<std::string> all_done;
+    for (const auto& s : wf_.steps) {
+        all_done.push_back(s.service + ":" + std::string(step_status::done) + ":" + s.event);
+    }
+    EXPECT_EQ(step_lines(last), all_done) << last;
+    EXPECT_TRUE(cost_as_planned(last)) << last;
+    EXPECT_EQ(last.find("error:"), std::string::npos) << last;
+
+    const auto [missing, none] = run(ctl + " status no-such-id");
+    EXPECT_EQ(missing, 1) << none;
+    EXPECT_TRUE(none.starts_with("no-such-id: not found\n")) << none;
+
+    // ctl still places on the same deployment, and the kit's own reads of every node still
+    // fit in their frames: aggregate effects, and the whole trace read page by page.
+    const auto [again, more] = run(ctl + " place --scenario happy --count 1 --seed 7");
+    EXPECT_EQ(again, 0) << more;
+    remote_deployment d(pattern_, wf_, children.where());
+    ASSERT_TRUE(d.wait_ready(testing::deadline).empty());
+    placed_workflows all;
+    for (std::size_t i = 0; i < plans.size(); ++i) {
+        all.emplace_back(prefix + "-" + std::to_string(first_n + i), plans[i]);
+    }
+    auto happy = module_of(wf_).make_workload(wf_, "happy", 7);
+    all.emplace_back("the-happy-one", happy.value()->next());
+    EXPECT_EQ(d.effects(), module_of(wf_).predict(wf_, all));
+    const auto last_traffic = d.traffic().of_workflow(report->last_id);
+    ASSERT_TRUE(last_traffic.has_value()) << "the gathered trace lacks the last order";
+    EXPECT_EQ(
+        last_traffic->inter_service.messages,
+        testing::expected_for(pattern_, wf_, testing::completes(wf_), "ctl").inter_service.size());
+    EXPECT_EQ(d.rejected(), 0U);
+}
+
+INSTANTIATE_TEST_SUITE_P(patterns, ctl_at_scale, ::testing::ValuesIn(builtin_patterns().names()),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 /// Returns: `items` joined with ", ".
 std::string joined(const std::vector<std::string>& items) {
