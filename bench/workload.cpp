@@ -171,10 +171,11 @@ run_result run_workload(const run_config& c) {
     std::unique_ptr<deployment> d;
     node_options node;
     node.link_delay = c.link_delay;
+    node.retain_finished = c.retain_finished;
     if (c.spawn) {
         children = std::make_unique<demo::spawned_services>(
             demo::sibling_binary("choreo-node"), *c.pattern_used, wf.value(), c.via,
-            std::vector<std::string>{"client"}, c.link_delay);
+            std::vector<std::string>{"client"}, c.link_delay, c.retain_finished);
         remote_options o;
         o.node = node;
         auto remote =

@@ -47,6 +47,17 @@ inline CLI::Validator workflow_name() {
         "WORKFLOW");
 }
 
+/// Adds `--retain-finished N` (N >= 1) to `app`, read into `n`. `what` says what the default is.
+inline CLI::Option* add_retain_finished(CLI::App& app, std::size_t& n, const std::string& what) {
+    return app
+        .add_option("--retain-finished", n,
+                    "finished workflows each node keeps in every per-workflow structure (workflow "
+                    "state, domain records, per-workflow traffic); older ones are retired. " +
+                        what)
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000'000}))
+        ->type_name("N>=1");
+}
+
 /// Returns: nullopt if `scenario` is a scenario of `wf`'s module, or an error naming the
 /// workflow and every valid scenario. Scenarios depend on the workflow, so this is checked
 /// after parsing rather than by a validator of its own.

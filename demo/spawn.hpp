@@ -27,7 +27,8 @@ public:
     /// child cannot be started.
     spawned_services(std::filesystem::path node_binary, const pattern& p, const workflow& wf,
                      transport via, const std::vector<std::string>& clients = {"client"},
-                     std::chrono::nanoseconds link_delay = {});
+                     std::chrono::nanoseconds link_delay = {},
+                     std::size_t retain_finished = default_retain_finished);
     ~spawned_services();
     spawned_services(const spawned_services&) = delete;
     spawned_services& operator=(const spawned_services&) = delete;
@@ -56,6 +57,7 @@ private:
 
     std::filesystem::path binary_;
     std::chrono::nanoseconds link_delay_;
+    std::size_t retain_finished_;
     std::string pattern_;
     std::string workflow_;
     std::filesystem::path dir_;
