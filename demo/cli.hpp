@@ -2,6 +2,8 @@
 #pragma once
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,8 +56,18 @@ inline CLI::Option* add_retain_finished(CLI::App& app, std::size_t& n, const std
                     "finished workflows each node keeps in every per-workflow structure (workflow "
                     "state, domain records, per-workflow traffic); older ones are retired. " +
                         what)
-        ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000'000}))
-        ->type_name("N>=1");
+        ->check(CLI::Validator(
+            [](std::string& value) -> std::string {
+                std::uint64_t number = 0;
+                const auto* end = value.data() + value.size();
+                const auto [ptr, ec] = std::from_chars(value.data(), end, number);
+                if (ec != std::errc() || ptr != end) {
+                    return "'" + value + "' is not a whole number; valid: N >= 1";
+                }
+                return number == 0 ? "0 would keep no finished workflow at all; valid: N >= 1" : "";
+            },
+            "N>=1"))
+        ->type_name("N");
 }
 
 /// Returns: nullopt if `scenario` is a scenario of `wf`'s module, or an error naming the

@@ -9,8 +9,10 @@
 #include <gtest/gtest.h>
 
 #include "all_patterns.hpp"
+#include "demo/spawn.hpp"
 #include "harness.hpp"
 #include "patterns/deployment.hpp"
+#include "patterns/remote_deployment.hpp"
 
 namespace choreo {
 namespace {
@@ -234,6 +236,28 @@ INSTANTIATE_TEST_SUITE_P(patterns, retention, ::testing::ValuesIn(testing::every
 // ---- the programs' option -----------------------------------------------------------------------
 
 const std::string bin_dir = CHOREO_BIN_DIR;
+
+TEST(retain_finished_option, reaches_every_spawned_node) {
+    const auto& p = testing::pattern_named("stateless");
+    const auto wf = testing::workflow_named("order");
+    demo::spawned_services children(bin_dir + "/choreo-node", p, wf, transport::ipc, {"client"}, {},
+                                    3);
+    remote_options o;
+    o.node.retain_finished = 3;
+    remote_deployment d(p, wf, children.where(), o);
+    ASSERT_TRUE(d.wait_ready(testing::deadline).empty());
+    std::vector<std::string> ids;
+    for (std::uint64_t i = 0; i < 5; ++i) {
+        const auto b = testing::place(d, "happy", 1, 40 + i);
+        ASSERT_TRUE(testing::ended_as_planned(d, b));
+        ids.push_back(b.ids.front());
+    }
+    for (const auto& r : d.inspect_all()) {
+        EXPECT_EQ(r.state_workflows, 3U) << r.node; // every service takes part in a happy order
+    }
+    EXPECT_EQ(d.client().status(ids.front()).status.state, "retired");
+    EXPECT_EQ(d.client().status(ids.back()).status.state, "completed");
+}
 
 TEST(retain_finished_option, refuses_zero_and_non_numbers_with_status_2) {
     const std::vector<std::string> programs{
