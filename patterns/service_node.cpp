@@ -93,6 +93,12 @@ void service_node::receive(const incoming& in) {
     }
     if (const auto ec = behaviour_->receive(in)) {
         node_.refuse(in, ec);
+        // The error_reply counts in the traffic of the workflow the refused message named: the
+        // node is done with it, so that a stream of made-up workflow ids cannot grow the ledger
+        // (a workflow still under way here is finished again, as the newest, when it ends).
+        if (in.msg.env.query_id == 0 && !in.msg.env.workflow_id.empty()) {
+            node_.book().finish(in.msg.env.workflow_id);
+        }
     }
 }
 
