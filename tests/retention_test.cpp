@@ -178,6 +178,27 @@ TEST_P(retention, a_retired_workflow_is_answered_as_the_protocol_says) {
     EXPECT_EQ(d.client().status("never-placed").status.state, "unknown");
 }
 
+TEST_P(retention, a_terminal_some_node_still_knows_is_the_state) {
+    // N = 2: a completed order, then two rejected ones that only order_placement sees. The
+    // owners and order_placement retire the completed one; the other services keep it.
+    local_deployment d(pattern_, testing::workflow_named("order"), options(2));
+    const auto done = one_by_one(d, "happy", 1);
+    one_by_one(d, "rejected", 2);
+    const auto st = d.client().status(done.ids.front()).status;
+    EXPECT_TRUE(st.found);
+    EXPECT_EQ(st.state, "completed");
+    std::vector<std::string> expected{"order_placement:retired", "payment:retired",
+                                      "fulfillment:retired", "email:retired"};
+    if (GetParam() == "stateless") { // order_placement's journal forgot; the others' did not
+        expected = {"order_placement:retired", "payment:done:payment_applied",
+                    "fulfillment:done:order_fulfilled", "email:done:email_sent"};
+    } else if (GetParam() == "stamp_coupling") { // email's stamp carries every step
+        expected = {"order_placement:done:order_placed", "payment:done:payment_applied",
+                    "fulfillment:done:order_fulfilled", "email:done:email_sent"};
+    }
+    EXPECT_EQ(statuses(st.steps), expected);
+}
+
 TEST_P(retention, a_workflow_retired_beyond_the_memory_of_ids_is_unknown) {
     // N = 1: ten retired ids are remembered; the first of 12 is forgotten.
     local_deployment d(pattern_, testing::workflow_named("order"), options(1));
