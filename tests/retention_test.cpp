@@ -2,15 +2,19 @@
 // every pattern, over real sockets; what a retired workflow's status says; the CLI's option.
 #include "patterns/retention.hpp"
 
+#include <iterator>
 #include <set>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
 
 #include "all_patterns.hpp"
 #include "demo/spawn.hpp"
 #include "harness.hpp"
+#include "patterns/codec.hpp"
 #include "patterns/deployment.hpp"
 #include "patterns/remote_deployment.hpp"
 
@@ -249,6 +253,45 @@ TEST_P(retention, effects_and_totals_do_not_depend_on_retention_and_the_trace_st
     for (std::size_t i = 1; i < seqs.size(); ++i) {
         EXPECT_EQ(seqs[i], seqs[i - 1] + 1);
     }
+}
+
+TEST(retention_of_refusals, made_up_workflow_ids_do_not_grow_the_ledger) {
+    // A peer outside the topology sends events the model has no use for, each under an id of
+    // its own: each is refused with an error_reply, and the ledger keeps the last N of them.
+    local_deployment d(testing::pattern_named("stateless"), testing::workflow_named("order"), [] {
+        auto o = testing::options(transport::tcp);
+        o.node.retain_finished = keep;
+        return o;
+    }());
+    zmq::context_t context;
+    zmq::socket_t intruder(context, zmq::socket_type::dealer);
+    intruder.set(zmq::sockopt::routing_id, "intruder");
+    intruder.set(zmq::sockopt::linger, 0);
+    intruder.connect(*d.where().endpoint_of("payment"));
+    constexpr int sent = 20;
+    for (int i = 0; i < sent; ++i) {
+        const auto f = encode({{static_cast<std::uint64_t>(i + 1), "made-up-" + std::to_string(i),
+                                "intruder", 0, 1, 0},
+                               msg::workflow_event{"order", "nonsense", 0, "intruder", {}}});
+        ASSERT_TRUE(intruder.send(zmq::buffer(f.type), zmq::send_flags::sndmore));
+        ASSERT_TRUE(intruder.send(zmq::buffer(f.body), zmq::send_flags::none));
+    }
+    for (int i = 0; i < sent; ++i) {
+        zmq::pollitem_t items[] = {{intruder.handle(), 0, ZMQ_POLLIN, 0}};
+        ASSERT_EQ(zmq::poll(items, 1, testing::deadline), 1) << "error_reply " << i;
+        std::vector<zmq::message_t> parts;
+        ASSERT_TRUE(zmq::recv_multipart(intruder, std::back_inserter(parts)));
+        EXPECT_EQ(parts.front().to_string(), "error_reply");
+    }
+    EXPECT_EQ(d.counters("payment").rejected, static_cast<std::uint64_t>(sent));
+    const auto& book = d.traffic();
+    EXPECT_FALSE(book.of_workflow("made-up-0"));
+    EXPECT_TRUE(book.of_workflow("made-up-" + std::to_string(sent - 1)));
+    std::size_t held = 0;
+    for (int i = 0; i < sent; ++i) {
+        held += book.of_workflow("made-up-" + std::to_string(i)) ? 1 : 0;
+    }
+    EXPECT_EQ(held, keep);
 }
 
 INSTANTIATE_TEST_SUITE_P(patterns, retention, ::testing::ValuesIn(testing::every_pattern()),
