@@ -117,6 +117,11 @@ int main(int argc, char** argv) {
     base.retain_finished = retain_option->count() > 0
                                ? retain_finished
                                : std::max(default_retain_finished, base.warm_up + base.workflows);
+    if (base.retain_finished < base.warm_up + base.workflows) {
+        std::cerr << "choreo-bench: --retain-finished " << base.retain_finished << " < the run's "
+                  << base.warm_up + base.workflows
+                  << " workflows: per-workflow figures count only the workflows still kept\n";
+    }
     base.via = *transport_by_name(transport_name);
     if (base.spawn && base.via == transport::inproc) {
         base.via = transport::tcp;
