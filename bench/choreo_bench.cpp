@@ -195,6 +195,12 @@ int main(int argc, char** argv) {
     app.add_flag("--csv", csv, "print CSV instead of the table");
     app.add_option("--csv-file", csv_path, "also write CSV to this file");
     app.add_option("--plot", plot_dir, "write SVG charts (gnuplot) to this folder");
+    std::size_t retain_finished = 0;
+    const auto* retain_option = cli::add_retain_finished(
+        app, retain_finished,
+        fmt::format("Default: the larger of {} and the run's workflows (--warmup + --workflows), "
+                    "so that every workflow of a run keeps its per-workflow traffic.",
+                    default_retain_finished));
     if (const auto status = cli::parse(app, argc, argv)) {
         return *status;
     }
@@ -205,6 +211,14 @@ int main(int argc, char** argv) {
         return 2;
     }
     base.link_delay = *delay;
+    base.retain_finished = retain_option->count() > 0
+                               ? retain_finished
+                               : std::max(default_retain_finished, base.warm_up + base.workflows);
+    if (base.retain_finished < base.warm_up + base.workflows) {
+        std::cerr << "choreo-bench: --retain-finished " << base.retain_finished << " < the run's "
+                  << base.warm_up + base.workflows
+                  << " workflows: per-workflow figures count only the workflows still kept\n";
+    }
     base.via = *transport_by_name(transport_name);
     if (soak > 0) {
         return run_soaks(app, base, soak, soak_every, pattern_name, scenario_name, workflow_name,

@@ -237,10 +237,11 @@ services start_services(const run_config& c, const workflow& wf, bool soak) {
     services s;
     node_options node;
     node.link_delay = c.link_delay;
+    node.retain_finished = c.retain_finished;
     if (c.spawn) {
         s.children = std::make_unique<demo::spawned_services>(
             demo::sibling_binary("choreo-node"), *c.pattern_used, wf, c.via,
-            std::vector<std::string>{"client"}, c.link_delay,
+            std::vector<std::string>{"client"}, c.link_delay, c.retain_finished,
             soak ? std::vector<std::string>{"--no-trace"} : std::vector<std::string>{});
         remote_options o;
         o.node = node;

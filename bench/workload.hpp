@@ -25,6 +25,9 @@ struct run_config {
     transport via = transport::inproc;
     bool spawn = false; ///< one choreo-node process per node of the pattern
     std::chrono::nanoseconds link_delay{0};
+    /// Finished workflows each node keeps (node_options::retain_finished); at least the
+    /// workflows of the run, or per-workflow traffic of the early ones would be retired.
+    std::size_t retain_finished = default_retain_finished;
     std::size_t status_queries = 50;      ///< issued while the measured workload runs
     std::size_t floor_messages = 200'000; ///< streamed to measure the floor's message rate
     std::chrono::seconds deadline{120};   ///< give up once no workflow has ended for this long

@@ -66,6 +66,11 @@ int main(int argc, char** argv) {
     app.add_flag("--json", json, "print a machine-readable summary instead of the tour");
     app.add_option("--report", report_dir,
                    "write a Markdown report with Mermaid and Graphviz diagrams to this folder");
+    std::size_t retain_finished = default_retain_finished;
+    cli::add_retain_finished(app, retain_finished,
+                             "Applies to the nodes of the tours (the claims' own runs keep the "
+                             "default).")
+        ->capture_default_str();
     if (const auto status = cli::parse(app, argc, argv)) {
         return *status;
     }
@@ -94,8 +99,11 @@ int main(int argc, char** argv) {
         }
         for (const auto* p : chosen) {
             if (spawn) {
-                demo::spawned_services children(demo::sibling_binary("choreo-node"), *p, wf, o.via);
-                remote_deployment d(*p, wf, children.where());
+                demo::spawned_services children(demo::sibling_binary("choreo-node"), *p, wf, o.via,
+                                                {"client"}, {}, retain_finished);
+                remote_options ropt;
+                ropt.node.retain_finished = retain_finished;
+                remote_deployment d(*p, wf, children.where(), ropt);
                 if (const auto silent = d.wait_ready(std::chrono::seconds(10)); !silent.empty()) {
                     throw std::runtime_error(
                         fmt::format("no answer from {}", fmt::join(silent, ", ")));
@@ -105,6 +113,7 @@ int main(int argc, char** argv) {
                 deployment_options dopt;
                 dopt.via = o.via;
                 dopt.keep_trace = true;
+                dopt.node.retain_finished = retain_finished;
                 local_deployment d(*p, wf, dopt);
                 tours.push_back(demo::run_tour(d, *p, o));
             }

@@ -37,6 +37,11 @@ int main(int argc, char** argv) {
                    "simulated network delay added to every message sent, in microseconds")
         ->check(CLI::Range(0U, 10'000'000U))
         ->capture_default_str();
+    std::size_t retain_finished = default_retain_finished;
+    cli::add_retain_finished(app, retain_finished,
+                             "The kept trace holds the messages of about the last N workflows "
+                             "(docs/PROTOCOL.md, Retention).")
+        ->capture_default_str();
     app.add_flag("--no-trace", no_trace,
                  "count messages but do not keep each one (long runs; inspect gets no entries)");
     if (const auto status = cli::parse(app, argc, argv)) {
@@ -62,9 +67,10 @@ int main(int argc, char** argv) {
 
     zmq::context_t context;
     boost::asio::io_context io;
-    ledger book(!no_trace);
+    ledger book(!no_trace, retain_finished, wf.sends_per_workflow_bound());
     node_options options;
     options.link_delay = std::chrono::microseconds(link_delay_us);
+    options.retain_finished = retain_finished;
     service_node self(context, io, used, wf, service, std::move(domain).value(), book, options);
     const auto endpoint = *where.endpoint_of(service);
     try {

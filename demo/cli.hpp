@@ -2,6 +2,8 @@
 #pragma once
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,6 +47,27 @@ inline CLI::Validator workflow_name() {
                        : "unknown workflow '" + value + "'; valid: " + workflow_forms();
         },
         "WORKFLOW");
+}
+
+/// Adds `--retain-finished N` (N >= 1) to `app`, read into `n`. `what` says what the default is.
+inline CLI::Option* add_retain_finished(CLI::App& app, std::size_t& n, const std::string& what) {
+    return app
+        .add_option("--retain-finished", n,
+                    "finished workflows each node keeps in every per-workflow structure (workflow "
+                    "state, domain records, per-workflow traffic); older ones are retired. " +
+                        what)
+        ->check(CLI::Validator(
+            [](std::string& value) -> std::string {
+                std::uint64_t number = 0;
+                const auto* end = value.data() + value.size();
+                const auto [ptr, ec] = std::from_chars(value.data(), end, number);
+                if (ec != std::errc() || ptr != end) {
+                    return "'" + value + "' is not a whole number; valid: N >= 1";
+                }
+                return number == 0 ? "0 would keep no finished workflow at all; valid: N >= 1" : "";
+            },
+            "N>=1"))
+        ->type_name("N");
 }
 
 /// Returns: nullopt if `scenario` is a scenario of `wf`'s module, or an error naming the

@@ -107,10 +107,10 @@ std::filesystem::path sibling_binary(const std::string& name) {
 spawned_services::spawned_services(std::filesystem::path node_binary, const pattern& p,
                                    const workflow& wf, transport via,
                                    const std::vector<std::string>& clients,
-                                   std::chrono::nanoseconds link_delay,
+                                   std::chrono::nanoseconds link_delay, std::size_t retain_finished,
                                    std::vector<std::string> node_args)
-    : binary_(std::move(node_binary)), link_delay_(link_delay), node_args_(std::move(node_args)),
-      pattern_(p.name()), workflow_(wf.name) {
+    : binary_(std::move(node_binary)), link_delay_(link_delay), retain_finished_(retain_finished),
+      node_args_(std::move(node_args)), pattern_(p.name()), workflow_(wf.name) {
     if (via == transport::inproc) {
         throw std::invalid_argument("separate processes need tcp or ipc, not inproc");
     }
@@ -160,7 +160,9 @@ void spawned_services::start(const std::string& service) {
         "--workflow",
         workflow_,
         "--link-delay-us",
-        std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(link_delay_).count())};
+        std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(link_delay_).count()),
+        "--retain-finished",
+        std::to_string(retain_finished_)};
     args.insert(args.end(), node_args_.begin(), node_args_.end());
     // Built before fork(): the child of a multi-threaded parent may only call async-signal-safe
     // functions, and allocating is not one of them.

@@ -30,6 +30,7 @@ public:
     spawned_services(std::filesystem::path node_binary, const pattern& p, const workflow& wf,
                      transport via, const std::vector<std::string>& clients = {"client"},
                      std::chrono::nanoseconds link_delay = {},
+                     std::size_t retain_finished = default_retain_finished,
                      std::vector<std::string> node_args = {});
     ~spawned_services();
     spawned_services(const spawned_services&) = delete;
@@ -59,6 +60,7 @@ private:
 
     std::filesystem::path binary_;
     std::chrono::nanoseconds link_delay_;
+    std::size_t retain_finished_;
     std::vector<std::string> node_args_;
     std::string pattern_;
     std::string workflow_;

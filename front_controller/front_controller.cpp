@@ -1,13 +1,13 @@
 #include "front_controller/front_controller.hpp"
 
 #include <cstdint>
-#include <unordered_map>
 
 #include "front_controller/contracts.hpp"
 #include "patterns/choreography.hpp"
 #include "patterns/codec.hpp"
 #include "patterns/errors.hpp"
 #include "patterns/progress.hpp"
+#include "patterns/retention.hpp"
 
 namespace choreo::front_controller {
 namespace {
@@ -23,7 +23,8 @@ struct tracked {
 
 class service final : public service_behaviour {
 public:
-    explicit service(service_context& ctx) : ctx_(ctx) {}
+    explicit service(service_context& ctx)
+        : ctx_(ctx), workflows_(ctx.retain_finished(), ctx.remember_retired()) {}
 
 private:
     bool is_controller() const { return ctx_.name() == ctx_.first_service(); }
@@ -43,7 +44,7 @@ private:
                 id, tracked{order->reply_to, workflow_progress(ctx_.flow()), 0, false, {}});
             pass_on(id, hop, r);
             if (!r.terminal.empty()) {
-                workflows_.at(id).final_detail = r.record.detail;
+                workflows_.find(id)->final_detail = r.record.detail;
             }
             apply(id, hop, r.record);
             return {};
@@ -59,6 +60,9 @@ private:
                 return take(id, hop, report); // the controller's own progress: no message
             }
             ctx_.net().send(ctx_.first_service(), {id, hop + 1, 0, report});
+            // A service other than the controller cannot tell when the workflow ends: its own
+            // part is done here, and that is when its ledger may retire the workflow.
+            ctx_.finished(id);
             return {};
         }
         if (const auto* report = msg::get_if<progress_report>(&in.msg.payload)) {
@@ -71,9 +75,9 @@ private:
             if (!is_controller()) {
                 return errc::unexpected_message;
             }
-            const auto it = workflows_.find(ask->workflow_id);
-            ctx_.answer_status(in, ask->workflow_id,
-                               it == workflows_.end() ? nullptr : &it->second.progress);
+            const auto* t = workflows_.find(ask->workflow_id);
+            ctx_.answer_status(in, ask->workflow_id, t ? &t->progress : nullptr,
+                               workflows_.retired(ask->workflow_id));
             return {};
         }
         return errc::unexpected_message;
@@ -81,11 +85,13 @@ private:
 
     /// The controller takes a progress report into the workflow's state.
     std::error_code take(const std::string& id, std::uint32_t hop, const progress_report& report) {
-        if (!workflows_.contains(id)) {
-            return errc::unknown_workflow;
+        auto* t = workflows_.find(id);
+        if (t == nullptr) {
+            // A report that comes after its workflow was retired has nothing left to change.
+            return workflows_.retired(id) ? std::error_code() : errc::unknown_workflow;
         }
         if (!report.terminal.empty()) {
-            workflows_.at(id).final_detail = report.record.detail;
+            t->final_detail = report.record.detail;
         }
         apply(id, hop, report.record);
         return {};
@@ -100,7 +106,7 @@ private:
     /// The controller folds a step's record into the workflow's state; at the end it tells
     /// the client.
     void apply(const std::string& id, std::uint32_t hop, const msg::step_record& record) {
-        auto& t = workflows_.at(id);
+        auto& t = *workflows_.find(id);
         t.hop = std::max(t.hop, hop);
         t.progress.apply(ctx_.flow(), record);
         // Reports can overtake each other on their way here: the workflow has ended when the
@@ -112,24 +118,27 @@ private:
             t.ended = true;
             ctx_.end_workflow(t.reply_to, id, t.hop, terminal, t.final_detail);
             std::string().swap(t.final_detail);
+            workflows_.finish(id, terminal); // may retire older finished ones, never this one
+            ctx_.finished(id);
         }
     }
 
     std::size_t on_state_workflows() const override { return workflows_.size(); }
 
     std::size_t on_state_bytes() const override {
-        std::size_t total = 0;
-        for (const auto& [id, t] : workflows_) {
+        std::size_t total = workflows_.overhead_bytes();
+        workflows_.for_each([&](const std::string& id, const tracked& t) {
             total += sizeof(id) + sizeof(t) + t.progress.heap_bytes();
             total += id.capacity() > 15 ? id.capacity() : 0;
             total += t.reply_to.capacity() > 15 ? t.reply_to.capacity() : 0;
-            total += 2 * sizeof(void*); // hash node: next pointer and cached hash
-        }
+        });
         return total;
     }
 
     service_context& ctx_;
-    std::unordered_map<std::string, tracked> workflows_;
+    /// Workflows in progress and the last retain_finished() ended ones; the terminal state of
+    /// those retired before is remembered for status queries.
+    retention_map<tracked> workflows_;
 };
 
 } // namespace

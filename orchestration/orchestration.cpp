@@ -1,12 +1,12 @@
 #include "orchestration/orchestration.hpp"
 
 #include <algorithm>
-#include <unordered_map>
 
 #include "orchestration/contracts.hpp"
 #include "patterns/codec.hpp"
 #include "patterns/errors.hpp"
 #include "patterns/progress.hpp"
+#include "patterns/retention.hpp"
 
 namespace choreo::orchestration {
 namespace {
@@ -18,7 +18,8 @@ constexpr std::string_view refused_terminal = "failed";
 /// The orchestrator: owns every workflow's state and drives it step by step.
 class orchestrator final : public service_behaviour {
 public:
-    explicit orchestrator(service_context& ctx) : ctx_(ctx) {}
+    explicit orchestrator(service_context& ctx)
+        : ctx_(ctx), workflows_(ctx.retain_finished(), ctx.remember_retired()) {}
 
 private:
     struct tracked {
@@ -39,22 +40,24 @@ private:
             if (order->workflow != wf.name || wf.steps.empty()) {
                 return errc::unexpected_message;
             }
-            const auto [it, fresh] = workflows_.try_emplace(
+            if (workflows_.retired(id)) {
+                return errc::unexpected_message; // a reused workflow id starts nothing
+            }
+            const auto [t, fresh] = workflows_.try_emplace(
                 id,
                 tracked{order->reply_to, order->details, workflow_progress(wf), hop, false, {}, 0});
             if (!fresh) {
                 return errc::unexpected_message; // a reused workflow id starts nothing
             }
-            command(id, it->second, wf.steps.front().service, 0,
-                    run_step{wf.name, 0, order->details});
+            command(id, *t, wf.steps.front().service, 0, run_step{wf.name, 0, order->details});
             return {};
         }
         if (const auto* done = msg::get_if<step_finished>(&in.msg.payload)) {
-            const auto it = workflows_.find(id);
-            if (it == workflows_.end() || it->second.ended) {
+            auto* found = workflows_.find(id);
+            if (found == nullptr || found->ended) {
                 return errc::unknown_workflow;
             }
-            auto& t = it->second;
+            auto& t = *found;
             // Only the answer the orchestrator waits for counts: from the service it asked, on
             // the connection it asked on, about the step it asked about.
             if (in.via_inbox || in.peer != t.awaiting || done->record.service != t.awaiting ||
@@ -68,20 +71,18 @@ private:
         }
         if (const auto* refused = msg::get_if<msg::error_reply>(&in.msg.payload)) {
             // A service refused a command: the workflow cannot go on, and the client is told.
-            const auto it = workflows_.find(id);
-            if (in.via_inbox || it == workflows_.end() || it->second.ended ||
-                in.peer != it->second.awaiting) {
+            auto* t = workflows_.find(id);
+            if (in.via_inbox || t == nullptr || t->ended || in.peer != t->awaiting) {
                 return errc::unexpected_message;
             }
-            end(id, it->second, std::string(refused_terminal),
-                in.peer + " refused step " + std::to_string(it->second.step) + ": " +
-                    refused->reason);
+            end(id, *t, std::string(refused_terminal),
+                in.peer + " refused step " + std::to_string(t->step) + ": " + refused->reason);
             return {};
         }
         if (const auto* ask = msg::get_if<msg::status_request>(&in.msg.payload)) {
-            const auto it = workflows_.find(ask->workflow_id);
-            ctx_.answer_status(in, ask->workflow_id,
-                               it == workflows_.end() ? nullptr : &it->second.progress);
+            const auto* t = workflows_.find(ask->workflow_id);
+            ctx_.answer_status(in, ask->workflow_id, t ? &t->progress : nullptr,
+                               workflows_.retired(ask->workflow_id));
             return {};
         }
         return errc::unexpected_message;
@@ -138,23 +139,26 @@ private:
             t.progress.end_as(terminal); // ended by the orchestrator itself, not by a step
         }
         ctx_.end_workflow(t.reply_to, id, t.hop, terminal, detail);
+        workflows_.finish(id, terminal); // may retire older finished ones, never this one
+        ctx_.finished(id);
     }
 
     std::size_t on_state_workflows() const override { return workflows_.size(); }
 
     std::size_t on_state_bytes() const override {
         auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; };
-        std::size_t n = 0;
-        for (const auto& [id, t] : workflows_) {
+        std::size_t n = workflows_.overhead_bytes();
+        workflows_.for_each([&](const std::string& id, const tracked& t) {
             n += sizeof(id) + heap(id) + sizeof(t) + heap(t.reply_to) + t.progress.heap_bytes();
             n += t.details.bytes().size() > 1 ? t.details.bytes().size() + 1 : 0;
-            n += 2 * sizeof(void*); // hash node: next pointer and cached hash
-        }
+        });
         return n;
     }
 
     service_context& ctx_;
-    std::unordered_map<std::string, tracked> workflows_;
+    /// Workflows in progress and the last retain_finished() ended ones; the terminal state of
+    /// those retired before is remembered for status queries.
+    retention_map<tracked> workflows_;
 };
 
 /// A domain service under orchestration: runs what it is told and answers the orchestrator.
@@ -189,6 +193,8 @@ private:
     void answer(const incoming& in, msg::step_record record) {
         ctx_.net().reply(
             in, {in.msg.env.workflow_id, in.msg.env.hop + 1, 0, step_finished{std::move(record)}});
+        // A service cannot tell when the workflow ends: its part is done once it has answered.
+        ctx_.finished(in.msg.env.workflow_id);
     }
 
     service_context& ctx_;

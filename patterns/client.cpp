@@ -162,6 +162,7 @@ void client::receive(const incoming& in) {
             ++ended_count_;
             hook = ended_hook_;
         }
+        node_.book().finish(o.workflow_id); // the client is done with it
         ended_cv_.notify_all();
         if (hook) {
             hook(o);

@@ -25,14 +25,16 @@ local_deployment::local_deployment(const pattern& p, workflow wf, deployment_opt
             throw std::invalid_argument("no node called " + name + " in " + workflow_.name + ": " +
                                         domain.error().message());
         }
-        auto u = std::make_unique<unit>(options_.keep_trace);
+        auto u = std::make_unique<unit>(options_.keep_trace, options_.node.retain_finished,
+                                        workflow_.sends_per_workflow_bound());
         u->service =
             std::make_unique<service_node>(context_, u->io, pattern_, workflow_, name,
                                            std::move(domain).value(), u->book, options_.node);
         topology_.set(name, u->net().bind(topology::local_endpoint(options_.via, tag, name)));
         units_.push_back(std::move(u));
     }
-    auto c = std::make_unique<unit>(options_.keep_trace);
+    auto c = std::make_unique<unit>(options_.keep_trace, options_.node.retain_finished,
+                                    workflow_.sends_per_workflow_bound());
     auto client_options = options_.node;
     client_options.role = node_role::client;
     c->plain =

@@ -104,7 +104,8 @@ public:
 
 private:
     struct unit {
-        explicit unit(bool keep_trace) : book(keep_trace) {}
+        unit(bool keep_trace, std::size_t retain_finished, std::size_t records_per_workflow)
+            : book(keep_trace, retain_finished, records_per_workflow) {}
         boost::asio::io_context io;
         ledger book; // this node's own: written on its thread only
         std::unique_ptr<service_node> service;

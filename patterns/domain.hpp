@@ -39,6 +39,12 @@ public:
     msg::step_record notify(std::uint32_t index, const failure& f, const std::string& workflow_id,
                             const msg::value& details);
 
+    /// Keeps the records of at most `n` >= 1 workflows this service is done with (its part of
+    /// them, as far as it can tell: it cannot know when a workflow ends), retiring the oldest;
+    /// domain effects are running aggregates that retiring never changes. Called once by the
+    /// node, before any step.
+    void retain_finished(std::size_t n) { on_retain_finished(n); }
+
     /// Adds this service's domain effects to `out`.
     void add_effects(msg::domain_effects& out) const { do_add_effects(out); }
     /// Returns: bytes of domain data this service holds now (accounts, stock, outbox, ...).
@@ -52,6 +58,7 @@ private:
                                    const msg::value& details);
     virtual void do_add_effects(msg::domain_effects&) const {}
     virtual std::size_t on_domain_bytes() const { return 0; }
+    virtual void on_retain_finished(std::size_t) {}
 
     std::string name_;
 };

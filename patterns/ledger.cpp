@@ -14,13 +14,32 @@ std::string label_of(const msg::payload& p) {
 void ledger::add_sent(std::string_view workflow_id, std::uint64_t query_id, bool client,
                       std::size_t bytes) {
     sent_.add(bytes);
-    if (by_workflow_ && query_id == 0 && !workflow_id.empty()) {
-        auto it = workflows_.find(workflow_id);
-        if (it == workflows_.end()) {
-            it = workflows_.emplace(std::string(workflow_id), workflow_traffic{}).first;
-        }
-        (client ? it->second.client : it->second.inter_service).add(bytes);
+    if (by_workflow_ && query_id == 0 && !workflow_id.empty() && !workflows_.retired(workflow_id)) {
+        auto& w = workflows_[workflow_id];
+        (client ? w.client : w.inter_service).add(bytes);
     }
+}
+
+void ledger::finish(std::string_view workflow_id) {
+    std::lock_guard lock(mutex_);
+    workflows_.finish(workflow_id);
+}
+
+std::uint64_t ledger::trace_dropped() const {
+    std::uint64_t n = 0;
+    {
+        std::lock_guard lock(mutex_);
+        n = dropped_;
+    }
+    for (const auto* p : parts_) {
+        n += p->trace_dropped();
+    }
+    return n;
+}
+
+std::size_t ledger::workflows_held() const {
+    std::lock_guard lock(mutex_);
+    return workflows_.size();
 }
 
 void ledger::record_sent(traffic_record r) {
@@ -30,6 +49,11 @@ void ledger::record_sent(traffic_record r) {
     if (keep_trace_) {
         trace_order_.push_back(steady_ns());
         trace_.push_back(std::move(r));
+        if (trace_cap_ != 0 && trace_.size() > trace_cap_) {
+            trace_.pop_front();
+            trace_order_.pop_front();
+            ++dropped_;
+        }
     }
 }
 
@@ -76,8 +100,8 @@ bool ledger::add_workflow(std::string_view workflow_id, workflow_traffic& sum) c
     bool seen = false;
     {
         std::lock_guard lock(mutex_);
-        if (const auto it = workflows_.find(workflow_id); it != workflows_.end()) {
-            sum.add(it->second);
+        if (const auto* w = workflows_.find(workflow_id)) {
+            sum.add(*w);
             seen = true;
         }
     }
@@ -118,7 +142,7 @@ void ledger::collect(std::vector<keyed>& out) const {
 std::vector<traffic_record> ledger::merged_trace() const {
     if (parts_.empty()) {
         std::lock_guard lock(mutex_);
-        return trace_; // already in order, numbered from 1
+        return {trace_.begin(), trace_.end()}; // already in order, numbered
     }
     std::vector<keyed> all;
     collect(all);
@@ -149,18 +173,19 @@ std::vector<traffic_record> ledger::trace_of(const std::string& workflow_id) con
 }
 
 std::vector<traffic_record> ledger::trace_since(std::uint64_t since, std::size_t limit) const {
-    // seq is dense and starts at 1, and every record is kept: index = seq - 1
-    auto slice = [&](const std::vector<traffic_record>& all) {
-        const auto first = std::min<std::size_t>(since, all.size());
+    // seq is dense and starts at 1; the first `dropped` records are gone: index = seq - 1 - dropped
+    auto slice = [&](const auto& all, std::uint64_t dropped) {
+        const auto first = static_cast<std::size_t>(
+            std::min<std::uint64_t>(since - std::min(since, dropped), all.size()));
         const auto last = first + std::min(limit, all.size() - first);
         return std::vector<traffic_record>(all.begin() + static_cast<std::ptrdiff_t>(first),
                                            all.begin() + static_cast<std::ptrdiff_t>(last));
     };
     if (parts_.empty()) {
         std::lock_guard lock(mutex_);
-        return slice(trace_);
+        return slice(trace_, dropped_);
     }
-    return slice(merged_trace());
+    return slice(merged_trace(), 0);
 }
 
 } // namespace choreo

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "patterns/contracts.hpp"
+#include "patterns/retention.hpp"
 
 namespace choreo {
 
@@ -60,14 +62,28 @@ std::string label_of(const msg::payload& p);
 /// Counts sends (each message once) and, apart, receives, so that a quiet system can be checked
 /// for loss: sent == received. Thread-safe.
 ///
+/// Memory stays flat: per-workflow traffic is kept for workflows in progress and the last
+/// `retain_finished` this node's owner has called finish() on; older ones are retired (totals
+/// keep counting them). The kept trace holds the most recent records_per_workflow *
+/// retain_finished records (deployments pass sends_per_workflow_bound() of their workflow, so
+/// that the trace covers at least the retained workflows); older ones are dropped
+/// (trace_dropped()), seq keeps counting.
+///
 /// Each node keeps its own ledger, written only on the node's io thread: its lock is only ever
 /// contended by a reader. A deployment answers for all its nodes with a ledger built over
 /// theirs (the second constructor), which reads each node's ledger when asked; nothing is
 /// copied while the nodes run.
 class ledger {
 public:
-    /// keep_trace: also keep every record in order, for traces and diagrams.
-    explicit ledger(bool keep_trace = false) : keep_trace_(keep_trace) {}
+    /// Records of the kept trace per finished workflow retained, unless told.
+    static constexpr std::size_t trace_records_per_workflow = 8;
+
+    /// keep_trace: also keep the most recent records_per_workflow * retain_finished records in
+    /// order, for traces and diagrams. Requires: retain_finished >= 1.
+    explicit ledger(bool keep_trace = false, std::size_t retain_finished = default_retain_finished,
+                    std::size_t records_per_workflow = trace_records_per_workflow)
+        : keep_trace_(keep_trace), trace_cap_(records_per_workflow * retain_finished),
+          workflows_(retain_finished, retain_finished) {}
     /// A ledger that answers for `parts` as well as for what is recorded in it: totals and
     /// per-workflow traffic are summed, traces merged in the order the sends happened (the
     /// steady clock at record time, so in one process a cause comes before its effects) and
@@ -92,6 +108,10 @@ public:
     void count_sent(std::string_view workflow_id, std::uint64_t query_id, bool client,
                     std::size_t bytes);
     void record_received(std::size_t bytes);
+    /// This node is done with `workflow_id`: its traffic here is kept until `retain_finished`
+    /// later workflows are done too, then retired. Sends for it after that count in the totals
+    /// only.
+    void finish(std::string_view workflow_id);
     /// Adds counts of messages received elsewhere (when gathering other processes' ledgers).
     void record_received_total(std::uint64_t messages, std::uint64_t bytes);
 
@@ -107,17 +127,16 @@ public:
     /// Returns: up to `limit` kept records with seq > `since`, in send order.
     std::vector<traffic_record> trace_since(std::uint64_t since, std::size_t limit) const;
     bool keeps_trace() const noexcept { return keep_trace_; }
+    /// Returns: records dropped from the kept trace (the oldest, beyond its cap), here and in
+    /// the parts.
+    std::uint64_t trace_dropped() const;
+    /// Returns: workflows whose traffic is held here (not in the parts).
+    std::size_t workflows_held() const;
 
 private:
     struct keyed {
         std::int64_t order; ///< steady clock when recorded
         traffic_record record;
-    };
-    struct id_hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept {
-            return std::hash<std::string_view>{}(s);
-        }
     };
     void add_sent(std::string_view workflow_id, std::uint64_t query_id, bool client,
                   std::size_t bytes);
@@ -132,12 +151,14 @@ private:
     mutable std::mutex mutex_;
     bool keep_trace_;
     bool by_workflow_ = true;
+    std::size_t trace_cap_ = 0; ///< 0: no cap (a ledger over parts keeps nothing itself)
     std::vector<const ledger*> parts_;
     std::uint64_t seq_ = 0;
+    std::uint64_t dropped_ = 0; ///< records dropped from the front of trace_
     traffic_totals sent_, received_;
-    std::unordered_map<std::string, workflow_traffic, id_hash, std::equal_to<>> workflows_;
-    std::vector<traffic_record> trace_;
-    std::vector<std::int64_t> trace_order_; ///< steady clock of each kept record
+    retention_map<workflow_traffic> workflows_;
+    std::deque<traffic_record> trace_;
+    std::deque<std::int64_t> trace_order_; ///< steady clock of each kept record
 };
 
 } // namespace choreo

@@ -22,6 +22,7 @@
 #include "patterns/codec.hpp"
 #include "patterns/errors.hpp"
 #include "patterns/ledger.hpp"
+#include "patterns/retention.hpp"
 #include "patterns/topology.hpp"
 
 namespace choreo {
@@ -36,6 +37,10 @@ struct node_options {
     /// Simulated network delay added to every message this node sends (0: none). Messages keep
     /// their order; the ledger counts them when they are handed to the transport.
     std::chrono::nanoseconds link_delay{0};
+    /// Finished workflows kept in every per-workflow structure of this node (the pattern's
+    /// workflow state, the domain service's records); older ones are retired (see
+    /// patterns/retention.hpp). Give the node's ledger the same limit. At least 1.
+    std::size_t retain_finished = default_retain_finished;
 };
 
 /// A message to send; the node fills in the rest of the envelope.
@@ -112,6 +117,8 @@ public:
 
     const std::string& name() const noexcept { return name_; }
     const ledger& book() const noexcept { return ledger_; }
+    /// For the node's owner, to tell the ledger when it is done with a workflow (finish()).
+    ledger& book() noexcept { return ledger_; }
     asio::io_context& io() noexcept { return io_; }
     node_counters counters() const;
 

@@ -39,10 +39,13 @@ msg::workflow_status status_of_owner(const std::vector<message>& replies) {
 }
 
 void service_context::answer_status(const incoming& asker, const std::string& workflow_id,
-                                    const workflow_progress* progress) {
+                                    const workflow_progress* progress,
+                                    std::optional<std::string_view> retired_as) {
     msg::workflow_status st;
     if (progress != nullptr) {
         st = progress->status(workflow_);
+    } else if (retired_as) {
+        st = retired_status(workflow_, *retired_as);
     } else {
         st.state = std::string(workflow_state::unknown);
     }

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -22,8 +23,11 @@ namespace choreo {
 /// runs one (a node a pattern adds, such as an orchestrator, has none).
 class service_context {
 public:
-    service_context(const workflow& wf, domain_service* domain, node& net)
-        : workflow_(wf), domain_(domain), node_(net) {}
+    /// `book` is `net`'s ledger; `retain_finished` >= 1 is the node's retention (node_options).
+    service_context(const workflow& wf, domain_service* domain, node& net, ledger& book,
+                    std::size_t retain_finished)
+        : workflow_(wf), domain_(domain), node_(net), book_(book),
+          retain_finished_(retain_finished) {}
 
     const workflow& flow() const noexcept { return workflow_; }
     bool has_domain() const noexcept { return domain_ != nullptr; }
@@ -34,10 +38,22 @@ public:
     /// The first service of the chain.
     const std::string& first_service() const { return workflow_.steps.front().service; }
 
+    /// Finished workflows this node keeps per structure (node_options::retain_finished).
+    std::size_t retain_finished() const noexcept { return retain_finished_; }
+    /// Retired workflow ids a structure that answers status queries remembers.
+    std::size_t remember_retired() const noexcept {
+        return retired_ids_per_kept * retain_finished_;
+    }
+    /// This node is done with `workflow_id` (the workflow ended, or this node's part of it is
+    /// done): its ledger retires the workflow's traffic in its turn.
+    void finished(std::string_view workflow_id) { book_.finish(workflow_id); }
+
     /// Answers a status_request as the owner of the workflow state: from `progress` if this
-    /// node tracks the workflow, else "unknown".
+    /// node tracks the workflow; else, if `retired_as` names the terminal state of a workflow
+    /// it retired, found with that state and a "retired" placeholder per step; else "unknown".
     void answer_status(const incoming& asker, const std::string& workflow_id,
-                       const workflow_progress* progress);
+                       const workflow_progress* progress,
+                       std::optional<std::string_view> retired_as = std::nullopt);
 
     /// Tells the client `reply_to` that the workflow ended.
     void end_workflow(const std::string& reply_to, const std::string& workflow_id,
@@ -47,6 +63,8 @@ private:
     const workflow& workflow_;
     domain_service* domain_;
     node& node_;
+    ledger& book_;
+    std::size_t retain_finished_;
 };
 
 /// A pattern's behaviour inside one service node: what it does with each message.

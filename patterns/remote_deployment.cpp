@@ -16,7 +16,8 @@ constexpr std::uint64_t page = 500; // see max_entries_per_reply in service_node
 remote_deployment::remote_deployment(const pattern& p, workflow wf, topology where,
                                      remote_options options)
     : pattern_(p), workflow_(std::move(wf)), topology_(std::move(where)),
-      options_(std::move(options)), own_(options_.keep_history) {
+      options_(std::move(options)), own_(options_.keep_history, options_.node.retain_finished,
+                                         workflow_.sends_per_workflow_bound()) {
     own_.count_by_workflow(options_.keep_history);
     auto needed = pattern_.nodes(workflow_);
     needed.push_back(options_.client_name);
@@ -111,7 +112,10 @@ const ledger& remote_deployment::traffic() {
     std::stable_sort(all.begin(), all.end(), [](const traffic_record& a, const traffic_record& b) {
         return a.at_ns < b.at_ns;
     });
-    gathered_ = std::make_unique<ledger>(true);
+    // Every gathered record is kept (the nodes' traces are bounded already).
+    gathered_ = std::make_unique<ledger>(
+        true, std::max<std::size_t>(default_retain_finished,
+                                    all.size() / ledger::trace_records_per_workflow + 1));
     for (auto& r : all) {
         gathered_->record_sent(std::move(r));
     }

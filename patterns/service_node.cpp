@@ -24,8 +24,15 @@ service_node::service_node(zmq::context_t& context, asio::io_context& io, const 
                            const workflow& wf, std::string name,
                            std::unique_ptr<domain_service> domain, ledger& book,
                            node_options options)
-    : node_(context, io, std::move(name), book, std::move(options)), domain_(std::move(domain)),
-      context_(wf, domain_.get(), node_), behaviour_(p.make_service(context_)) {
+    : node_(context, io, std::move(name), book, options), domain_(std::move(domain)),
+      context_(wf, domain_.get(), node_, book, options.retain_finished),
+      behaviour_(p.make_service(context_)) {
+    if (options.retain_finished == 0) {
+        throw std::invalid_argument("retain_finished must be at least 1");
+    }
+    if (domain_) {
+        domain_->retain_finished(options.retain_finished);
+    }
     node_.on_message([this](node&, const incoming& in) { receive(in); });
 }
 
@@ -86,6 +93,12 @@ void service_node::receive(const incoming& in) {
     }
     if (const auto ec = behaviour_->receive(in)) {
         node_.refuse(in, ec);
+        // The error_reply counts in the traffic of the workflow the refused message named: the
+        // node is done with it, so that a stream of made-up workflow ids cannot grow the ledger
+        // (a workflow still under way here is finished again, as the newest, when it ends).
+        if (in.msg.env.query_id == 0 && !in.msg.env.workflow_id.empty()) {
+            node_.book().finish(in.msg.env.workflow_id);
+        }
     }
 }
 

@@ -48,6 +48,16 @@ std::vector<std::string> workflow::terminals() const {
     return out;
 }
 
+std::size_t workflow::sends_per_workflow_bound() const {
+    std::size_t notices = 0;
+    for (const auto& s : steps) {
+        for (const auto& f : s.failures) {
+            notices = std::max(notices, f.notify.size());
+        }
+    }
+    return std::max<std::size_t>(8, steps.size() + notices + 2);
+}
+
 std::size_t workflow::critical_path_hops() const {
     std::size_t longest = steps.empty() ? 0 : steps.size() - 1;
     for (std::size_t i = 0; i < steps.size(); ++i) {
@@ -84,11 +94,19 @@ msg::workflow_status status_from_records(const workflow& wf,
     }
     st.state = std::string(workflow_state::in_progress);
     bool decided = false;
+    bool saw_retired = false;
     for (std::uint32_t i = 0; i < wf.steps.size(); ++i) {
         const auto& s = wf.steps[i];
         const msg::step_record* r = find_record(records, s.service, i, step_status::done);
         if (r == nullptr) {
             r = find_record(records, s.service, i, step_status::failed);
+        }
+        if (r == nullptr && find_record(records, s.service, i, step_status::retired) != nullptr) {
+            // The service retired its part: the workflow may have got past this step, so later
+            // steps still decide, and if none does the state is "retired".
+            st.steps.push_back({s.service, i, std::string(step_status::retired), "", "", 0});
+            saw_retired = true;
+            continue;
         }
         if (r != nullptr) {
             st.steps.push_back(*r);
@@ -135,7 +153,30 @@ msg::workflow_status status_from_records(const workflow& wf,
             st.state = std::string(workflow_state::completed);
         }
     }
+    if (saw_retired && st.state == workflow_state::in_progress) {
+        st.state = std::string(workflow_state::retired);
+    }
     return st;
+}
+
+msg::workflow_status retired_status(const workflow& wf, std::string_view terminal) {
+    msg::workflow_status st;
+    st.found = true;
+    st.state = std::string(terminal);
+    for (std::uint32_t i = 0; i < wf.steps.size(); ++i) {
+        st.steps.push_back({wf.steps[i].service, i, std::string(step_status::retired), "", "", 0});
+    }
+    return st;
+}
+
+std::vector<msg::step_record> retired_records(const workflow& wf, std::string_view service) {
+    std::vector<msg::step_record> out;
+    for (std::uint32_t i = 0; i < wf.steps.size(); ++i) {
+        if (wf.steps[i].service == service) {
+            out.push_back({wf.steps[i].service, i, std::string(step_status::retired), "", "", 0});
+        }
+    }
+    return out;
 }
 
 } // namespace choreo

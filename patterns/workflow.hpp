@@ -37,6 +37,8 @@ inline constexpr std::string_view done = "done";
 inline constexpr std::string_view failed = "failed";
 inline constexpr std::string_view notified = "notified";
 inline constexpr std::string_view unknown = "unknown";
+/// A placeholder: the node asked retired what it knew of this step (see retention.hpp).
+inline constexpr std::string_view retired = "retired";
 } // namespace step_status
 
 /// Overall states besides the terminal ones.
@@ -44,6 +46,8 @@ namespace workflow_state {
 inline constexpr std::string_view in_progress = "in_progress";
 inline constexpr std::string_view unknown = "unknown";
 inline constexpr std::string_view completed = "completed";
+/// Every node that knew the workflow has retired it; how it ended is no longer known.
+inline constexpr std::string_view retired = "retired";
 } // namespace workflow_state
 
 struct workflow {
@@ -59,14 +63,28 @@ struct workflow {
     const failure* find_failure(std::uint32_t index, std::string_view event) const;
     /// Returns: every terminal state this workflow can end in, "completed" first.
     std::vector<std::string> terminals() const;
+    /// Returns: a bound on the messages one node sends for one workflow under any pattern
+    /// (every step and every notice of the worst failure, a progress report and the end, each
+    /// once; loops aside), at least 8: what a ledger's kept trace is sized by.
+    std::size_t sends_per_workflow_bound() const;
     /// Returns: the number of inter-service hops on the longest (critical) path.
     std::size_t critical_path_hops() const;
 };
 
 /// Builds the status of a workflow from the step records that services report.
 /// `silent` names services that were asked but did not answer: their steps show as unknown.
+/// A record with status "retired" (a service retired its part) shows its step as retired; a
+/// workflow not known to have got further than its retired steps is in state "retired".
 msg::workflow_status status_from_records(const workflow& wf,
                                          const std::vector<msg::step_record>& records,
                                          const std::set<std::string>& silent = {});
+
+/// Returns: what the owner of the workflow state says of a workflow it retired, having ended
+/// in `terminal`: found, that state, and a "retired" placeholder for every step.
+msg::workflow_status retired_status(const workflow& wf, std::string_view terminal);
+
+/// Returns: the "retired" placeholders a service answers for its part of a workflow it
+/// retired: one per step it runs (it no longer knows which of them it took part in).
+std::vector<msg::step_record> retired_records(const workflow& wf, std::string_view service);
 
 } // namespace choreo

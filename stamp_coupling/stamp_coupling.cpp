@@ -1,10 +1,9 @@
 #include "stamp_coupling/stamp_coupling.hpp"
 
-#include <unordered_map>
-
 #include "patterns/choreography.hpp"
 #include "patterns/codec.hpp"
 #include "patterns/errors.hpp"
+#include "patterns/retention.hpp"
 #include "stamp_coupling/contracts.hpp"
 
 namespace choreo::stamp_coupling {
@@ -30,6 +29,20 @@ std::vector<msg::step_record> records_of(const stamp& s) {
     return out;
 }
 
+/// What a service answers for a workflow it retired: a stamp of version 0 (any stamp still kept
+/// elsewhere is more advanced) in state "retired", with a "retired" entry per step it runs.
+stamp retired_stamp(const workflow& wf, const std::string& id, const std::string& service) {
+    stamp s{id, std::string(workflow_state::retired), 0, {}, {}};
+    for (const auto& r : retired_records(wf, service)) {
+        s.steps.push_back({r.service, r.step, r.status, r.outcome, r.detail, r.at_ns});
+    }
+    return s;
+}
+
+bool is_retired(const stamp& s) {
+    return s.version == 0 && s.state == workflow_state::retired;
+}
+
 std::size_t stamp_bytes(const stamp& s) {
     std::size_t n = sizeof(s) + s.workflow_id.capacity() + s.state.capacity();
     for (const auto* part : {&s.steps, &s.notified}) {
@@ -42,7 +55,8 @@ std::size_t stamp_bytes(const stamp& s) {
 
 class service final : public service_behaviour {
 public:
-    explicit service(service_context& ctx) : ctx_(ctx) {}
+    explicit service(service_context& ctx)
+        : ctx_(ctx), latest_(ctx.retain_finished(), ctx.remember_retired()) {}
 
 private:
     std::error_code on_receive(const incoming& in) override {
@@ -68,10 +82,13 @@ private:
             return {};
         }
         if (const auto* ask = msg::get_if<stamp_request>(&in.msg.payload)) {
-            const auto it = latest_.find(ask->workflow_id);
-            stamp_reply reply{ctx_.name(), it != latest_.end(), {}};
-            if (reply.found) {
-                reply.stamp = it->second;
+            const auto* kept = latest_.find(ask->workflow_id);
+            stamp_reply reply{ctx_.name(), kept != nullptr, {}};
+            if (kept != nullptr) {
+                reply.stamp = *kept;
+            } else if (latest_.retired(ask->workflow_id)) {
+                reply.found = true;
+                reply.stamp = retired_stamp(ctx_.flow(), ask->workflow_id, ctx_.name());
             }
             ctx_.net().reply(in, {ask->workflow_id, 0, in.msg.env.query_id, std::move(reply)});
             return {};
@@ -89,22 +106,27 @@ private:
             ctx_.end_workflow(reply_to, id, hop, r.terminal, r.record.detail);
         }
         latest_[id] = std::move(stamp);
+        // No service can tell when the workflow ends: this service's part is done here (until
+        // another event of the workflow comes, which finishes it again, as the newest).
+        latest_.finish(id);
+        ctx_.finished(id);
     }
 
     std::size_t on_state_workflows() const override { return latest_.size(); }
 
     std::size_t on_state_bytes() const override {
-        std::size_t n = 0;
-        for (const auto& [id, s] : latest_) {
+        std::size_t n = latest_.overhead_bytes();
+        latest_.for_each([&](const std::string& id, const stamp& s) {
             n += sizeof(id) + id.capacity() + stamp_bytes(s);
-        }
+        });
         return n;
     }
 
     service_context& ctx_;
     /// The last stamp this service passed on, per workflow: the only place a status query
-    /// can find the state once the message that carried it has been consumed.
-    std::unordered_map<std::string, stamp> latest_;
+    /// can find the state once the message that carried it has been consumed. The last
+    /// retain_finished() workflows are kept; a retired one is answered with a retired stamp.
+    retention_map<stamp> latest_;
 };
 
 } // namespace
@@ -134,15 +156,20 @@ msg::workflow_status pattern::do_assemble_status(const workflow& wf,
                                                  const std::vector<message>& replies,
                                                  const std::set<std::string>& silent) const {
     const stamp* best = nullptr;
+    std::vector<msg::step_record> retired; // placeholders of the services that retired theirs
     for (const auto& m : replies) {
         if (const auto* r = msg::get_if<stamp_reply>(&m.payload)) {
-            if (r->found && (best == nullptr || r->stamp.version > best->version)) {
+            if (r->found && is_retired(r->stamp)) {
+                const auto part = records_of(r->stamp);
+                retired.insert(retired.end(), part.begin(), part.end());
+            } else if (r->found && (best == nullptr || r->stamp.version > best->version)) {
                 best = &r->stamp;
             }
         }
     }
-    return status_from_records(wf, best ? records_of(*best) : std::vector<msg::step_record>{},
-                               silent);
+    auto records = best ? records_of(*best) : std::vector<msg::step_record>{};
+    records.insert(records.end(), retired.begin(), retired.end());
+    return status_from_records(wf, records, silent);
 }
 
 } // namespace choreo::stamp_coupling

@@ -1,10 +1,9 @@
 #include "stateless/stateless.hpp"
 
-#include <unordered_map>
-
 #include "patterns/choreography.hpp"
 #include "patterns/codec.hpp"
 #include "patterns/errors.hpp"
+#include "patterns/retention.hpp"
 #include "stateless/contracts.hpp"
 
 namespace choreo::stateless {
@@ -12,7 +11,8 @@ namespace {
 
 class service final : public service_behaviour {
 public:
-    explicit service(service_context& ctx) : ctx_(ctx) {}
+    explicit service(service_context& ctx)
+        : ctx_(ctx), journal_(ctx.retain_finished(), ctx.remember_retired()) {}
 
 private:
     std::error_code on_receive(const incoming& in) override {
@@ -34,11 +34,13 @@ private:
             return {};
         }
         if (const auto* ask = msg::get_if<snapshot_request>(&in.msg.payload)) {
-            const auto it = journal_.find(ask->workflow_id);
-            ctx_.net().reply(in, {ask->workflow_id, 0, in.msg.env.query_id,
-                                  snapshot_reply{ctx_.name(), it == journal_.end()
-                                                                  ? std::vector<msg::step_record>{}
-                                                                  : it->second}});
+            snapshot_reply reply{ctx_.name(), {}};
+            if (const auto* records = journal_.find(ask->workflow_id)) {
+                reply.records = *records;
+            } else if (journal_.retired(ask->workflow_id)) {
+                reply.records = retired_records(ctx_.flow(), ctx_.name());
+            }
+            ctx_.net().reply(in, {ask->workflow_id, 0, in.msg.env.query_id, std::move(reply)});
             return {};
         }
         return errc::unexpected_message;
@@ -53,28 +55,33 @@ private:
         if (!r.terminal.empty()) {
             ctx_.end_workflow(reply_to, id, hop, r.terminal, r.record.detail);
         }
+        // No service can tell when the workflow ends: this service's part is done here (until
+        // another event of the workflow comes, which finishes it again, as the newest).
+        journal_.finish(id);
+        ctx_.finished(id);
     }
 
     std::size_t on_state_workflows() const override { return journal_.size(); }
 
     std::size_t on_state_bytes() const override {
         auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; };
-        std::size_t n = 0;
-        for (const auto& [id, records] : journal_) {
-            n += sizeof(id) + heap(id) + sizeof(records) + 2 * sizeof(void*); // hash node
+        std::size_t n = journal_.overhead_bytes();
+        journal_.for_each([&](const std::string& id, const std::vector<msg::step_record>& records) {
+            n += sizeof(id) + heap(id) + sizeof(records);
             n += records.capacity() * sizeof(msg::step_record);
             for (const auto& r : records) {
                 n += heap(r.service) + heap(r.status) + heap(r.outcome) + heap(r.detail);
             }
-        }
+        });
         return n;
     }
 
     service_context& ctx_;
     /// What this service did, per workflow: the live snapshot a status query asks for. No
     /// service keeps the workflow's state, but each keeps this much to answer for its part,
-    /// and it is counted as workflow state.
-    std::unordered_map<std::string, std::vector<msg::step_record>> journal_;
+    /// and it is counted as workflow state. The last retain_finished() workflows are kept; a
+    /// retired one is answered with "retired" placeholders.
+    retention_map<std::vector<msg::step_record>> journal_;
 };
 
 } // namespace

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "patterns/errors.hpp"
+#include "patterns/retention.hpp"
 
 namespace choreo::review {
 namespace {
@@ -42,18 +43,20 @@ public:
 private:
     step_result decide(const workflow&, std::uint32_t, const std::string& workflow_id,
                        const submission& s) override {
-        if (taken_.emplace(workflow_id, s.author).second) {
+        if (taken_.try_emplace(workflow_id, s.author).second) {
             ++submitted_[s.author];
         }
+        taken_.finish(workflow_id); // this service's part is done, as far as it can tell
         return {"", fmt::format("took in '{}' by {} ({} author)", s.title, s.author,
                                 authors_.contains(s.author) ? "a known" : "a new")};
     }
 
     std::string on_failure(const failure& f, const std::string& workflow_id,
                            const submission& s) override {
-        if (returned_ids_.insert(workflow_id).second) {
+        if (returned_ids_.try_emplace(workflow_id).second) {
             ++returned_[s.author];
         }
+        returned_ids_.finish(workflow_id);
         return fmt::format("returned '{}' to {} ({})", s.title, s.author, f.event);
     }
 
@@ -68,16 +71,21 @@ private:
 
     std::size_t on_domain_bytes() const override {
         std::size_t n = 0;
-        for (const auto& [id, author] : taken_) {
+        taken_.for_each([&](const std::string& id, const std::string& author) {
             n += id.size() + author.size();
-        }
+        });
         return n + returned_ids_.size() * sizeof(std::string) +
                (authors_.size() + submitted_.size() + returned_.size()) * sizeof(std::string);
     }
 
+    void on_retain_finished(std::size_t n) override {
+        taken_.set_limits(n, 0);
+        returned_ids_.set_limits(n, 0);
+    }
+
     std::set<std::string> authors_;
-    std::map<std::string, std::string> taken_; ///< workflow id -> author
-    std::set<std::string> returned_ids_;
+    retention_map<std::string> taken_; ///< workflow id -> author, the last ones taken
+    retention_map<bool> returned_ids_; ///< the last ones returned
     std::map<std::string, std::int64_t> submitted_, returned_; ///< by author
 };
 
@@ -90,14 +98,15 @@ public:
 private:
     step_result decide(const workflow&, std::uint32_t, const std::string& workflow_id,
                        const submission& s) override {
-        if (const auto it = decided_.find(workflow_id); it != decided_.end()) {
-            return it->second; // a manuscript is checked once
+        if (const auto* kept = decided_.find(workflow_id)) {
+            return *kept; // a manuscript is checked once (within the retention)
         }
         const auto why = refusal(rules_, s);
         step_result r = why.empty() ? step_result{"", "fit to print"} : step_result{"refused", why};
         ++checked_;
         refused_ += why.empty() ? 0 : 1;
-        decided_.emplace(workflow_id, r);
+        decided_.try_emplace(workflow_id, r);
+        decided_.finish(workflow_id);
         return r;
     }
 
@@ -108,14 +117,16 @@ private:
 
     std::size_t on_domain_bytes() const override {
         std::size_t n = 0;
-        for (const auto& [id, r] : decided_) {
+        decided_.for_each([&](const std::string& id, const step_result& r) {
             n += id.size() + r.detail.size() + r.failure.size();
-        }
+        });
         return n;
     }
 
+    void on_retain_finished(std::size_t n) override { decided_.set_limits(n, 0); }
+
     desk rules_;
-    std::map<std::string, step_result> decided_;
+    retention_map<step_result> decided_;
     std::int64_t checked_ = 0;
     std::int64_t refused_ = 0;
 };
@@ -129,27 +140,32 @@ public:
 private:
     step_result decide(const workflow&, std::uint32_t, const std::string& workflow_id,
                        const submission& s) override {
-        auto [it, fresh] = catalog_.try_emplace(workflow_id, catalog_.size() + 1);
+        auto [number, fresh] = catalog_.try_emplace(workflow_id, published_ + 1);
         if (fresh) {
+            ++published_;
             words_ += s.words;
         }
-        return {"", fmt::format("published '{}' as #{}", s.title, it->second)};
+        catalog_.finish(workflow_id);
+        return {"", fmt::format("published '{}' as #{}", s.title, *number)};
     }
 
     void do_add_effects(domain_effects& out) const override {
-        out["published"] += static_cast<std::int64_t>(catalog_.size());
+        out["published"] += published_;
         out["words_published"] += words_;
     }
 
     std::size_t on_domain_bytes() const override {
         std::size_t n = 0;
-        for (const auto& [id, number] : catalog_) {
+        catalog_.for_each([&](const std::string& id, const std::int64_t& number) {
             n += id.size() + sizeof(number);
-        }
+        });
         return n;
     }
 
-    std::map<std::string, std::size_t> catalog_; ///< workflow id -> catalog number
+    void on_retain_finished(std::size_t n) override { catalog_.set_limits(n, 0); }
+
+    retention_map<std::int64_t> catalog_; ///< workflow id -> catalog number, the last ones
+    std::int64_t published_ = 0;          ///< running count: retiring never changes it
     std::int64_t words_ = 0;
 };
 

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "patterns/errors.hpp"
+#include "patterns/retention.hpp"
 
 namespace choreo::order {
 namespace {
@@ -18,6 +19,15 @@ std::size_t heap(const std::string& s) {
 }
 /// Bytes of one std::map node beside its key and value (links, colour, padding).
 constexpr std::size_t map_node = 32;
+
+/// Bytes of a service's kept step results by workflow id, bookkeeping included.
+std::size_t records_bytes(const retention_map<step_result>& records) {
+    std::size_t n = records.overhead_bytes();
+    records.for_each([&](const std::string& id, const step_result& r) {
+        n += sizeof(id) + heap(id) + sizeof(r) + heap(r.failure) + heap(r.detail);
+    });
+    return n;
+}
 
 std::string email_subject(std::string_view event) {
     if (event == "payment_declined") {
@@ -49,8 +59,8 @@ private:
     step_result decide(const workflow&, std::uint32_t, const std::string& workflow_id,
                        const order& o) override {
         // Idempotent: an order already decided keeps its decision.
-        if (const auto it = orders_.find(workflow_id); it != orders_.end()) {
-            return it->second;
+        if (const auto* kept = orders_.find(workflow_id)) {
+            return *kept;
         }
         std::string problem;
         if (o.customer.empty()) {
@@ -75,7 +85,8 @@ private:
                             ? step_result{"", fmt::format("accepted {} line(s)", o.items.size())}
                             : step_result{"invalid_order", problem};
         (problem.empty() ? accepted_ : rejected_) += 1;
-        orders_.emplace(workflow_id, r);
+        orders_.try_emplace(workflow_id, r);
+        orders_.finish(workflow_id); // this service's part is done
         return r;
     }
 
@@ -87,14 +98,15 @@ private:
     std::size_t on_domain_bytes() const override {
         std::size_t n =
             catalog_.size() * (map_node + sizeof(std::string) + sizeof(fixture::product));
-        for (const auto& [id, r] : orders_) {
-            n += map_node + sizeof(id) + heap(id) + sizeof(r) + heap(r.failure) + heap(r.detail);
-        }
-        return n;
+        return n + records_bytes(orders_);
     }
 
+    void on_retain_finished(std::size_t n) override { orders_.set_limits(n, 0); }
+
     std::map<std::string, fixture::product> catalog_;
-    std::map<std::string, step_result> orders_; ///< the orders taken, by workflow id
+    /// The last orders taken, by workflow id: a duplicate keeps its decision (one older than
+    /// the retention is decided again; the counts below keep counting).
+    retention_map<step_result> orders_;
     std::size_t accepted_ = 0;
     std::size_t rejected_ = 0;
 };
@@ -108,8 +120,8 @@ public:
 private:
     step_result decide(const workflow&, std::uint32_t, const std::string& workflow_id,
                        const order& o) override {
-        if (const auto it = payments_.find(workflow_id); it != payments_.end()) {
-            return it->second; // never charge one order twice
+        if (const auto* kept = payments_.find(workflow_id)) {
+            return *kept; // never charge one order twice (within the retention)
         }
         const auto amount = total_cents(o);
         const auto it = accounts_.find(o.customer);
@@ -122,7 +134,8 @@ private:
             charged_[o.customer] += amount;
             r = {"", fmt::format("charged {} cents", amount)};
         }
-        payments_.emplace(workflow_id, r);
+        payments_.try_emplace(workflow_id, r);
+        payments_.finish(workflow_id); // this service's part is done
         return r;
     }
 
@@ -138,15 +151,15 @@ private:
         std::size_t n =
             accounts_.size() * (map_node + sizeof(std::string) + sizeof(fixture::account));
         n += charged_.size() * (map_node + sizeof(std::string) + sizeof(std::uint64_t));
-        for (const auto& [id, r] : payments_) {
-            n += map_node + sizeof(id) + heap(id) + sizeof(r) + heap(r.failure) + heap(r.detail);
-        }
-        return n;
+        return n + records_bytes(payments_);
     }
+
+    void on_retain_finished(std::size_t n) override { payments_.set_limits(n, 0); }
 
     std::map<std::string, fixture::account> accounts_;
     std::map<std::string, std::uint64_t> charged_;
-    std::map<std::string, step_result> payments_; ///< the payments made or declined, by order
+    /// The last payments made or declined, by order; charged_ is the running aggregate.
+    retention_map<step_result> payments_;
 };
 
 // ---- fulfillment: ships from inventory, or back-orders --------------------------------------
@@ -162,8 +175,8 @@ public:
 private:
     step_result decide(const workflow&, std::uint32_t, const std::string& workflow_id,
                        const order& o) override {
-        if (const auto it = shipments_.find(workflow_id); it != shipments_.end()) {
-            return it->second; // never ship one order twice
+        if (const auto* kept = shipments_.find(workflow_id)) {
+            return *kept; // never ship one order twice (within the retention)
         }
         step_result r;
         for (const auto& item : o.items) {
@@ -171,7 +184,8 @@ private:
             if (it == stock_.end() || it->second < static_cast<std::int64_t>(item.quantity)) {
                 ++back_orders_;
                 r = {"out_of_stock", fmt::format("{} short of {}", item.sku, item.quantity)};
-                shipments_.emplace(workflow_id, r);
+                shipments_.try_emplace(workflow_id, r);
+                shipments_.finish(workflow_id); // this service's part is done
                 return r;
             }
         }
@@ -181,7 +195,8 @@ private:
             units += item.quantity;
         }
         r = {"", fmt::format("shipped {} unit(s)", units)};
-        shipments_.emplace(workflow_id, r);
+        shipments_.try_emplace(workflow_id, r);
+        shipments_.finish(workflow_id); // this service's part is done
         return r;
     }
 
@@ -194,14 +209,14 @@ private:
 
     std::size_t on_domain_bytes() const override {
         std::size_t n = stock_.size() * (map_node + sizeof(std::string) + sizeof(std::int64_t));
-        for (const auto& [id, r] : shipments_) {
-            n += map_node + sizeof(id) + heap(id) + sizeof(r) + heap(r.failure) + heap(r.detail);
-        }
-        return n;
+        return n + records_bytes(shipments_);
     }
 
+    void on_retain_finished(std::size_t n) override { shipments_.set_limits(n, 0); }
+
     std::map<std::string, std::int64_t> stock_;
-    std::map<std::string, step_result> shipments_; ///< shipped or back-ordered, by order
+    /// The last orders shipped or back-ordered, by order; stock_ is the running aggregate.
+    retention_map<step_result> shipments_;
     std::size_t back_orders_ = 0;
 };
 
@@ -230,6 +245,7 @@ private:
             ++sent_[email_key(o.customer, subject)];
             box.push_back(subject);
         }
+        outbox_.finish(workflow_id); // this service's part is done, as far as it can tell
         return fmt::format("sent '{}' to {}", subject, o.customer);
     }
 
@@ -241,18 +257,23 @@ private:
 
     std::size_t on_domain_bytes() const override {
         std::size_t n = sent_.size() * (map_node + sizeof(std::string) + sizeof(std::uint64_t));
-        for (const auto& [id, subjects] : outbox_) {
-            n += map_node + sizeof(id) + heap(id) + sizeof(subjects) +
+        n += outbox_.overhead_bytes();
+        outbox_.for_each([&](const std::string& id, const std::vector<std::string>& subjects) {
+            n += sizeof(id) + heap(id) + sizeof(subjects) +
                  subjects.capacity() * sizeof(std::string);
             for (const auto& s : subjects) {
                 n += heap(s);
             }
-        }
+        });
         return n;
     }
 
-    std::map<std::string, std::vector<std::string>> outbox_; ///< subjects sent, by order
-    std::map<std::string, std::uint64_t> sent_;              ///< emails sent, by email_key
+    void on_retain_finished(std::size_t n) override { outbox_.set_limits(n, 0); }
+
+    /// Subjects sent, by order, for the last orders: one email per order and subject (within
+    /// the retention); sent_ is the running aggregate the effects come from.
+    retention_map<std::vector<std::string>> outbox_;
+    std::map<std::string, std::uint64_t> sent_; ///< emails sent, by email_key
 };
 
 // ---- the seeded generator -------------------------------------------------------------------

@@ -1,0 +1,238 @@
+// Retention of finished workflows: per-workflow state that keeps what is in progress and the
+// last N finished, and a compact memory of the ids it let go.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace choreo {
+
+/// Finished workflows each node keeps by default (`--retain-finished`).
+inline constexpr std::size_t default_retain_finished = 10'000;
+/// Retired ids a structure that answers status queries remembers, per finished one kept.
+inline constexpr std::size_t retired_ids_per_kept = 10;
+
+/// Ids of retired workflows, each kept as a 64-bit hash and a 1-byte code of a label (the
+/// terminal state it ended in, say): at most `capacity` of them, the oldest forgotten first.
+/// Two ids with the same hash are taken for one: with 64-bit hashes and a capacity of 10^5 the
+/// odds that an id never seen looks retired are about 10^5 / 2^64, 5 in 10^15, per lookup.
+class retired_ids {
+public:
+    explicit retired_ids(std::size_t capacity = 0) : capacity_(capacity) {}
+
+    void set_capacity(std::size_t capacity) {
+        capacity_ = capacity;
+        trim();
+    }
+    std::size_t capacity() const noexcept { return capacity_; }
+
+    /// Returns: the code of `label` (at most 256 labels are told apart; beyond that, code 0,
+    /// the label "", stands for any other).
+    std::uint8_t code_of(std::string_view label) {
+        for (std::size_t c = 0; c < labels_.size(); ++c) {
+            if (labels_[c] == label) {
+                return static_cast<std::uint8_t>(c);
+            }
+        }
+        if (labels_.size() == 256) {
+            return 0;
+        }
+        labels_.emplace_back(label);
+        return static_cast<std::uint8_t>(labels_.size() - 1);
+    }
+    std::string_view label_of(std::uint8_t code) const {
+        return code < labels_.size() ? std::string_view(labels_[code]) : std::string_view();
+    }
+
+    /// Remembers `id` as retired with the label of `code`.
+    void add(std::string_view id, std::uint8_t code) {
+        if (capacity_ == 0) {
+            return;
+        }
+        const auto h = hash(id);
+        if (auto it = codes_.find(h); it != codes_.end()) {
+            it->second = code; // keeps its place in the order of forgetting
+            return;
+        }
+        codes_.emplace(h, code);
+        order_.push_back(h);
+        trim();
+    }
+    /// Returns: the label `id` was retired with, or nullopt if it is not remembered.
+    std::optional<std::string_view> find(std::string_view id) const {
+        if (const auto it = codes_.find(hash(id)); it != codes_.end()) {
+            return label_of(it->second);
+        }
+        return std::nullopt;
+    }
+    std::size_t size() const noexcept { return codes_.size(); }
+    /// Returns: bytes held (hash nodes, buckets, the order of forgetting, labels), roughly.
+    std::size_t heap_bytes() const noexcept {
+        return codes_.size() * (sizeof(void*) + 2 * sizeof(std::uint64_t)) +
+               codes_.bucket_count() * sizeof(void*) + order_.size() * sizeof(std::uint64_t) +
+               labels_.capacity() * sizeof(std::string);
+    }
+
+private:
+    static std::uint64_t hash(std::string_view id) noexcept {
+        return static_cast<std::uint64_t>(std::hash<std::string_view>{}(id));
+    }
+    void trim() {
+        while (order_.size() > capacity_) {
+            codes_.erase(order_.front());
+            order_.pop_front();
+        }
+    }
+
+    std::size_t capacity_;
+    std::unordered_map<std::uint64_t, std::uint8_t> codes_;
+    std::deque<std::uint64_t> order_;                ///< oldest first
+    std::vector<std::string> labels_{std::string()}; ///< code -> label; code 0 is ""
+};
+
+/// Per-workflow state of type V, by workflow id: every entry in progress, and the last
+/// `keep_finished` entries marked finished; when one more finishes, the one finished longest ago
+/// is erased (amortized O(1)) and its id remembered in retired() with the label given to
+/// finish(). What "finished" means is the owner's call: a node that cannot know when a workflow
+/// ended (a middle service in choreography, a domain service) finishes an entry once its own
+/// part is done.
+template <class V> class retention_map {
+    struct id_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    struct slot {
+        V value;
+        std::uint64_t finished_at = 0; ///< 0: in progress; else its place among the finished
+        std::uint8_t code = 0;         ///< label to retire it with
+    };
+    using map_type = std::unordered_map<std::string, slot, id_hash, std::equal_to<>>;
+
+public:
+    /// `remember_retired`: how many retired ids retired() knows (0: none).
+    explicit retention_map(std::size_t keep_finished = default_retain_finished,
+                           std::size_t remember_retired = 0)
+        : keep_(keep_finished), retired_(remember_retired) {}
+
+    /// Sets the limits; entries beyond the new limit are retired at once.
+    void set_limits(std::size_t keep_finished, std::size_t remember_retired) {
+        keep_ = keep_finished;
+        retired_.set_capacity(remember_retired);
+        evict();
+    }
+    std::size_t keep_finished() const noexcept { return keep_; }
+
+    V* find(std::string_view id) {
+        const auto it = map_.find(id);
+        return it == map_.end() ? nullptr : &it->second.value;
+    }
+    const V* find(std::string_view id) const {
+        const auto it = map_.find(id);
+        return it == map_.end() ? nullptr : &it->second.value;
+    }
+    bool contains(std::string_view id) const { return map_.find(id) != map_.end(); }
+
+    /// Returns: the entry of `id`, made from `args` (in progress) if there was none, and
+    /// whether it is new. An entry kept as finished stays finished.
+    template <class... Args> std::pair<V*, bool> try_emplace(std::string_view id, Args&&... args) {
+        auto it = map_.find(id);
+        if (it != map_.end()) {
+            return {&it->second.value, false};
+        }
+        it = map_.emplace(std::string(id), slot{V(std::forward<Args>(args)...), 0, 0}).first;
+        return {&it->second.value, true};
+    }
+    /// Returns: the entry of `id`, value-initialized if there was none.
+    V& operator[](std::string_view id) { return *try_emplace(id).first; }
+
+    /// Marks `id` finished, the most recently finished (again, if it was), to be retired with
+    /// `label` in its turn. Retires the entries finished longest ago beyond the limit. An id
+    /// not held is ignored.
+    void finish(std::string_view id, std::string_view label = {}) {
+        const auto it = map_.find(id);
+        if (it == map_.end()) {
+            return;
+        }
+        auto& s = it->second;
+        s.code = retired_.code_of(label);
+        if (s.finished_at != 0 && s.finished_at == clock_) {
+            return; // the newest already: nothing moves
+        }
+        if (s.finished_at == 0) {
+            ++finished_;
+        }
+        s.finished_at = ++clock_;
+        order_.push_back({&*it, s.finished_at});
+        if (order_.size() > 2 * finished_ + 64) {
+            compact(); // entries finished again and again leave stale places behind
+        }
+        evict();
+    }
+    bool finished(std::string_view id) const {
+        const auto it = map_.find(id);
+        return it != map_.end() && it->second.finished_at != 0;
+    }
+    /// Returns: the label a recently retired `id` was retired with (nullopt: not remembered, or
+    /// still held).
+    std::optional<std::string_view> retired(std::string_view id) const {
+        return contains(id) ? std::nullopt : retired_.find(id);
+    }
+
+    std::size_t size() const noexcept { return map_.size(); }
+    std::size_t finished_count() const noexcept { return finished_; }
+    /// Calls `f(id, value)` for every entry held.
+    template <class F> void for_each(F&& f) const {
+        for (const auto& [id, s] : map_) {
+            f(id, s.value);
+        }
+    }
+    /// Returns: bytes of bookkeeping beside the entries' ids and values: hash nodes and buckets,
+    /// the order of finishing, the retired ids.
+    std::size_t overhead_bytes() const noexcept {
+        return map_.size() * (2 * sizeof(void*) + sizeof(std::uint64_t) + sizeof(std::uint64_t)) +
+               map_.bucket_count() * sizeof(void*) + order_.size() * sizeof(finished_entry) +
+               retired_.heap_bytes();
+    }
+
+private:
+    struct finished_entry {
+        typename map_type::value_type* entry; ///< node addresses survive rehashing
+        std::uint64_t at;                     ///< stale if the entry finished again since
+    };
+    void evict() {
+        while (finished_ > keep_ && !order_.empty()) {
+            const auto f = order_.front();
+            order_.pop_front();
+            if (f.entry->second.finished_at != f.at) {
+                continue; // finished again later: a newer entry in order_ stands for it
+            }
+            retired_.add(f.entry->first, f.entry->second.code);
+            map_.erase(map_.find(std::string_view(f.entry->first)));
+            --finished_;
+        }
+    }
+
+    void compact() {
+        std::erase_if(order_,
+                      [](const finished_entry& f) { return f.entry->second.finished_at != f.at; });
+    }
+
+    std::size_t keep_;
+    map_type map_;
+    std::deque<finished_entry> order_; ///< oldest first; may hold stale entries
+    std::size_t finished_ = 0;
+    std::uint64_t clock_ = 0;
+    retired_ids retired_;
+};
+
+} // namespace choreo
