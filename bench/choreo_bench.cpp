@@ -183,7 +183,8 @@ int main(int argc, char** argv) {
                        "run a soak instead: N workflows of the workflow's mix (or --scenario) per "
                        "pattern, one process per node (ipc unless --transport tcp), nodes without "
                        "traces; reports every process's RSS each --soak-every workflows and its "
-                       "growth after warm-up (the first interval); flat means <= 10%")
+                       "growth after warm-up (until every retention structure can be full: 11 x "
+                       "--retain-finished workflows); flat means <= 10%")
             ->check(count_of("workflows", 1, 1'000'000'000));
     app.add_option("--soak-every", soak_every,
                    "workflows between two soak reports; a last report comes at the end when it "
@@ -211,10 +212,12 @@ int main(int argc, char** argv) {
         return 2;
     }
     base.link_delay = *delay;
+    // A soak is about what a node keeps by default; a measured run keeps all its workflows.
+    const auto run_workflows = soak > 0 ? std::size_t{0} : base.warm_up + base.workflows;
     base.retain_finished = retain_option->count() > 0
                                ? retain_finished
-                               : std::max(default_retain_finished, base.warm_up + base.workflows);
-    if (base.retain_finished < base.warm_up + base.workflows) {
+                               : std::max(default_retain_finished, run_workflows);
+    if (base.retain_finished < run_workflows) {
         std::cerr << "choreo-bench: --retain-finished " << base.retain_finished << " < the run's "
                   << base.warm_up + base.workflows
                   << " workflows: per-workflow figures count only the workflows still kept\n";

@@ -222,13 +222,12 @@ void print_soak_table(std::ostream& out, const std::vector<soak_result>& soaks) 
                        r.effects_differing > r.effects_differences.size() ? "; ..." : "");
         }
         if (r.growth.empty()) {
-            fmt::print(out, "  RSS growth after warm-up: needs two reports or more (the first "
-                            "interval is the warm-up)\n");
+            fmt::print(out, "  RSS growth after warm-up: needs two reports or more\n");
         } else {
             fmt::print(out,
-                       "  RSS growth after warm-up (the first interval), first report -> last; "
-                       "flat: <= {:.0f}%\n",
-                       r.config.flat_limit_pct);
+                       "  RSS growth after warm-up (every retention structure can be full after "
+                       "{} workflows), from the report at {} to the last; flat: <= {:.0f}%\n",
+                       r.config.warm_up_workflows(), r.growth_from, r.config.flat_limit_pct);
             for (const auto& g : r.growth) {
                 fmt::print(out, "    {:<24} {:>9} kB -> {:>9} kB {:>+8.1f}%  {}\n", g.node,
                            g.first_kb, g.last_kb, g.growth_pct, g.flat ? "flat" : "GROWS");
@@ -269,7 +268,8 @@ nlohmann::json soak_to_json(const std::vector<soak_result>& soaks) {
                      {"seed", c.seed},
                      {"workflows", r.config.workflows},
                      {"every", r.config.every},
-                     {"warm_up", "the first interval: growth runs from the first report"},
+                     {"warm_up_workflows", r.config.warm_up_workflows()},
+                     {"growth_from_workflows", r.growth_from},
                      {"flat_limit_pct", r.config.flat_limit_pct},
                      {"workflows_ended", r.ended},
                      {"workflows_lost", r.lost},

@@ -477,6 +477,10 @@ run_result run_workload(const run_config& c) {
     return r;
 }
 
+std::size_t soak_config::warm_up_workflows() const {
+    return (retired_ids_per_kept + 1) * run.retain_finished;
+}
+
 soak_result run_soak(const soak_config& config) {
     soak_result r;
     r.config = config;
@@ -567,8 +571,16 @@ soak_result run_soak(const soak_config& config) {
     r.effects_differing = differences.size();
     keep_first(r.effects_differences, differences);
 
+    // Growth runs from the first report after warm-up (the first report if none is that late).
+    auto from = std::find_if(r.reports.begin(), r.reports.end(), [&](const soak_report& s) {
+        return s.workflows >= config.warm_up_workflows();
+    });
+    if (from == r.reports.end() || std::next(from) == r.reports.end()) {
+        from = r.reports.begin();
+    }
     if (r.reports.size() >= 2) {
-        const auto& first = r.reports.front().rss;
+        r.growth_from = from->workflows;
+        const auto& first = from->rss;
         const auto& last = r.reports.back().rss;
         for (std::size_t i = 0; i < first.size() && i < last.size(); ++i) {
             rss_growth g;

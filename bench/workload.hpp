@@ -99,9 +99,13 @@ struct soak_config {
     run_config run;
     std::size_t workflows = 1'000'000;
     std::size_t every = 100'000; ///< a report each time this many more have ended, and at the end
-    /// RSS growth after warm-up up to which a node's memory counts as flat. The warm-up is the
-    /// first interval: growth runs from the first report to the last.
+    /// RSS growth after warm-up up to which a node's memory counts as flat. The warm-up lasts
+    /// until every retention structure can be full: the last `run.retain_finished` finished
+    /// workflows kept and retired_ids_per_kept times as many retired ids remembered, so growth
+    /// runs from the first report at or after warm_up_workflows() to the last (from the first
+    /// report if none is that late).
     double flat_limit_pct = 10.0;
+    std::size_t warm_up_workflows() const;
 };
 
 /// The resident memory of one process, from VmRSS in /proc/PID/status.
@@ -139,6 +143,7 @@ struct soak_result {
     double workflows_per_s{};
     std::vector<soak_report> reports;
     std::vector<rss_growth> growth; ///< per process; empty with fewer than two reports
+    std::size_t growth_from{};      ///< workflows ended at the report growth runs from
 };
 
 /// Runs a soak: `workflows` workflows of the scenario, `inflight` at a time, through one

@@ -134,10 +134,12 @@ TEST(bench_smoke, a_chain_sweep_over_separate_processes_reports_every_length) {
 }
 
 TEST(bench_smoke, a_soak_reads_every_process_rss_at_every_interval_and_loses_nothing) {
-    const std::size_t workflows = 2'000, every = 1'000;
-    const auto [code, out] =
-        run_command(bench + " --soak " + std::to_string(workflows) + " --soak-every " +
-                    std::to_string(every) + " --inflight 4 --json 2>/dev/null");
+    // A retention of 100 finished workflows: warm-up ends at 1,100, so growth runs from the
+    // report at 1,500.
+    const std::size_t workflows = 2'000, every = 500;
+    const auto [code, out] = run_command(bench + " --soak " + std::to_string(workflows) +
+                                         " --soak-every " + std::to_string(every) +
+                                         " --retain-finished 100 --inflight 4 --json 2>/dev/null");
     ASSERT_EQ(code, 0) << out;
     const auto rows = nlohmann::json::parse(out);
     ASSERT_TRUE(rows.is_array());
@@ -168,11 +170,25 @@ TEST(bench_smoke, a_soak_reads_every_process_rss_at_every_interval_and_loses_not
                 EXPECT_GT(report["rss"][k]["rss_kb"].get<long>(), 0);
             }
         }
+        // Growth runs from the first report after warm-up (11 x the retention), else the first.
+        const auto warm_up = row["warm_up_workflows"].get<std::size_t>();
+        const auto from = row["growth_from_workflows"].get<std::size_t>();
+        std::size_t first = 0;
+        while (first + 2 < reports.size() &&
+               reports[first]["workflows"].get<std::size_t>() < warm_up) {
+            ++first;
+        }
+        if (reports[first]["workflows"].get<std::size_t>() < warm_up) {
+            first = 0;
+        }
+        EXPECT_EQ(warm_up, 1'100U);
+        EXPECT_EQ(from, 1'500U);
+        EXPECT_EQ(from, reports[first]["workflows"].get<std::size_t>());
         const auto& growth = row["growth"];
         ASSERT_EQ(growth.size(), processes.size());
         for (std::size_t k = 0; k < processes.size(); ++k) {
             EXPECT_EQ(growth[k]["node"], processes[k]);
-            EXPECT_EQ(growth[k]["first_kb"], reports.front()["rss"][k]["rss_kb"]);
+            EXPECT_EQ(growth[k]["first_kb"], reports[first]["rss"][k]["rss_kb"]);
             EXPECT_EQ(growth[k]["last_kb"], reports.back()["rss"][k]["rss_kb"]);
             EXPECT_TRUE(growth[k]["flat"].is_boolean()); // the verdict: memory is not pass/fail
         }
