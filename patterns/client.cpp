@@ -52,9 +52,15 @@ void client::place(const std::string& workflow_id, const msg::value& details) {
 bool client::wait_for(const std::vector<std::string>& ids,
                       std::chrono::milliseconds timeout) const {
     std::unique_lock lock(mutex_);
+    // An id that has ended stays ended: each wake-up goes on from the first id not seen ended,
+    // so waiting for n workflows costs O(n) in all, not O(n) per workflow that ends (which,
+    // with the lock held, starved the io thread that records the ends).
+    std::size_t seen = 0;
     return ended_cv_.wait_for(lock, timeout, [&] {
-        return std::all_of(ids.begin(), ids.end(),
-                           [&](const std::string& id) { return ended_.contains(id); });
+        while (seen < ids.size() && ended_.contains(ids[seen])) {
+            ++seen;
+        }
+        return seen == ids.size();
     });
 }
 

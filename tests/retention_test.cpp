@@ -182,6 +182,38 @@ TEST_P(retention, a_retired_workflow_is_answered_as_the_protocol_says) {
     EXPECT_EQ(d.client().status("never-placed").status.state, "unknown");
 }
 
+// Only what finished before the last N is retired: on a mixed run with fewer workflows in
+// flight than N, each of the latest (of every scenario, failures included) answers in full.
+// (Retention goes by the order workflows finish in, not the order they were placed in: with
+// more in flight than N, a failure that ends early can retire before slower workflows placed
+// before it.)
+TEST_P(retention, the_last_n_finished_of_a_mixed_run_answer_in_full) {
+    constexpr std::size_t kept = 100, in_flight = 10;
+    local_deployment d(pattern_, testing::workflow_named("order"), options(kept));
+    testing::batch all;
+    for (std::size_t round = 0; round < 20 * kept / in_flight; ++round) {
+        const auto b = testing::place(d, "mixed", in_flight, 11 + round);
+        ASSERT_TRUE(testing::ended_as_planned(d, b));
+        all.ids.insert(all.ids.end(), b.ids.begin(), b.ids.end());
+        all.plans.insert(all.plans.end(), b.plans.begin(), b.plans.end());
+    }
+    std::set<std::string> scenarios;
+    for (std::size_t i = all.ids.size() - kept / 2; i < all.ids.size(); ++i) {
+        const auto st = d.client().status(all.ids[i]).status;
+        scenarios.insert(all.plans[i].scenario);
+        EXPECT_EQ(st.state, all.plans[i].expected_terminal) << all.ids[i];
+        for (const auto& r : st.steps) {
+            EXPECT_NE(r.status, "retired") << all.ids[i] << " " << r.service;
+        }
+        for (const auto& r : st.notified) {
+            EXPECT_EQ(r.status, "notified") << all.ids[i] << " " << r.service;
+        }
+    }
+    // failures among them, which end sooner than the workflows around them
+    EXPECT_TRUE(scenarios.contains("payment_rejected"));
+    EXPECT_TRUE(scenarios.contains("back_order"));
+}
+
 TEST_P(retention, a_terminal_some_node_still_knows_is_the_state) {
     // N = 2: a completed order, then two rejected ones that only order_placement sees. The
     // owners and order_placement retire the completed one; the other services keep it.
