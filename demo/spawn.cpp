@@ -188,11 +188,13 @@ void spawned_services::start(const std::string& service) {
         ::execv(argv[0], argv.data());
         ::_exit(127);
     }
+    std::lock_guard lock(children_mutex_);
     children_[service] = pid;
 }
 
 std::vector<std::pair<std::string, pid_t>> spawned_services::processes() const {
     std::vector<std::pair<std::string, pid_t>> out;
+    std::lock_guard lock(children_mutex_);
     for (const auto& n : nodes_) {
         if (const auto it = children_.find(n); it != children_.end()) {
             out.emplace_back(n, it->second);
@@ -202,6 +204,7 @@ std::vector<std::pair<std::string, pid_t>> spawned_services::processes() const {
 }
 
 pid_t spawned_services::pid_of(const std::string& node_name) const {
+    std::lock_guard lock(children_mutex_);
     const auto it = children_.find(node_name);
     return it == children_.end() ? -1 : it->second;
 }
@@ -237,17 +240,23 @@ spawned_services::cpu_time(const std::string& node_name) const {
 }
 
 int spawned_services::kill(const std::string& service, int signal) {
-    const auto it = children_.find(service);
-    if (it == children_.end()) {
-        throw std::invalid_argument("no process for " + service);
+    pid_t pid = -1;
+    {
+        // Out of the list first: a signal thread stopping everything meanwhile leaves it alone.
+        std::lock_guard lock(children_mutex_);
+        const auto it = children_.find(service);
+        if (it == children_.end()) {
+            throw std::invalid_argument("no process for " + service);
+        }
+        pid = it->second;
+        children_.erase(it);
     }
     int status = 0;
-    ::kill(it->second, signal);
-    if (!wait_exit(it->second, grace, &status)) {
-        ::kill(it->second, SIGKILL);
-        wait_exit(it->second, grace, &status);
+    ::kill(pid, signal);
+    if (!wait_exit(pid, grace, &status)) {
+        ::kill(pid, SIGKILL);
+        wait_exit(pid, grace, &status);
     }
-    children_.erase(it);
     return status;
 }
 
@@ -255,7 +264,7 @@ void spawned_services::restart(const std::string& service) {
     if (std::find(nodes_.begin(), nodes_.end(), service) == nodes_.end()) {
         throw std::invalid_argument("no node " + service + " in this deployment");
     }
-    if (children_.contains(service)) {
+    if (pid_of(service) >= 0) {
         throw std::invalid_argument(service + " is still running");
     }
     start(service);
@@ -270,10 +279,17 @@ spawned_services::~spawned_services() {
 }
 
 void spawned_services::stop_all() noexcept {
-    for (const auto& [service, pid] : children_) {
+    // Taken out under the lock, so that the signal thread and the owner never stop (or wait
+    // for) the same child twice, and kill() or restart() on another thread are not disturbed.
+    std::map<std::string, pid_t> children;
+    {
+        std::lock_guard lock(children_mutex_);
+        children.swap(children_);
+    }
+    for (const auto& [service, pid] : children) {
         ::kill(pid, SIGTERM);
     }
-    for (const auto& [service, pid] : children_) {
+    for (const auto& [service, pid] : children) {
         int status = 0;
         if (!wait_exit(pid, grace, &status)) {
             log().error("{} (pid {}) ignored SIGTERM: killed", service, pid);
@@ -283,7 +299,6 @@ void spawned_services::stop_all() noexcept {
             log().warn("{} (pid {}) exited with status {}", service, pid, status);
         }
     }
-    children_.clear();
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
 }

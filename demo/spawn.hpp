@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -68,6 +69,9 @@ private:
     std::filesystem::path file_;
     topology topology_;
     std::vector<std::string> nodes_; ///< every node started, in the pattern's order
+    /// Guards children_: the signal thread of stop_children_on_interrupt() may stop every
+    /// child while another thread starts, kills or restarts one.
+    mutable std::mutex children_mutex_;
     std::map<std::string, pid_t> children_;
 };
 
