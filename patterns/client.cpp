@@ -154,8 +154,8 @@ void client::receive(const incoming& in) {
             std::lock_guard lock(mutex_);
             const auto placed = placed_at_.find(o.workflow_id);
             if (ended_.contains(o.workflow_id) || (!keep_outcomes_ && placed == placed_at_.end())) {
-                log().warn("{}: workflow {} ended twice ({})", node_.name(), o.workflow_id,
-                           o.terminal);
+                log().warn("{}: workflow {} ended twice ({})", node_.name(),
+                           printable(o.workflow_id), printable(o.terminal));
                 return;
             }
             if (placed != placed_at_.end()) {

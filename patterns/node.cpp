@@ -367,7 +367,7 @@ void node::handle(const incoming& in) {
         handler_(*this, in);
     } catch (const std::exception& e) {
         bump(handler_errors_);
-        log().error("{}: handler failed: {}", name_, e.what());
+        log().error("{}: handler failed: {}", name_, printable(e.what()));
     }
 }
 
@@ -375,7 +375,7 @@ void node::reject(std::error_code why, const std::string& from, bool answer,
                   const msg::envelope& about) {
     bump(rejected_);
     bump(rejected_by_[static_cast<std::size_t>(why.value()) % rejected_by_.size()]);
-    log().warn("{}: dropped a message from '{}': {}", name_, from, why.message());
+    log().warn("{}: dropped a message from '{}': {}", name_, printable(from), why.message());
     if (answer && !from.empty()) {
         transmit(*inbox_, from, from,
                  {about.workflow_id, about.hop, about.query_id,
@@ -465,7 +465,8 @@ std::size_t node::transmit(watched& w, std::string_view routing_id, const std::s
     const bool client = options_.role == node_role::client ||
                         (&w == inbox_.get() ? topology_.is_client(to) : w.peer_is_client);
     if (ledger_.keeps_trace()) {
-        ledger_.record_sent({0, at, name_, to, std::string(out.payload.type_name()),
+        // `to` may be a routing id from the wire: recorded as printable UTF-8 (inspect's str).
+        ledger_.record_sent({0, at, name_, printable(to), std::string(out.payload.type_name()),
                              label_of(out.payload), bytes, env.workflow_id, out.query_id, client});
     } else {
         ledger_.count_sent(env.workflow_id, out.query_id, client, bytes);
@@ -567,9 +568,10 @@ bool node::try_send(watched& w, outbound& m) {
         if ((m.routed && !w.socket.send(m.type, more)) ||
             !w.socket.send(m.body, zmq::send_flags::dontwait)) {
             bump(unroutable_);
-            log().error("{}: connection to '{}' went away while sending: {} dropped", name_,
-                        m.routed ? m.routing_id.to_string_view() : std::string_view(w.peer),
-                        m.type.to_string_view());
+            log().error(
+                "{}: connection to '{}' went away while sending: {} dropped", name_,
+                printable(m.routed ? m.routing_id.to_string_view() : std::string_view(w.peer)),
+                m.type.to_string_view());
         }
     } catch (const zmq::error_t& e) {
         if (e.num() != EHOSTUNREACH) {
@@ -577,7 +579,7 @@ bool node::try_send(watched& w, outbound& m) {
         }
         bump(unroutable_);
         log().error("{}: cannot route reply to '{}': peer is gone ({} dropped)", name_,
-                    m.routing_id.to_string_view(), m.type.to_string_view());
+                    printable(m.routing_id.to_string_view()), printable(m.type.to_string_view()));
     }
     return true;
 }
