@@ -22,6 +22,17 @@ namespace {
 using namespace choreo;
 
 /// "200us", "1ms", "0" -> nanoseconds; nullopt if malformed.
+/// Returns: the registered patterns `--pattern` selects ("all": every one), in registry order.
+std::vector<const pattern*> selected_patterns(const std::string& name) {
+    std::vector<const pattern*> out;
+    for (const auto& p : builtin_patterns().all()) {
+        if (name == "all" || p->name() == name) {
+            out.push_back(p.get());
+        }
+    }
+    return out;
+}
+
 std::optional<std::chrono::nanoseconds> parse_duration(const std::string& text) {
     double value = 0;
     const auto* end = text.data() + text.size();
@@ -88,13 +99,10 @@ int run_soaks(const CLI::App& app, bench::run_config base, std::size_t workflows
     std::vector<bench::soak_result> soaks;
     bool healthy = true;
     try {
-        for (const auto& p : builtin_patterns().all()) {
-            if (pattern_name != "all" && p->name() != pattern_name) {
-                continue;
-            }
+        for (const auto* p : selected_patterns(pattern_name)) {
             bench::soak_config c;
             c.run = base;
-            c.run.pattern_used = p.get();
+            c.run.pattern_used = p;
             c.run.workflow = wf.name;
             c.run.scenario = scenario;
             c.workflows = workflows;
@@ -264,10 +272,7 @@ int main(int argc, char** argv) {
     if (anatomy) {
         try {
             for (const auto& [wf, scenarios] : plan) {
-                for (const auto& p : builtin_patterns().all()) {
-                    if (pattern_name != "all" && p->name() != pattern_name) {
-                        continue;
-                    }
+                for (const auto* p : selected_patterns(pattern_name)) {
                     for (const auto& scenario : scenarios) {
                         const auto seen = bench::tap_one_workflow(*p, wf, scenario, base.seed,
                                                                   std::chrono::seconds(10));
@@ -289,13 +294,10 @@ int main(int argc, char** argv) {
     bool healthy = true;
     try {
         for (const auto& [wf, scenarios] : plan) {
-            for (const auto& p : builtin_patterns().all()) {
-                if (pattern_name != "all" && p->name() != pattern_name) {
-                    continue;
-                }
+            for (const auto* p : selected_patterns(pattern_name)) {
                 for (const auto& scenario : scenarios) {
                     auto c = base;
-                    c.pattern_used = p.get();
+                    c.pattern_used = p;
                     c.workflow = wf.name;
                     c.scenario = scenario;
                     runs.push_back(bench::run_workload(c));

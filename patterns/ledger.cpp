@@ -14,9 +14,17 @@ std::string label_of(const msg::payload& p) {
 void ledger::add_sent(std::string_view workflow_id, std::uint64_t query_id, bool client,
                       std::size_t bytes) {
     sent_.add(bytes);
-    if (by_workflow_ && query_id == 0 && !workflow_id.empty() && !workflows_.retired(workflow_id)) {
-        auto& w = workflows_[workflow_id];
-        (client ? w.client : w.inter_service).add(bytes);
+    if (!by_workflow_ || query_id != 0 || workflow_id.empty()) {
+        return;
+    }
+    // One lookup for a workflow already held (every send but its first); a retired one is not
+    // taken up again.
+    auto* w = workflows_.find(workflow_id);
+    if (w == nullptr && !workflows_.retired(workflow_id)) {
+        w = &workflows_[workflow_id];
+    }
+    if (w != nullptr) {
+        (client ? w->client : w->inter_service).add(bytes);
     }
 }
 
