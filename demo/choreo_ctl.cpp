@@ -91,7 +91,16 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--as", me, "this client's name in the topology (its inbox is bound there)")
         ->capture_default_str();
+    std::string keys;
+    bool insecure = false;
+    cli::add_security(app, keys, insecure);
     app.require_subcommand(1);
+
+    auto* keygen_cmd = app.add_subcommand(
+        "keygen", "write a CURVE key pair for every line of the topology into a directory");
+    std::string keys_out;
+    keygen_cmd->add_option("--out", keys_out, "directory for NAME.key and NAME.key_secret")
+        ->required();
 
     auto* place_cmd = app.add_subcommand("place", "place seeded workflows and wait for them");
     std::string scenario_name;
@@ -123,10 +132,19 @@ int main(int argc, char** argv) {
         return 2;
     }
     try {
+        auto where = topology::load(topology_file);
+        if (*keygen_cmd) {
+            keys_dir::generate(where, keys_out);
+            std::cout << fmt::format("wrote {} key pairs to {} (secret keys mode 0600)\n",
+                                     where.entries().size(), keys_out);
+            return 0;
+        }
         remote_options o;
         o.client_name = me;
-        remote_deployment d(*builtin_patterns().find(pattern_name), std::move(wf),
-                            topology::load(topology_file), o);
+        o.node.keys = cli::load_keys(where, keys, me);
+        o.node.insecure = insecure;
+        remote_deployment d(*builtin_patterns().find(pattern_name), std::move(wf), std::move(where),
+                            o);
         if (const auto silent = d.wait_ready(std::chrono::seconds(5)); !silent.empty()) {
             std::cerr << fmt::format("choreo-ctl: no answer from {}\n", fmt::join(silent, ", "));
             return 1;

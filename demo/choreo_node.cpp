@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
                    "the node this process runs: a service of the workflow, or a node of the "
                    "pattern's own")
         ->required();
-    app.add_option("--topology", topology_file, "topology file: NAME ENDPOINT [service|client]")
+    app.add_option("--topology", topology_file,
+                   "topology file: NAME ENDPOINT [service|client|operator]")
         ->required();
     app.add_option("--workflow", workflow_name, "workflow: " + cli::workflow_forms())
         ->check(cli::workflow_name())
@@ -42,6 +43,9 @@ int main(int argc, char** argv) {
                              "The kept trace holds the messages of about the last N workflows "
                              "(docs/PROTOCOL.md, Retention).")
         ->capture_default_str();
+    std::string keys;
+    bool insecure = false;
+    cli::add_security(app, keys, insecure);
     app.add_flag("--no-trace", no_trace,
                  "count messages but do not keep each one (long runs; inspect gets no entries)");
     if (const auto status = cli::parse(app, argc, argv)) {
@@ -57,9 +61,11 @@ int main(int argc, char** argv) {
         return 2;
     }
     topology where;
+    node_options options;
     try {
         where = topology::load(topology_file);
         where.require(nodes);
+        options.keys = cli::load_keys(where, keys, service);
     } catch (const std::invalid_argument& e) {
         std::cerr << "choreo-node: " << e.what() << "\n";
         return 2;
@@ -68,7 +74,7 @@ int main(int argc, char** argv) {
     zmq::context_t context;
     boost::asio::io_context io;
     ledger book(!no_trace, retain_finished, wf.sends_per_workflow_bound());
-    node_options options;
+    options.insecure = insecure;
     options.link_delay = std::chrono::microseconds(link_delay_us);
     options.retain_finished = retain_finished;
     service_node self(context, io, used, wf, service, std::move(domain).value(), book, options);
@@ -79,6 +85,9 @@ int main(int argc, char** argv) {
         std::cerr << "choreo-node: cannot bind " << service << " to " << endpoint << ": "
                   << e.what() << "\n";
         return 1;
+    } catch (const std::invalid_argument& e) {
+        std::cerr << "choreo-node: " << e.what() << "\n";
+        return 2;
     }
     self.net().set_topology(where);
     self.net().start();
@@ -92,8 +101,8 @@ int main(int argc, char** argv) {
         self.net().drain_and_stop();
         io.stop();
     });
-    std::cerr << fmt::format("choreo-node: {} ({}, {}) on {}\n", service, pattern_name,
-                             workflow_name, endpoint);
+    std::cerr << fmt::format("choreo-node: {} ({}, {}) on {}{}\n", service, pattern_name,
+                             workflow_name, endpoint, options.keys ? ", CURVE" : "");
     io.run();
     const auto c = self.net().counters();
     std::cerr << fmt::format("choreo-node: {} stopped: received {}, sent {}, refused {}, "

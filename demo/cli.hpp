@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "patterns/auth.hpp"
+#include "patterns/topology.hpp"
 #include "patterns/workflow.hpp"
 #include "patterns/workflow_module.hpp"
 #include "registry/builtin.hpp"
@@ -80,6 +83,27 @@ inline std::optional<std::string> scenario_error(const workflow& wf, std::string
     }
     return fmt::format("unknown scenario '{}' for workflow {}; valid: {}", scenario, wf.name,
                        fmt::join(valid, ", "));
+}
+
+/// Adds --keys DIR (CURVE, see `choreo-ctl keygen`) and --insecure.
+inline void add_security(CLI::App& app, std::string& keys, bool& insecure) {
+    app.add_option("--keys", keys,
+                   "keys directory from `choreo-ctl keygen`: every socket speaks CURVE and only "
+                   "the topology's keys may connect")
+        ->check(CLI::ExistingDirectory);
+    app.add_flag("--insecure", insecure,
+                 "without --keys, allow binding an address other than loopback (anyone who can "
+                 "reach it can speak for any node)");
+}
+
+/// Returns: the credentials of `self` from a keys directory, or null if `dir` is empty.
+/// Throws: std::invalid_argument naming the file and the reason.
+inline std::shared_ptr<const credentials> load_keys(const topology& t, const std::string& dir,
+                                                    const std::string& self) {
+    if (dir.empty()) {
+        return nullptr;
+    }
+    return std::make_shared<const credentials>(keys_dir::load(t, dir, self));
 }
 
 } // namespace choreo::cli

@@ -16,6 +16,10 @@ private:
     std::string_view do_name() const noexcept override { return "front_controller"; }
     std::string_view do_summary() const noexcept override;
     std::unique_ptr<service_behaviour> do_make_service(service_context& ctx) const override;
+    /// Only the front controller (the first service) ends workflows.
+    std::set<std::string> do_enders(const workflow& wf) const override {
+        return {wf.steps.front().service};
+    }
     status_plan do_plan_status_query(const workflow& wf,
                                      const std::string& workflow_id) const override;
     msg::workflow_status do_assemble_status(const workflow& wf, const std::vector<message>& replies,

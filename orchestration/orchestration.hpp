@@ -23,6 +23,10 @@ private:
     std::string_view do_summary() const noexcept override;
     std::string do_entry(const workflow& wf) const override;
     std::vector<std::string> do_extra_nodes(const workflow& wf) const override;
+    /// Only the orchestrator ends workflows.
+    std::set<std::string> do_enders(const workflow& wf) const override {
+        return {orchestrator_of(wf)};
+    }
     std::unique_ptr<service_behaviour> do_make_service(service_context& ctx) const override;
     status_plan do_plan_status_query(const workflow& wf,
                                      const std::string& workflow_id) const override;

@@ -20,7 +20,7 @@ struct client::pending_query {
 
 client::client(node& net, const pattern& p, const workflow& wf,
                std::chrono::milliseconds query_timeout)
-    : node_(net), pattern_(p), workflow_(wf), query_timeout_(query_timeout) {
+    : node_(net), pattern_(p), workflow_(wf), enders_(p.enders(wf)), query_timeout_(query_timeout) {
     node_.on_message([this](node&, const incoming& in) { receive(in); });
 }
 
@@ -147,26 +147,39 @@ result<message> client::ask(const std::string& node_name, msg::payload request,
 
 void client::receive(const incoming& in) {
     if (const auto* ended = msg::get_if<msg::workflow_ended>(&in.msg.payload)) {
+        if (!enders_.contains(in.msg.env.sender)) {
+            node_.refuse(in, errc::not_permitted); // with keys, the sender is authenticated
+            return;
+        }
         workflow_outcome o{in.msg.env.workflow_id, ended->terminal, ended->detail, 0, steady_ns(),
                            in.msg.env.hop + 2};
         std::function<void(const workflow_outcome&)> hook;
+        bool never_placed = false;
         {
             std::lock_guard lock(mutex_);
             const auto placed = placed_at_.find(o.workflow_id);
-            if (ended_.contains(o.workflow_id) || (!keep_outcomes_ && placed == placed_at_.end())) {
-                log().warn("{}: workflow {} ended twice ({})", node_.name(),
-                           printable(o.workflow_id), printable(o.terminal));
-                return;
-            }
-            if (placed != placed_at_.end()) {
+            if (placed == placed_at_.end()) {
+                // Kept outcomes tell an ending twice from an ending of a workflow this client
+                // never placed (forged or misrouted: refused, never shown as an outcome).
+                never_placed = keep_outcomes_ && !ended_.contains(o.workflow_id);
+                if (!never_placed) {
+                    log().warn("{}: workflow {} ended twice ({})", node_.name(),
+                               printable(o.workflow_id), printable(o.terminal));
+                    return;
+                }
+            } else {
                 o.placed_ns = placed->second;
                 placed_at_.erase(placed);
+                if (keep_outcomes_) {
+                    ended_.emplace(o.workflow_id, o);
+                }
+                ++ended_count_;
+                hook = ended_hook_;
             }
-            if (keep_outcomes_) {
-                ended_.emplace(o.workflow_id, o);
-            }
-            ++ended_count_;
-            hook = ended_hook_;
+        }
+        if (never_placed) {
+            node_.refuse(in, errc::unknown_workflow);
+            return;
         }
         node_.book().finish(o.workflow_id); // the client is done with it
         ended_cv_.notify_all();

@@ -119,6 +119,7 @@ private:
     node& node_;
     const pattern& pattern_;
     const workflow& workflow_;
+    const std::set<std::string> enders_; ///< who may send workflow_ended (pattern::enders)
     std::chrono::milliseconds query_timeout_;
     std::function<void(const workflow_outcome&)> ended_hook_;
     std::string id_prefix_;

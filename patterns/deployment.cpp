@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <map>
 #include <stdexcept>
 
 #include <unistd.h>
@@ -19,6 +20,26 @@ std::string unique_tag() {
 local_deployment::local_deployment(const pattern& p, workflow wf, deployment_options options)
     : pattern_(p), workflow_(std::move(wf)), options_(std::move(options)) {
     const auto tag = unique_tag();
+    if (options_.curve && options_.via == transport::inproc) {
+        throw std::invalid_argument("CURVE needs tcp or ipc: inproc has no handshake");
+    }
+    if (options_.curve) {
+        topology names; // endpoints play no part in keys
+        for (const auto& name : pattern_.nodes(workflow_)) {
+            names.set(name, "inproc://" + name);
+        }
+        names.set(options_.client_name, "inproc://" + options_.client_name, node_role::client,
+                  true);
+        for (auto& [name, c] : keys_dir::generate_in_memory(names)) {
+            keys_.emplace(name, std::make_shared<const credentials>(std::move(c)));
+        }
+    }
+    auto options_of = [&](const std::string& name, node_options o) {
+        if (options_.curve) {
+            o.keys = keys_.at(name);
+        }
+        return o;
+    };
     for (const auto& name : pattern_.nodes(workflow_)) {
         auto domain = domain_for(pattern_, workflow_, name);
         if (!domain) {
@@ -27,21 +48,21 @@ local_deployment::local_deployment(const pattern& p, workflow wf, deployment_opt
         }
         auto u = std::make_unique<unit>(options_.keep_trace, options_.node.retain_finished,
                                         workflow_.sends_per_workflow_bound());
-        u->service =
-            std::make_unique<service_node>(context_, u->io, pattern_, workflow_, name,
-                                           std::move(domain).value(), u->book, options_.node);
+        u->service = std::make_unique<service_node>(context_, u->io, pattern_, workflow_, name,
+                                                    std::move(domain).value(), u->book,
+                                                    options_of(name, options_.node));
         topology_.set(name, u->net().bind(topology::local_endpoint(options_.via, tag, name)));
         units_.push_back(std::move(u));
     }
     auto c = std::make_unique<unit>(options_.keep_trace, options_.node.retain_finished,
                                     workflow_.sends_per_workflow_bound());
-    auto client_options = options_.node;
+    auto client_options = options_of(options_.client_name, options_.node);
     client_options.role = node_role::client;
     c->plain =
         std::make_unique<node>(context_, c->io, options_.client_name, c->book, client_options);
     topology_.set(options_.client_name,
                   c->net().bind(topology::local_endpoint(options_.via, tag, options_.client_name)),
-                  node_role::client);
+                  node_role::client, options_.curve);
     client_ =
         std::make_unique<choreo::client>(*c->plain, pattern_, workflow_, options_.query_timeout);
     units_.push_back(std::move(c));

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <future>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -29,6 +30,9 @@ struct deployment_options {
     node_options node;
     std::chrono::milliseconds query_timeout{2'000};
     std::string client_name = "client";
+    /// Every socket speaks CURVE, with keys made in memory for each node and for the client
+    /// (an operator: it may inspect and hold). Without, sockets speak NULL.
+    bool curve = false;
 };
 
 /// A workflow's services under one pattern, and a client to drive them: the same interface
@@ -80,6 +84,11 @@ public:
     const ledger& traffic() noexcept override { return *ledger_; }
     const ledger& book() const noexcept { return *ledger_; }
     const topology& where() const noexcept { return topology_; }
+    /// Returns: the credentials of a node or the client (options.curve), or null.
+    std::shared_ptr<const credentials> keys_of(const std::string& name) const {
+        const auto it = keys_.find(name);
+        return it == keys_.end() ? nullptr : it->second;
+    }
 
     /// Runs `fn(service_node&)` on that node's thread and waits for its result.
     /// Throws: std::out_of_range for an unknown node.
@@ -120,6 +129,7 @@ private:
     deployment_options options_;
     zmq::context_t context_;
     topology topology_;
+    std::map<std::string, std::shared_ptr<const credentials>> keys_;
     std::vector<std::unique_ptr<unit>> units_;
     std::unique_ptr<ledger> ledger_; ///< over the units' ledgers
     std::unique_ptr<choreo::client> client_;

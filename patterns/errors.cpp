@@ -28,6 +28,12 @@ public:
             return "message type not handled by this node";
         case errc::timeout:
             return "timed out";
+        case errc::unauthenticated:
+            return "peer not authenticated with a key of the deployment";
+        case errc::impersonation:
+            return "envelope sender is not the authenticated peer";
+        case errc::not_permitted:
+            return "sender may not send this message";
         }
         return "unknown choreo error";
     }
@@ -60,6 +66,12 @@ std::string error_code_name(std::error_code ec) {
         return "unexpected_message";
     case errc::timeout:
         return "timeout";
+    case errc::unauthenticated:
+        return "unauthenticated";
+    case errc::impersonation:
+        return "impersonation";
+    case errc::not_permitted:
+        return "not_permitted";
     }
     return "choreo:" + std::to_string(ec.value());
 }

@@ -18,6 +18,9 @@ enum class errc {
     unknown_service,      ///< a name that is not in the topology
     unexpected_message,   ///< a valid contract this node has no use for
     timeout,              ///< no answer in time
+    unauthenticated,      ///< the peer has no key of the deployment (CURVE)
+    impersonation,        ///< the envelope's sender is not the authenticated peer
+    not_permitted,        ///< the sender may not send this (operator requests, workflow_ended)
 };
 
 const std::error_category& choreo_category() noexcept;

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <bit>
 #include <cstdlib>
+#include <cstring>
+
+#include <unistd.h>
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
@@ -66,14 +69,47 @@ struct node::watched {
 node::node(zmq::context_t& context, asio::io_context& io, std::string name, ledger& book,
            node_options options)
     : context_(context), io_(io), name_(std::move(name)), ledger_(book),
-      options_(std::move(options)), delay_timer_(io) {
+      options_(std::move(options)), monitor_fd_(io), delay_timer_(io) {
+    if (options_.keys) {
+        // Bound before the inbox can bind: libzmq lets any CURVE key in when no handler is.
+        zap_ = zap_handler::of(context_);
+        zap_domain_ = zap_->enrol(options_.keys->ring, zap_counts_);
+    }
     inbox_ = std::make_unique<watched>(context_, zmq::socket_type::router, io_, "", false);
     configure(inbox_->socket);
     inbox_->socket.set(zmq::sockopt::router_mandatory, 1);
-    inbox_->socket.set(zmq::sockopt::router_handover, 1);
+    // The inbox names each connection itself (peers' DEALERs set no routing id): a peer that
+    // claims another node's routing id gets a connection of its own and takes over nothing.
+    inbox_->socket.set(zmq::sockopt::router_handover, 0);
+    if (options_.keys) {
+        inbox_->socket.set(zmq::sockopt::curve_server, 1);
+        inbox_->socket.set(zmq::sockopt::curve_secretkey, options_.keys->own.secret_key);
+        inbox_->socket.set(zmq::sockopt::zap_domain, zap_domain_);
+    } else {
+        // A ZAP domain makes libzmq refuse ZMTP 1.0 and 2.0 peers, which carry no mechanism.
+        inbox_->socket.set(zmq::sockopt::zap_domain, std::string(open_zap_domain));
+    }
+    // Failed handshakes are counted: a peer refused for its mechanism, ZMTP version or key.
+    static std::atomic<std::uint64_t> monitors{0};
+    const auto monitor_endpoint =
+        "inproc://choreo-monitor-" + std::to_string(::getpid()) + "-" + std::to_string(++monitors);
+    if (zmq_socket_monitor(inbox_->socket.handle(), monitor_endpoint.c_str(),
+                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
+        throw zmq::error_t();
+    }
+    monitor_ = zmq::socket_t(context_, zmq::socket_type::pair);
+    monitor_.set(zmq::sockopt::linger, 0);
+    monitor_.connect(monitor_endpoint);
 }
 
-node::~node() = default;
+node::~node() {
+    monitor_fd_.release(); // ZMQ_FD belongs to the monitor socket
+    if (zap_) {
+        zap_->leave(zap_domain_);
+    }
+}
 
 void node::configure(zmq::socket_t& s) {
     s.set(zmq::sockopt::sndhwm, options_.high_water_mark);
@@ -83,12 +119,74 @@ void node::configure(zmq::socket_t& s) {
 }
 
 std::string node::bind(const std::string& endpoint) {
+    if (!options_.keys && !is_local_endpoint(endpoint)) {
+        if (!options_.insecure) {
+            throw std::invalid_argument(
+                name_ + ": binding " + endpoint +
+                " without keys would let anyone on the network speak for any node; give keys "
+                "(--keys), bind a loopback address, or pass --insecure");
+        }
+        log().warn("{}: bound to {} WITHOUT keys (--insecure): any peer that reaches it can "
+                   "speak for any node",
+                   name_, endpoint);
+    }
     inbox_->socket.bind(endpoint);
     return inbox_->socket.get(zmq::sockopt::last_endpoint);
 }
 
 void node::start() {
     watch(*inbox_);
+    monitor_fd_.assign(monitor_.get(zmq::sockopt::fd));
+    watch_monitor();
+}
+
+void node::watch_monitor() {
+    monitor_fd_.async_wait(asio::posix::stream_descriptor::wait_read,
+                           [this](const boost::system::error_code& ec) {
+                               if (!ec && !stopped_) {
+                                   watch_monitor();
+                               }
+                           });
+    read_monitor();
+}
+
+void node::read_monitor() {
+    try {
+        for (;;) {
+            zmq::message_t event, endpoint;
+            if (!monitor_.recv(event, zmq::recv_flags::dontwait)) {
+                break;
+            }
+            if (event.more()) {
+                (void)monitor_.recv(endpoint, zmq::recv_flags::dontwait);
+            }
+            if (event.size() < 6) {
+                continue;
+            }
+            std::uint16_t kind = 0;
+            std::uint32_t value = 0;
+            std::memcpy(&kind, event.data(), sizeof(kind));
+            std::memcpy(&value, static_cast<const char*>(event.data()) + 2, sizeof(value));
+            bump(handshake_failed_);
+            const std::size_t slot = kind == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH       ? 2
+                                     : kind == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? 1
+                                                                                   : 0;
+            // Logged at 1, 10, 100, ... of each kind: a flood of bad peers cannot flood the log.
+            const auto seen = ++handshake_failures_seen_[slot];
+            if ((seen & (seen - 1)) == 0 || seen % 1000 == 0) {
+                static constexpr std::array<const char*, 3> what{
+                    "handshake failed",
+                    "handshake failed: protocol error (wrong mechanism, ZMTP "
+                    "before 3.0, or not ZMTP)",
+                    "handshake failed: key refused"};
+                log().warn("{}: a peer's {} (code {}; {} so far)", name_, what[slot], value, seen);
+            }
+        }
+    } catch (const zmq::error_t& e) {
+        if (!stopped_) {
+            log().error("{}: handshake monitor: {}", name_, e.what());
+        }
+    }
 }
 
 void node::stop() {
@@ -106,6 +204,10 @@ void node::stop() {
         w.socket.close();
     };
     close(*inbox_);
+    boost::system::error_code ignored;
+    monitor_fd_.cancel(ignored);
+    monitor_fd_.release();
+    monitor_.close();
     for (auto& [peer, w] : dealers_) {
         close(*w);
     }
@@ -292,6 +394,10 @@ std::size_t node::read_some(watched& w, std::size_t most, bool& dry) {
             reject(decoded.error(), peer, via_inbox, about);
             continue;
         }
+        if (const auto why = check_sender(w, frames[first], decoded.value())) {
+            reject(why, peer, via_inbox, decoded.value().env);
+            continue;
+        }
         w.batch.push_back({std::move(decoded).value(), std::move(peer), via_inbox, bytes});
     }
     return read;
@@ -358,6 +464,30 @@ void node::serve_replies() {
     }
 }
 
+std::error_code node::check_sender(const watched& w, const zmq::message_t& first,
+                                   const message& m) const {
+    if (!options_.keys) {
+        return {}; // without keys nothing is authenticated: nodes bind local endpoints only
+    }
+    if (&w != inbox_.get()) {
+        // A DEALER's peer proved it holds the server key of the node it is named after.
+        return m.env.sender == w.peer ? std::error_code{} : std::error_code(errc::impersonation);
+    }
+    const char* user = zmq_msg_gets(first.handle(), "User-Id"); // set by the ZAP handler
+    if (user == nullptr || *user == '\0') {
+        return errc::unauthenticated;
+    }
+    if (m.env.sender != user) {
+        return errc::impersonation;
+    }
+    const bool operator_request =
+        m.payload.holds<msg::inspect_request>() || m.payload.holds<msg::hold_request>();
+    if (operator_request && !options_.keys->ring->is_operator(user)) {
+        return errc::not_permitted;
+    }
+    return {};
+}
+
 void node::handle(const incoming& in) {
     bump(received_);
     if (!handler_) {
@@ -375,9 +505,11 @@ void node::reject(std::error_code why, const std::string& from, bool answer,
                   const msg::envelope& about) {
     bump(rejected_);
     bump(rejected_by_[static_cast<std::size_t>(why.value()) % rejected_by_.size()]);
-    log().warn("{}: dropped a message from '{}': {}", name_, printable(from), why.message());
+    // The inbox's routing ids are its own binary names: the log shows who the sender says it is.
+    const std::string& who = about.sender.empty() ? from : about.sender;
+    log().warn("{}: dropped a message from '{}': {}", name_, printable(who), why.message());
     if (answer && !from.empty()) {
-        transmit(*inbox_, from, from,
+        transmit(*inbox_, from, who,
                  {about.workflow_id, about.hop, about.query_id,
                   msg::error_reply{error_code_name(why), why.message()}});
     }
@@ -397,12 +529,17 @@ result<std::size_t> node::send(const std::string& to, outgoing out) {
                     out.payload.type_name(), to);
         return std::error_code(errc::unknown_service);
     }
+    if (options_.keys && !options_.keys->ring->knows(to)) {
+        log().error("{}: cannot send {} to '{}': no public key for it", name_,
+                    out.payload.type_name(), to);
+        return std::error_code(errc::unauthenticated);
+    }
     return transmit(dealer_for(to), {}, to, std::move(out));
 }
 
 void node::reply(const incoming& asker, outgoing out) {
     if (asker.via_inbox) {
-        transmit(*inbox_, asker.peer, asker.peer, std::move(out));
+        transmit(*inbox_, asker.peer, asker.msg.env.sender, std::move(out));
     } else {
         send(asker.peer, std::move(out));
     }
@@ -412,8 +549,15 @@ node::watched& node::dealer_for(const std::string& to) {
     auto w = std::make_unique<watched>(context_, zmq::socket_type::dealer, io_, to,
                                        topology_.is_client(to));
     configure(w->socket);
-    w->socket.set(zmq::sockopt::routing_id, name_);
+    // No routing id: the peer's inbox names the connection (see the constructor).
     w->socket.set(zmq::sockopt::immediate, 1);
+    if (options_.keys) {
+        w->socket.set(zmq::sockopt::curve_serverkey, *options_.keys->ring->public_key_of(to));
+        w->socket.set(zmq::sockopt::curve_publickey, options_.keys->own.public_key);
+        w->socket.set(zmq::sockopt::curve_secretkey, options_.keys->own.secret_key);
+    } else {
+        w->socket.set(zmq::sockopt::zap_domain, std::string(open_zap_domain));
+    }
     w->socket.connect(*topology_.endpoint_of(to)); // throws on a bad endpoint: nothing is kept
     auto& slot = *dealers_.emplace(to, std::move(w)).first->second;
     watch(slot);
@@ -585,7 +729,15 @@ bool node::try_send(watched& w, outbound& m) {
 }
 
 node_counters node::counters() const {
-    node_counters c{received_, sent_, rejected_, unroutable_, handler_errors_, backlog_, {}};
+    node_counters c{received_,
+                    sent_,
+                    rejected_,
+                    unroutable_,
+                    handler_errors_,
+                    backlog_,
+                    zap_counts_->refused.load(std::memory_order_relaxed),
+                    handshake_failed_,
+                    {}};
     for (std::size_t i = 1; i < rejected_by_.size(); ++i) {
         if (const auto n = rejected_by_[i].load(); n > 0) {
             c.rejected_by[error_code_name(static_cast<errc>(i))] = n;

@@ -19,6 +19,7 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "patterns/auth.hpp"
 #include "patterns/codec.hpp"
 #include "patterns/errors.hpp"
 #include "patterns/ledger.hpp"
@@ -41,6 +42,13 @@ struct node_options {
     /// workflow state, the domain service's records); older ones are retired (see
     /// patterns/retention.hpp). Give the node's ledger the same limit. At least 1.
     std::size_t retain_finished = default_retain_finished;
+    /// CURVE: this node's key pair and the deployment's public keys. With them every socket
+    /// speaks CURVE, a peer must hold a key of the keyring, and a message whose envelope sender
+    /// is not its authenticated peer is refused. Without (null), sockets speak NULL and bind()
+    /// accepts only local endpoints unless `insecure`.
+    std::shared_ptr<const credentials> keys;
+    /// Without keys, let bind() take a non-loopback tcp endpoint (logged as a warning).
+    bool insecure = false;
 };
 
 /// A message to send; the node fills in the rest of the envelope.
@@ -54,7 +62,10 @@ struct outgoing {
 /// A message received and decoded.
 struct incoming {
     message msg;
-    std::string peer; ///< routing id of the asker (inbox) or the peer's name (reply on a DEALER)
+    /// The connection's routing id (inbox: assigned by the inbox, never the peer's choice) or
+    /// the peer's name (reply on a DEALER). The sender's name is msg.env.sender: with keys, the
+    /// node has checked it against the authenticated peer.
+    std::string peer;
     bool via_inbox{}; ///< arrived on the ROUTER inbox: reply() answers on the same connection
     std::size_t bytes{};
 };
@@ -66,6 +77,10 @@ struct node_counters {
     std::uint64_t unroutable{};     ///< replies to a peer that is gone
     std::uint64_t handler_errors{}; ///< exceptions caught around a handler
     std::uint64_t backlog{};        ///< messages waiting for a peer to accept them
+    std::uint64_t zap_refused{};    ///< connections refused by the ZAP handler (unknown keys)
+    /// Connections to the inbox whose handshake failed: a wrong mechanism (NULL against
+    /// CURVE, say), ZMTP before 3.0, a key the ZAP handler refused, garbage instead of ZMTP.
+    std::uint64_t handshake_failed{};
     std::map<std::string, std::uint64_t> rejected_by; ///< reason -> count
 };
 
@@ -91,7 +106,8 @@ public:
     node& operator=(const node&) = delete;
 
     /// Binds the inbox. Returns: the bound endpoint (a tcp wildcard port resolved).
-    /// Throws: zmq::error_t if the endpoint cannot be bound.
+    /// Throws: zmq::error_t if the endpoint cannot be bound; std::invalid_argument for a
+    /// non-local endpoint on a node without keys that is not `insecure`.
     std::string bind(const std::string& endpoint);
     /// Where the peers are. Call before start().
     void set_topology(topology t) { topology_ = std::move(t); }
@@ -158,7 +174,11 @@ private:
     void after_send(watched& w);
     void reject(std::error_code why, const std::string& from, bool answer,
                 const msg::envelope& about = {});
+    std::error_code check_sender(const watched& w, const zmq::message_t& first,
+                                 const message& m) const;
     void arm_delay();
+    void watch_monitor();
+    void read_monitor();
     void configure(zmq::socket_t& s);
 
     zmq::context_t& context_;
@@ -168,7 +188,13 @@ private:
     node_options options_;
     topology topology_;
     handler handler_;
+    std::shared_ptr<zap_handler> zap_; ///< with keys: the context's ZAP handler
+    std::string zap_domain_;
+    std::shared_ptr<zap_counters> zap_counts_ = std::make_shared<zap_counters>();
     std::unique_ptr<watched> inbox_;
+    zmq::socket_t monitor_; ///< the inbox's handshake failures, as libzmq reports them
+    asio::posix::stream_descriptor monitor_fd_;
+    std::array<std::uint64_t, 3> handshake_failures_seen_{}; ///< per kind, for the log
     std::map<std::string, std::unique_ptr<watched>, std::less<>> dealers_;
     struct delayed {
         std::chrono::steady_clock::time_point due;
@@ -187,7 +213,7 @@ private:
 
     // Written on the io thread only, read anywhere: relaxed atomics, no shared lock.
     std::atomic<std::uint64_t> received_{0}, sent_{0}, rejected_{0}, unroutable_{0},
-        handler_errors_{0}, backlog_{0};
+        handler_errors_{0}, backlog_{0}, handshake_failed_{0};
     std::array<std::atomic<std::uint64_t>, 16> rejected_by_{};
 };
 

@@ -19,6 +19,19 @@ std::vector<std::string> pattern::do_extra_nodes(const workflow&) const {
     return {};
 }
 
+std::set<std::string> pattern::do_enders(const workflow& wf) const {
+    std::set<std::string> out;
+    for (const auto& s : wf.steps) {
+        out.insert(s.service);
+        for (const auto& f : s.failures) {
+            if (!f.notify.empty()) {
+                out.insert(f.notify.back());
+            }
+        }
+    }
+    return out;
+}
+
 std::vector<std::string> pattern::nodes(const workflow& wf) const {
     auto out = wf.services();
     for (auto& n : extra_nodes(wf)) {

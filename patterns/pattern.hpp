@@ -111,6 +111,9 @@ public:
     /// Returns: every node a deployment of `wf` under this pattern runs: the workflow's
     /// services, then the pattern's own nodes.
     std::vector<std::string> nodes(const workflow& wf) const;
+    /// Returns: the nodes that may tell a client a workflow ended (send workflow_ended). A
+    /// client refuses a workflow_ended from any other node (errc::not_permitted).
+    std::set<std::string> enders(const workflow& wf) const { return do_enders(wf); }
 
     /// Returns: the pattern's behaviour for one node (a domain service or an extra node).
     std::unique_ptr<service_behaviour> make_service(service_context& ctx) const {
@@ -131,6 +134,9 @@ private:
     virtual std::string_view do_summary() const noexcept = 0;
     virtual std::string do_entry(const workflow& wf) const;
     virtual std::vector<std::string> do_extra_nodes(const workflow& wf) const;
+    /// Default, for choreography without an owner: every step's service (a step's unknown
+    /// outcome ends the workflow where it happens) and the last service a failure notifies.
+    virtual std::set<std::string> do_enders(const workflow& wf) const;
     virtual std::unique_ptr<service_behaviour> do_make_service(service_context& ctx) const = 0;
     virtual status_plan do_plan_status_query(const workflow& wf,
                                              const std::string& workflow_id) const = 0;

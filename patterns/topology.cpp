@@ -30,14 +30,15 @@ std::optional<transport> transport_by_name(std::string_view name) noexcept {
     return std::nullopt;
 }
 
-void topology::set(std::string name, std::string endpoint, node_role role) {
+void topology::set(std::string name, std::string endpoint, node_role role, bool is_operator) {
     const auto it = std::find_if(entries_.begin(), entries_.end(),
                                  [&](const topology_entry& e) { return e.name == name; });
     if (it != entries_.end()) {
         it->endpoint = std::move(endpoint);
         it->role = role;
+        it->is_operator = is_operator;
     } else {
-        entries_.push_back({std::move(name), std::move(endpoint), role});
+        entries_.push_back({std::move(name), std::move(endpoint), role, is_operator});
     }
 }
 
@@ -106,8 +107,8 @@ topology topology::parse(std::istream& in) {
         if (words >> extra) {
             bad_line(number, "unexpected '" + extra + "' after the role");
         }
-        if (!role.empty() && role != "service" && role != "client") {
-            bad_line(number, "role '" + role + "' is neither service nor client");
+        if (!role.empty() && role != "service" && role != "client" && role != "operator") {
+            bad_line(number, "role '" + role + "' is not service, client or operator");
         }
         if (const auto problem = endpoint_problem(endpoint); !problem.empty()) {
             bad_line(number, problem);
@@ -118,7 +119,9 @@ topology topology::parse(std::istream& in) {
         if (!endpoints.insert(endpoint).second) {
             bad_line(number, "endpoint " + endpoint + " is given to two nodes");
         }
-        t.set(name, endpoint, role == "client" ? node_role::client : node_role::service);
+        t.set(name, endpoint,
+              role.empty() || role == "service" ? node_role::service : node_role::client,
+              role == "operator");
     }
     if (in.bad()) {
         throw std::invalid_argument("topology: read error");
@@ -155,9 +158,12 @@ void topology::require(const std::vector<std::string>& needed) const {
 }
 
 std::string topology::to_text() const {
-    std::string out = "# choreo topology: NAME ENDPOINT [service|client]\n";
+    std::string out = "# choreo topology: NAME ENDPOINT [service|client|operator]\n";
     for (const auto& e : entries_) {
-        out += e.name + " " + e.endpoint + (e.role == node_role::client ? " client" : "") + "\n";
+        const char* role = e.is_operator                 ? " operator"
+                           : e.role == node_role::client ? " client"
+                                                         : "";
+        out += e.name + " " + e.endpoint + role + "\n";
     }
     return out;
 }

@@ -22,18 +22,23 @@ struct topology_entry {
     std::string name;
     std::string endpoint;
     node_role role = node_role::service;
+    /// A client that may send operator requests (inspect, hold) when the deployment has keys:
+    /// role `operator` in the file.
+    bool is_operator = false;
 };
 
 class topology {
 public:
     /// Adds or replaces the entry for `name`.
-    void set(std::string name, std::string endpoint, node_role role = node_role::service);
+    void set(std::string name, std::string endpoint, node_role role = node_role::service,
+             bool is_operator = false);
     /// Returns: the endpoint of `name`, or nullopt if it is not in the topology.
     std::optional<std::string> endpoint_of(std::string_view name) const;
     bool is_client(std::string_view name) const;
     const std::vector<topology_entry>& entries() const noexcept { return entries_; }
 
-    /// Reads a topology file: one node per line, `NAME ENDPOINT [service|client]`; `#` starts a
+    /// Reads a topology file: one node per line, `NAME ENDPOINT [service|client|operator]`
+    /// (an operator is a client that may send inspect and hold requests); `#` starts a
     /// comment. Endpoints are tcp://HOST:PORT or ipc://PATH (inproc cannot cross processes).
     /// Throws: std::invalid_argument naming the line and the reason for anything malformed.
     static topology parse(std::istream& in);

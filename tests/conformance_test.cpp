@@ -29,14 +29,44 @@ using testing::statuses;
 
 constexpr std::array every_transport{transport::inproc, transport::ipc, transport::tcp};
 
+/// The suite runs under every pattern as it is, and again with CURVE on over tcp: a parameter
+/// "<pattern>_curve" gives every node and the client keys (deployment_options::curve).
+constexpr std::string_view curve_suffix = "_curve";
+
 class conformance : public ::testing::TestWithParam<std::string> {
 protected:
-    const pattern& pattern_ = testing::pattern_named(GetParam());
+    const bool curve_ = GetParam().ends_with(curve_suffix);
+    const pattern& pattern_ = testing::pattern_named(
+        curve_ ? GetParam().substr(0, GetParam().size() - curve_suffix.size()) : GetParam());
     const workflow order_ = testing::workflow_named("order");
+
+    /// Every transport; with CURVE, tcp only (inproc has no handshake to authenticate, and ipc
+    /// runs the same CURVE code as tcp).
+    std::vector<transport> transports() const {
+        if (curve_) {
+            return {transport::tcp};
+        }
+        return {every_transport.begin(), every_transport.end()};
+    }
+    deployment_options opts(transport t, bool trace = true) const {
+        auto o = options(curve_ && t == transport::inproc ? transport::tcp : t, trace);
+        o.curve = curve_;
+        return o;
+    }
 };
+
+std::vector<std::string> every_pattern_with_curve() {
+    auto names = testing::every_pattern();
+    for (auto& n : names) {
+        n += curve_suffix;
+    }
+    return names;
+}
 
 INSTANTIATE_TEST_SUITE_P(patterns, conformance, ::testing::ValuesIn(testing::every_pattern()),
                          testing::pattern_name{});
+INSTANTIATE_TEST_SUITE_P(curve_over_tcp, conformance,
+                         ::testing::ValuesIn(every_pattern_with_curve()), testing::pattern_name{});
 
 // ---- reading the order module's effects ---------------------------------------------------------
 
@@ -77,9 +107,9 @@ domain_effects untouched_stock(const workflow& wf) {
 // ---- one order per scenario, over every transport -----------------------------------------------
 
 TEST_P(conformance, happy_path_charges_ships_and_confirms) {
-    for (auto via : every_transport) {
+    for (auto via : this->transports()) {
         SCOPED_TRACE(to_string(via));
-        local_deployment d(this->pattern_, this->order_, options(via));
+        local_deployment d(this->pattern_, this->order_, this->opts(via));
         const auto b = place(d, "happy", 1);
         ASSERT_TRUE(ended_as_planned(d, b));
         const auto effects = d.effects();
@@ -102,9 +132,9 @@ TEST_P(conformance, happy_path_charges_ships_and_confirms) {
 }
 
 TEST_P(conformance, payment_rejected_charges_nothing_and_emails_the_customer) {
-    for (auto via : every_transport) {
+    for (auto via : this->transports()) {
         SCOPED_TRACE(to_string(via));
-        local_deployment d(this->pattern_, this->order_, options(via));
+        local_deployment d(this->pattern_, this->order_, this->opts(via));
         const auto b = place(d, "payment_rejected", 1);
         ASSERT_TRUE(ended_as_planned(d, b));
         const auto effects = d.effects();
@@ -126,9 +156,9 @@ TEST_P(conformance, payment_rejected_charges_nothing_and_emails_the_customer) {
 }
 
 TEST_P(conformance, back_order_keeps_stock_and_emails_the_delay) {
-    for (auto via : every_transport) {
+    for (auto via : this->transports()) {
         SCOPED_TRACE(to_string(via));
-        local_deployment d(this->pattern_, this->order_, options(via));
+        local_deployment d(this->pattern_, this->order_, this->opts(via));
         const auto b = place(d, "back_order", 1);
         ASSERT_TRUE(ended_as_planned(d, b));
         const auto effects = d.effects();
@@ -150,9 +180,9 @@ TEST_P(conformance, back_order_keeps_stock_and_emails_the_delay) {
 }
 
 TEST_P(conformance, invalid_order_is_rejected_at_the_door) {
-    for (auto via : every_transport) {
+    for (auto via : this->transports()) {
         SCOPED_TRACE(to_string(via));
-        local_deployment d(this->pattern_, this->order_, options(via));
+        local_deployment d(this->pattern_, this->order_, this->opts(via));
         const auto b = place(d, "rejected", 1);
         ASSERT_TRUE(ended_as_planned(d, b));
         const auto effects = d.effects();
@@ -169,9 +199,9 @@ TEST_P(conformance, invalid_order_is_rejected_at_the_door) {
 // ---- many orders --------------------------------------------------------------------------------
 
 TEST_P(conformance, thousand_mixed_orders_end_exactly_as_predicted) {
-    for (auto via : every_transport) {
+    for (auto via : this->transports()) {
         SCOPED_TRACE(to_string(via));
-        local_deployment d(this->pattern_, this->order_, options(via, false));
+        local_deployment d(this->pattern_, this->order_, this->opts(via, false));
         const auto b = place(d, "mixed", 1000, 2026);
         ASSERT_TRUE(ended_as_planned(d, b));
 
@@ -200,7 +230,7 @@ TEST_P(conformance, thousand_mixed_orders_end_exactly_as_predicted) {
 TEST_P(conformance, a_payload_no_service_can_read_ends_the_workflow_under_its_outcome) {
     // The model has no failure for a payload order placement cannot read: every pattern must
     // still end the workflow, tell the client, and say so when asked.
-    local_deployment d(this->pattern_, this->order_, options(transport::inproc));
+    local_deployment d(this->pattern_, this->order_, this->opts(transport::inproc));
     const auto id = d.client().place(msg::value::of(std::string("not an order")));
     ASSERT_TRUE(d.client().wait_for({id}, testing::deadline)) << "the workflow never ended";
     EXPECT_EQ(d.client().outcome(id)->terminal, "invalid_details");
@@ -217,9 +247,9 @@ TEST_P(conformance, a_payload_no_service_can_read_ends_the_workflow_under_its_ou
 // ---- status queries -----------------------------------------------------------------------------
 
 TEST_P(conformance, unknown_workflow_id_is_not_found) {
-    for (auto via : every_transport) {
+    for (auto via : this->transports()) {
         SCOPED_TRACE(to_string(via));
-        local_deployment d(this->pattern_, this->order_, options(via));
+        local_deployment d(this->pattern_, this->order_, this->opts(via));
         const auto answer = d.client().status("no-such-workflow");
         EXPECT_FALSE(answer.status.found);
         EXPECT_EQ(answer.status.state, "unknown");
@@ -230,9 +260,9 @@ TEST_P(conformance, unknown_workflow_id_is_not_found) {
 }
 
 TEST_P(conformance, status_of_a_workflow_caught_mid_flight_shows_where_it_is) {
-    for (auto via : every_transport) {
+    for (auto via : this->transports()) {
         SCOPED_TRACE(to_string(via));
-        local_deployment d(this->pattern_, this->order_, options(via));
+        local_deployment d(this->pattern_, this->order_, this->opts(via));
         d.hold("fulfillment");
         const auto b = place(d, "happy", 1);
         const auto st = await_status(d, b.ids[0], [](const msg::workflow_status& s) {
@@ -258,12 +288,17 @@ TEST_P(conformance, malformed_frame_is_counted_and_dropped_while_the_node_serves
     // (a domain service or the pattern's own node) and a service further down are both tried.
     for (auto via : {transport::ipc, transport::tcp}) {
         SCOPED_TRACE(to_string(via));
-        local_deployment d(this->pattern_, this->order_, options(via));
+        local_deployment d(this->pattern_, this->order_, this->opts(via));
         for (const auto& target : {this->pattern_.entry(d.flow()), std::string("payment")}) {
             SCOPED_TRACE(target);
             zmq::context_t context;
             zmq::socket_t raw(context, zmq::socket_type::dealer);
             raw.set(zmq::sockopt::linger, 0);
+            if (this->curve_) { // garbage from an authenticated peer: the client's key
+                raw.set(zmq::sockopt::curve_serverkey, d.keys_of(target)->own.public_key);
+                raw.set(zmq::sockopt::curve_publickey, d.keys_of("client")->own.public_key);
+                raw.set(zmq::sockopt::curve_secretkey, d.keys_of("client")->own.secret_key);
+            }
             raw.connect(*d.where().endpoint_of(target));
             const std::string type = "workflow_event";
             const std::string garbage = "\xc1 not msgpack";
@@ -317,7 +352,7 @@ TEST_P(conformance, the_same_pattern_code_runs_a_chain_of_any_length) {
     for (const auto* name : {"chain:1", "chain:8", "chain:32", "chain:8:3"}) {
         SCOPED_TRACE(name);
         local_deployment d(this->pattern_, testing::workflow_named(name),
-                           options(transport::inproc));
+                           this->opts(transport::inproc));
         const auto mix = module_of(d.flow()).scenarios(d.flow()).back(); // the mix comes last
         const auto b = place(d, mix, 40);
         ASSERT_TRUE(ended_as_planned(d, b));

@@ -367,7 +367,7 @@ TEST(topology_file, malformed_lines_are_refused_with_their_line_and_reason) {
         {"payment tcp://127.0.0.1\n", "needs a port between 1 and 65535"},
         {"payment tcp://127.0.0.1:0\n", "needs a port between 1 and 65535"},
         {"payment tcp://:5000\n", "has no host"},
-        {"payment tcp://127.0.0.1:5000 boss\n", "role 'boss' is neither service nor client"},
+        {"payment tcp://127.0.0.1:5000 boss\n", "role 'boss' is not service, client or operator"},
         {"a tcp://127.0.0.1:5000\na tcp://127.0.0.1:5001\n", "line 2: node 'a' is listed twice"},
         {"a tcp://127.0.0.1:5000\nb tcp://127.0.0.1:5000\n", "given to two nodes"},
         {"a tcp://127.0.0.1:5000 client extra\n", "unexpected 'extra'"},

@@ -31,10 +31,10 @@ TEST(printable, escapes_control_bytes_backslash_and_bytes_that_are_not_utf8) {
     EXPECT_EQ(printable("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80"); // past U+10FFFF
 }
 
-// A peer whose routing id holds a newline and a byte that is not UTF-8 asks for a status: the
-// reply goes back to it, and the trace the node keeps (what inspect returns as str) names it in
-// printable UTF-8.
-TEST(printable, a_routing_id_from_the_wire_is_recorded_escaped) {
+// A peer whose name (the envelope's sender, and its routing id) holds a newline and a byte that
+// is not UTF-8 asks for a status: the reply goes back to it, and the trace the node keeps (what
+// inspect returns as str) names it in printable UTF-8.
+TEST(printable, a_sender_name_from_the_wire_is_recorded_escaped) {
     local_deployment d(pattern_named("front_controller"), workflow_named("order"),
                        options(transport::ipc));
     zmq::context_t ctx;
@@ -43,7 +43,7 @@ TEST(printable, a_routing_id_from_the_wire_is_recorded_escaped) {
     peer.set(zmq::sockopt::routing_id, rid);
     peer.set(zmq::sockopt::linger, 0);
     peer.connect(*d.where().endpoint_of("order_placement"));
-    msg::envelope env{1, "wf-x", "probe", 0, 0, 7};
+    msg::envelope env{1, "wf-x", rid, 0, 0, 7};
     const auto f = encode(message{env, msg::status_request{"wf-x"}});
     peer.send(zmq::buffer(f.type), zmq::send_flags::sndmore);
     peer.send(zmq::buffer(f.body), zmq::send_flags::none);
