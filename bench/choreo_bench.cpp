@@ -175,6 +175,10 @@ int main(int argc, char** argv) {
     app.add_option("--workflow", workflow_name, "workflow: " + cli::workflow_forms())
         ->check(cli::workflow_name())
         ->capture_default_str();
+    bool curve = false;
+    app.add_flag("--curve", curve,
+                 "run each configuration twice, without and with CURVE on every socket (tcp "
+                 "unless --transport ipc), the floor measured both ways, and print CURVE's cost");
     app.add_option("--sweep", sweep_text,
                    "workflows to run one after another instead of --workflow: chain lengths "
                    "and/or workflow names, e.g. 2,4,8,16,32 or chain:8,chain:8:1,chain:8:2");
@@ -235,8 +239,13 @@ int main(int argc, char** argv) {
         return run_soaks(app, base, soak, soak_every, pattern_name, scenario_name, workflow_name,
                          json);
     }
-    if (base.spawn && base.via == transport::inproc) {
+    if ((base.spawn || curve) && base.via == transport::inproc) {
         base.via = transport::tcp;
+    }
+    if (curve && base.spawn) {
+        std::cerr << "--curve: measured in one process; with --spawn, give choreo-node --keys "
+                     "(see choreo-ctl keygen)\n";
+        return 2;
     }
     std::vector<workflow> workflows;
     if (sweep_text.empty()) {
@@ -296,18 +305,24 @@ int main(int argc, char** argv) {
         for (const auto& [wf, scenarios] : plan) {
             for (const auto* p : selected_patterns(pattern_name)) {
                 for (const auto& scenario : scenarios) {
-                    auto c = base;
-                    c.pattern_used = p;
-                    c.workflow = wf.name;
-                    c.scenario = scenario;
-                    runs.push_back(bench::run_workload(c));
-                    const auto& r = runs.back();
-                    healthy = healthy && r.lost == 0 && r.wrong == 0 && r.effects_differing == 0;
-                    std::cerr << fmt::format(
-                        "  {} {} {}: {} workflows, p50 {:.1f} us, {:.0f}/s, busiest {} "
-                        "({:.1f} msg/wf)\n",
-                        p->name(), wf.name, scenario, r.completed, r.e2e_us.p50, r.workflows_per_s,
-                        r.busiest_node, r.busiest_messages_per_workflow);
+                    for (const bool with_curve :
+                         curve ? std::vector{false, true} : std::vector{false}) {
+                        auto c = base;
+                        c.pattern_used = p;
+                        c.workflow = wf.name;
+                        c.scenario = scenario;
+                        c.curve = with_curve;
+                        runs.push_back(bench::run_workload(c));
+                        const auto& r = runs.back();
+                        healthy =
+                            healthy && r.lost == 0 && r.wrong == 0 && r.effects_differing == 0;
+                        std::cerr << fmt::format(
+                            "  {} {} {}{}: {} workflows, p50 {:.1f} us, {:.0f}/s, busiest {} "
+                            "({:.1f} msg/wf)\n",
+                            p->name(), wf.name, scenario, with_curve ? " (CURVE)" : "", r.completed,
+                            r.e2e_us.p50, r.workflows_per_s, r.busiest_node,
+                            r.busiest_messages_per_workflow);
+                    }
                 }
             }
         }
@@ -321,6 +336,7 @@ int main(int argc, char** argv) {
         bench::write_csv(std::cout, runs);
     } else {
         bench::print_table(std::cout, runs);
+        bench::print_curve_cost(std::cout, runs);
     }
     if (!csv_path.empty()) {
         std::ofstream out(csv_path);

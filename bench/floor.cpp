@@ -12,6 +12,8 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "patterns/auth.hpp"
+
 namespace choreo::bench {
 namespace {
 
@@ -41,8 +43,24 @@ void configure(zmq::socket_t& s) {
 } // namespace
 
 floor_figures measure_floor(transport via, std::size_t type_bytes, std::size_t body_bytes,
-                            std::size_t round_trips, std::size_t stream) {
+                            std::size_t round_trips, std::size_t stream, bool curve) {
     floor_figures f{type_bytes, body_bytes, 0, 0, 0};
+    const auto server_keys = make_key_pair(), client_keys = make_key_pair();
+    // The CURVE handshake and per-message encryption are the cost measured; the floor has no
+    // ZAP handler, so any key would be let in: choreo's nodes check keys at the handshake only.
+    const auto as_server = [&](zmq::socket_t& s) {
+        if (curve) {
+            s.set(zmq::sockopt::curve_server, 1);
+            s.set(zmq::sockopt::curve_secretkey, server_keys.secret_key);
+        }
+    };
+    const auto as_client = [&](zmq::socket_t& s) {
+        if (curve) {
+            s.set(zmq::sockopt::curve_serverkey, server_keys.public_key);
+            s.set(zmq::sockopt::curve_publickey, client_keys.public_key);
+            s.set(zmq::sockopt::curve_secretkey, client_keys.secret_key);
+        }
+    };
     const std::string type(type_bytes, 't');
     const std::string body(body_bytes, 'b');
     zmq::context_t context;
@@ -50,6 +68,7 @@ floor_figures measure_floor(transport via, std::size_t type_bytes, std::size_t b
         // ping-pong: the echo answers on the asker's connection, as a node's reply does
         zmq::socket_t echo(context, zmq::socket_type::router);
         configure(echo);
+        as_server(echo);
         echo.bind(endpoint_for(via, "echo"));
         const auto where = echo.get(zmq::sockopt::last_endpoint);
         std::thread echo_thread([&] {
@@ -61,6 +80,7 @@ floor_figures measure_floor(transport via, std::size_t type_bytes, std::size_t b
         });
         zmq::socket_t ping(context, zmq::socket_type::dealer);
         configure(ping);
+        as_client(ping);
         ping.connect(where);
         std::vector<double> rtt;
         rtt.reserve(round_trips);
@@ -85,10 +105,12 @@ floor_figures measure_floor(transport via, std::size_t type_bytes, std::size_t b
         // message rate: one DEALER streams to one ROUTER
         zmq::socket_t sink(context, zmq::socket_type::router);
         configure(sink);
+        as_server(sink);
         sink.bind(endpoint_for(via, "sink"));
         const auto where = sink.get(zmq::sockopt::last_endpoint);
         zmq::socket_t source(context, zmq::socket_type::dealer);
         configure(source);
+        as_client(source);
         source.connect(where);
         std::thread sender([&] {
             for (std::size_t i = 0; i < warm_up + stream; ++i) {

@@ -18,7 +18,9 @@ struct floor_figures {
 /// Measures the floor with a DEALER talking to a ROUTER (the sockets choreo's nodes use), each
 /// on its own thread, after a warm-up; every message is checked for its size.
 /// Throws: std::runtime_error if a message comes back wrong.
+/// With `curve`, both sockets speak CURVE (the floor of a deployment with keys).
 floor_figures measure_floor(transport via, std::size_t type_bytes, std::size_t body_bytes,
-                            std::size_t round_trips = 4'000, std::size_t stream = 200'000);
+                            std::size_t round_trips = 4'000, std::size_t stream = 200'000,
+                            bool curve = false);
 
 } // namespace choreo::bench

@@ -18,6 +18,10 @@ std::string delay_of(const run_config& c) {
     return us == 0 ? "0" : fmt::format("{}us", us);
 }
 
+std::string transport_label(const run_config& c) {
+    return std::string(to_string(c.via)) + (c.curve ? "+curve" : "") + (c.spawn ? "/proc" : "");
+}
+
 /// Every figure of a run, named with its unit, in one order for JSON and CSV alike.
 std::vector<std::pair<std::string, double>> figures(const run_result& r) {
     return {
@@ -64,6 +68,7 @@ std::vector<std::pair<std::string, std::string>> labels(const run_result& r) {
             {"workflow", c.workflow},
             {"scenario", c.scenario},
             {"transport", std::string(to_string(c.via))},
+            {"security", c.curve ? "curve" : "none"},
             {"processes", c.spawn ? "one per node" : "one"},
             {"inflight", std::to_string(c.inflight)},
             {"link_delay", delay_of(c)},
@@ -116,12 +121,11 @@ void print_table(std::ostream& out, const std::vector<run_result>& runs) {
                    "{:>8.1f} {:>8.1f} {:>8.0f} {:>7.0f} | {:>5.1f} {:>6.0f} {:>5.1f} {:>8.1f} | "
                    "{:>10.0f} {:>8} | {:>8.0f} {:>14.2f} {:>13} | {:>8.2f} {:>9.0f} {:>8.2f} "
                    "{:>9.1f}% | {}\n",
-                   c.pattern_used->name(), c.workflow + "/" + c.scenario,
-                   std::string(to_string(c.via)) + (c.spawn ? "/proc" : ""), c.inflight,
-                   delay_of(c), r.messages_per_workflow, r.bytes_per_workflow, r.mean_message_bytes,
-                   r.e2e_us.p50, r.e2e_us.p90, r.e2e_us.p99, r.e2e_us.max, r.workflows_per_s,
-                   r.query_messages, r.query_bytes, r.query_services, r.query_us.p50,
-                   r.state_bytes_per_workflow, r.domain_bytes, r.path_messages,
+                   c.pattern_used->name(), c.workflow + "/" + c.scenario, transport_label(c),
+                   c.inflight, delay_of(c), r.messages_per_workflow, r.bytes_per_workflow,
+                   r.mean_message_bytes, r.e2e_us.p50, r.e2e_us.p90, r.e2e_us.p99, r.e2e_us.max,
+                   r.workflows_per_s, r.query_messages, r.query_bytes, r.query_services,
+                   r.query_us.p50, r.state_bytes_per_workflow, r.domain_bytes, r.path_messages,
                    r.busiest_messages_per_workflow,
                    r.cpu_measured ? fmt::format("{:.1f}%", 100 * r.busiest_cpu_share) : "-",
                    r.floor.one_way_p50_us, r.floor.messages_per_s, r.latency_ratio,
@@ -150,6 +154,40 @@ void print_table(std::ostream& out, const std::vector<run_result>& runs) {
                "e2e/floor = e2e p50 "
                "/ (path msg x (floor one-way + delay)); rate/floor = wf/s x msg/wf / floor "
                "messages/s\n");
+}
+
+void print_curve_cost(std::ostream& out, const std::vector<run_result>& runs) {
+    bool header = false;
+    for (const auto& with : runs) {
+        if (!with.config.curve) {
+            continue;
+        }
+        const auto plain = std::find_if(runs.begin(), runs.end(), [&](const run_result& r) {
+            const auto &a = r.config, &b = with.config;
+            return !a.curve && a.pattern_used == b.pattern_used && a.workflow == b.workflow &&
+                   a.scenario == b.scenario && a.via == b.via && a.spawn == b.spawn &&
+                   a.inflight == b.inflight;
+        });
+        if (plain == runs.end()) {
+            continue;
+        }
+        if (!header) {
+            fmt::print(out,
+                       "\nCURVE's cost, each figure with CURVE / without, same run:\n"
+                       "{:<17} {:<22} {:>10} {:>10} {:>10} {:>12} {:>12}\n",
+                       "pattern", "workflow/scenario", "e2e p50", "e2e p99", "wf/s", "floor p50",
+                       "floor m/s");
+            header = true;
+        }
+        const auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+        fmt::print(
+            out, "{:<17} {:<22} {:>9.2f}x {:>9.2f}x {:>9.2f}x {:>11.2f}x {:>11.2f}x\n",
+            with.config.pattern_used->name(), with.config.workflow + "/" + with.config.scenario,
+            ratio(with.e2e_us.p50, plain->e2e_us.p50), ratio(with.e2e_us.p99, plain->e2e_us.p99),
+            ratio(with.workflows_per_s, plain->workflows_per_s),
+            ratio(with.floor.one_way_p50_us, plain->floor.one_way_p50_us),
+            ratio(with.floor.messages_per_s, plain->floor.messages_per_s));
+    }
 }
 
 nlohmann::json to_json(const std::vector<run_result>& runs) {

@@ -12,6 +12,9 @@
 namespace choreo::bench {
 
 void print_table(std::ostream& out, const std::vector<run_result>& runs);
+/// For every run with CURVE that has a twin without: the ratios of their latency, rate and
+/// floor (nothing if there are no such pairs).
+void print_curve_cost(std::ostream& out, const std::vector<run_result>& runs);
 nlohmann::json to_json(const std::vector<run_result>& runs);
 void write_csv(std::ostream& out, const std::vector<run_result>& runs);
 /// A soak's reports: per run, throughput and every process's RSS per report, then the workflows

@@ -257,6 +257,7 @@ services start_services(const run_config& c, const workflow& wf, bool soak) {
         o.via = c.via;
         o.keep_trace = false;
         o.node = node;
+        o.curve = c.curve;
         s.d = std::make_unique<local_deployment>(*c.pattern_used, wf, o);
     }
     return s;
@@ -469,7 +470,7 @@ run_result run_workload(const run_config& c) {
     // The floor, for this run's mean message: a type frame of a typical contract name.
     const auto body = static_cast<std::size_t>(std::max(1.0, r.mean_message_bytes - 14));
     r.floor = measure_floor(c.via, 14, body, std::max<std::size_t>(100, c.floor_messages / 50),
-                            c.floor_messages);
+                            c.floor_messages, c.curve);
     const auto hop_us =
         r.floor.one_way_p50_us + std::chrono::duration<double, std::micro>(c.link_delay).count();
     r.latency_ratio = r.path_messages > 0 ? r.e2e_us.p50 / (r.path_messages * hop_us) : 0;

@@ -24,6 +24,7 @@ struct run_config {
     std::uint64_t seed = 42;
     transport via = transport::inproc;
     bool spawn = false; ///< one choreo-node process per node of the pattern
+    bool curve = false; ///< every socket speaks CURVE, with keys for every node (tcp or ipc)
     std::chrono::nanoseconds link_delay{0};
     /// Finished workflows each node keeps (node_options::retain_finished); at least the
     /// workflows of the run, or per-workflow traffic of the early ones would be retired.
