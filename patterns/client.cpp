@@ -70,12 +70,18 @@ void client::place(const std::string& workflow_id, const msg::value& details) {
 }
 
 void client::not_placed(const std::string& workflow_id, const std::string& why) {
-    try {
-        ended({workflow_id, std::string(workflow_state::failed), why, 0, steady_ns(), 0});
-    } catch (const std::exception& e) {
-        // The on_ended hook is the caller's: it may throw, the io thread must not.
-        log().error("{}: on_ended hook failed: {}", node_.name(), printable(e.what()));
-    }
+    // Posted, not called: an on_ended hook that places the next order (which fails in turn)
+    // must not recurse without bound.
+    asio::post(
+        node_.io(), [this, o = workflow_outcome{workflow_id, std::string(workflow_state::failed),
+                                                why, 0, steady_ns(), 0}]() mutable {
+            try {
+                ended(std::move(o));
+            } catch (const std::exception& e) {
+                // The on_ended hook is the caller's: it may throw, the io thread must not.
+                log().error("{}: on_ended hook failed: {}", node_.name(), printable(e.what()));
+            }
+        });
 }
 
 bool client::wait_for(const std::vector<std::string>& ids,

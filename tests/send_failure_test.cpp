@@ -125,6 +125,32 @@ TEST_P(send_failure, a_place_order_to_a_missing_entry_ends_at_once_failed_on_the
     EXPECT_EQ(d.traffic().sent().messages, 0U); // nothing went anywhere
 }
 
+TEST(send_failure_client, a_hook_that_places_again_after_each_failed_order_does_not_recurse) {
+    // Each order ends at once, failed, and its hook places the next: tens of thousands of
+    // nested calls if an end were told from inside place().
+    const auto& p = pattern_named("front_controller");
+    const auto wf = workflow_named("order");
+    auto o = testing::options(transport::inproc, false);
+    o.unlisted = {p.entry(wf)};
+    local_deployment d(p, wf, o);
+    constexpr std::size_t orders = 50'000;
+    d.client().keep_outcomes(false);
+    std::atomic<std::size_t> placed{1};
+    d.client().on_ended([&](const workflow_outcome&) {
+        if (placed.load() < orders) {
+            ++placed;
+            d.client().place(msg::value{});
+        }
+    });
+    d.client().place(msg::value{});
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    while (d.client().ended_count() < orders && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ(d.client().ended_count(), orders);
+    EXPECT_EQ(d.counters("client").send_failed, orders);
+}
+
 INSTANTIATE_TEST_SUITE_P(patterns, send_failure, ::testing::ValuesIn(testing::every_pattern()),
                          testing::pattern_name());
 
