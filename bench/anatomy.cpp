@@ -23,6 +23,7 @@
 
 #include "bench/floor.hpp"
 #include "patterns/client.hpp"
+#include "patterns/last_resort.hpp"
 #include "patterns/service_node.hpp"
 #include "patterns/topology.hpp"
 #include "patterns/workflow_module.hpp"
@@ -305,7 +306,9 @@ std::vector<tapped_message> tap_one_workflow(const pattern& p, const workflow& w
             n->thread = std::thread([&n = *n] {
                 n.net().start();
                 auto guard = asio::make_work_guard(n.io);
-                n.io.run();
+                // A measurement cut short by an escaped exception is no measurement: the
+                // process ends, non-zero (the anatomy test fails with it, loudly).
+                run_guarded(n.io, n.net().name(), exit_on_escape);
             });
         }
         auto gen = module_of(wf).make_workload(wf, scenario, seed);

@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 
 #include "demo/cli.hpp"
+#include "patterns/last_resort.hpp"
 #include "patterns/log.hpp"
 #include "patterns/service_node.hpp"
 #include "registry/builtin.hpp"
@@ -103,7 +104,8 @@ int main(int argc, char** argv) {
     });
     std::cerr << fmt::format("choreo-node: {} ({}, {}) on {}{}\n", service, pattern_name,
                              workflow_name, endpoint, options.keys ? ", CURVE" : "");
-    io.run();
+    // A program's io thread: an exception escaping a handler ends the process, non-zero.
+    run_guarded(io, service, exit_on_escape);
     const auto c = self.net().counters();
     std::cerr << fmt::format("choreo-node: {} stopped: received {}, sent {}, refused {}, "
                              "never accepted by a peer {}\n",

@@ -1,6 +1,8 @@
 #include "front_controller/front_controller.hpp"
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 #include "front_controller/contracts.hpp"
 #include "patterns/choreography.hpp"
@@ -42,11 +44,14 @@ private:
             // taken stay taken (the domain services decide again, from their own data).
             workflows_.try_emplace(
                 id, tracked{order->reply_to, workflow_progress(ctx_.flow()), 0, false, {}});
-            pass_on(id, hop, r);
+            const auto lost = pass_on(id, hop, r);
             if (!r.terminal.empty()) {
                 workflows_.find(id)->final_detail = r.record.detail;
             }
             apply(id, hop, r.record);
+            if (lost) {
+                static_cast<void>(take(id, hop, *lost)); // tracked: cannot be unknown
+            }
             return {};
         }
         if (const auto* e = msg::get_if<msg::workflow_event>(&in.msg.payload)) {
@@ -54,12 +59,17 @@ private:
             if (!r) {
                 return r.error();
             }
-            pass_on(id, hop, r.value());
+            const auto lost = pass_on(id, hop, r.value());
             const progress_report report{r.value().record, r.value().terminal};
             if (is_controller()) {
-                return take(id, hop, report); // the controller's own progress: no message
+                // The controller's own progress: no message.
+                const auto ec = take(id, hop, report);
+                return lost && !ec ? take(id, hop, *lost) : ec;
             }
-            ctx_.net().send(ctx_.first_service(), {id, hop + 1, 0, report});
+            report_progress(id, hop, report);
+            if (lost) {
+                report_progress(id, hop, *lost);
+            }
             // A service other than the controller cannot tell when the workflow ends: its own
             // part is done here, and that is when its ledger may retire the workflow.
             ctx_.finished(id);
@@ -97,9 +107,45 @@ private:
         return {};
     }
 
-    void pass_on(const std::string& id, std::uint32_t hop, const reaction& r) {
-        if (r.next) {
-            ctx_.net().send(r.next_service, {id, hop + 1, 0, *r.next});
+    /// Returns: the report that ends the workflow "failed" if the next event cannot be sent.
+    std::optional<progress_report> pass_on(const std::string& id, std::uint32_t hop,
+                                           const reaction& r) {
+        if (!r.next) {
+            return std::nullopt;
+        }
+        const auto sent = ctx_.net().send(r.next_service, {id, hop + 1, 0, *r.next});
+        if (sent) {
+            return std::nullopt;
+        }
+        return lost(r.next_service, *r.next, sent.error().message());
+    }
+
+    progress_report lost(const std::string& to, const msg::workflow_event& e,
+                         std::string_view reason) const {
+        return {undelivered(ctx_.flow(), ctx_.name(), to, e, reason),
+                std::string(workflow_state::failed)};
+    }
+
+    /// Reports to the controller. If that cannot be sent, nobody can end the workflow: the node
+    /// has counted and logged it, and the controller's status shows the workflow where it was.
+    void report_progress(const std::string& id, std::uint32_t hop, const progress_report& r) {
+        static_cast<void>(ctx_.net().send(ctx_.first_service(), {id, hop + 1, 0, r}));
+    }
+
+    /// An event this node sent was dropped on the way (its peer went away): as if the send had
+    /// failed at once.
+    void on_send_failed(const failed_send& f) override {
+        const auto* e = msg::get_if<msg::workflow_event>(&f.what.payload);
+        if (e == nullptr) {
+            return; // a report or the end: nobody is left to tell
+        }
+        const auto& id = f.what.env.workflow_id;
+        const auto hop = f.what.env.hop > 0 ? f.what.env.hop - 1 : 0; // the hop that caused it
+        const auto report = lost(f.to, *e, make_error_code(f.reason).message());
+        if (is_controller()) {
+            static_cast<void>(take(id, hop, report)); // a retired workflow stays as it ended
+        } else {
+            report_progress(id, hop, report);
         }
     }
 
@@ -116,7 +162,8 @@ private:
         }
         if (const auto terminal = t.progress.terminal(ctx_.flow()); !terminal.empty()) {
             t.ended = true;
-            ctx_.end_workflow(t.reply_to, id, t.hop, terminal, t.final_detail);
+            // Unsent, the end is counted and logged by the node; the status still shows it.
+            static_cast<void>(ctx_.end_workflow(t.reply_to, id, t.hop, terminal, t.final_detail));
             std::string().swap(t.final_detail);
             workflows_.finish(id, terminal); // may retire older finished ones, never this one
             ctx_.finished(id);

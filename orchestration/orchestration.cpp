@@ -13,7 +13,7 @@ namespace {
 
 /// How a workflow ends when a service refuses the orchestrator's command, or the command
 /// cannot be sent: the client is told rather than left waiting.
-constexpr std::string_view refused_terminal = "failed";
+constexpr std::string_view refused_terminal = workflow_state::failed;
 
 /// The orchestrator: owns every workflow's state and drives it step by step.
 class orchestrator final : public service_behaviour {
@@ -122,12 +122,31 @@ private:
                  msg::payload what) {
         t.awaiting = service;
         t.step = step;
+        const auto type = what.type_name();
         if (const auto sent = ctx_.net().send(service, {id, t.hop + 1, 0, std::move(what)});
             !sent) {
-            end(id, t, std::string(refused_terminal),
-                "cannot send step " + std::to_string(step) + " to " + service + ": " +
-                    sent.error().message());
+            lost(id, t,
+                 undelivered_record(ctx_.name(), service, step, type, sent.error().message()));
         }
+    }
+
+    /// A command never reached its service: the status shows it on the step (or notice), and
+    /// the workflow ends "failed".
+    void lost(const std::string& id, tracked& t, const msg::step_record& record) {
+        t.progress.apply(ctx_.flow(), record);
+        end(id, t, std::string(refused_terminal), record.detail);
+    }
+
+    /// A command this node sent was dropped on the way (its service went away): as if the send
+    /// had failed at once, if the workflow still waits for that service.
+    void on_send_failed(const failed_send& f) override {
+        auto* t = workflows_.find(f.what.env.workflow_id);
+        if (t == nullptr || t->ended || f.to != t->awaiting) {
+            return;
+        }
+        lost(f.what.env.workflow_id, *t,
+             undelivered_record(ctx_.name(), f.to, t->step, f.what.payload.type_name(),
+                                make_error_code(f.reason).message()));
     }
 
     void end(const std::string& id, tracked& t, const std::string& terminal,
@@ -138,7 +157,8 @@ private:
         if (t.progress.terminal(ctx_.flow()).empty()) {
             t.progress.end_as(terminal); // ended by the orchestrator itself, not by a step
         }
-        ctx_.end_workflow(t.reply_to, id, t.hop, terminal, detail);
+        // Unsent, the end is counted and logged by the node; the status still shows it.
+        static_cast<void>(ctx_.end_workflow(t.reply_to, id, t.hop, terminal, detail));
         workflows_.finish(id, terminal); // may retire older finished ones, never this one
         ctx_.finished(id);
     }
@@ -191,8 +211,10 @@ private:
     }
 
     void answer(const incoming& in, msg::step_record record) {
-        ctx_.net().reply(
-            in, {in.msg.env.workflow_id, in.msg.env.hop + 1, 0, step_finished{std::move(record)}});
+        // Unsent (the orchestrator is gone), the answer is counted and logged by the node:
+        // nobody else waits for it.
+        static_cast<void>(ctx_.net().reply(
+            in, {in.msg.env.workflow_id, in.msg.env.hop + 1, 0, step_finished{std::move(record)}}));
         // A service cannot tell when the workflow ends: its part is done once it has answered.
         ctx_.finished(in.msg.env.workflow_id);
     }

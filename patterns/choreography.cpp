@@ -74,4 +74,10 @@ result<reaction> react_to_event(const workflow& wf, domain_service& self,
     return r;
 }
 
+msg::step_record undelivered(const workflow& wf, std::string_view sender, std::string_view to,
+                             const msg::workflow_event& e, std::string_view reason) {
+    const bool success = e.step < wf.steps.size() && e.event == wf.steps[e.step].event;
+    return undelivered_record(sender, to, success ? e.step + 1 : e.step, e.event, reason);
+}
+
 } // namespace choreo

@@ -3,9 +3,11 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "patterns/contracts.hpp"
 #include "patterns/domain.hpp"
+#include "patterns/progress.hpp"
 #include "patterns/result.hpp"
 #include "patterns/workflow.hpp"
 
@@ -30,5 +32,11 @@ result<reaction> react_to_order(const workflow& wf, domain_service& self,
 /// Returns: errc::unexpected_message if the model gives this service nothing to do on it.
 result<reaction> react_to_event(const workflow& wf, domain_service& self,
                                 const std::string& workflow_id, const msg::workflow_event& e);
+
+/// Returns: the record of an event `sender` could not send to `to` (see undelivered_record): for
+/// a step's success event, about the next step, which `to` was to run; for a failure's event,
+/// about the failed step, of which `to` was to be told.
+msg::step_record undelivered(const workflow& wf, std::string_view sender, std::string_view to,
+                             const msg::workflow_event& e, std::string_view reason);
 
 } // namespace choreo

@@ -22,6 +22,14 @@ client::client(node& net, const pattern& p, const workflow& wf,
                std::chrono::milliseconds query_timeout)
     : node_(net), pattern_(p), workflow_(wf), enders_(p.enders(wf)), query_timeout_(query_timeout) {
     node_.on_message([this](node&, const incoming& in) { receive(in); });
+    // An order dropped after it was accepted (its entry went away mid-message) ends as one that
+    // could not be sent: nobody else will ever end it.
+    node_.on_send_failed([this](const failed_send& f) {
+        if (f.what.payload.holds<msg::place_order>()) {
+            not_placed(f.what.env.workflow_id, "place_order to " + f.to + " dropped: " +
+                                                   make_error_code(f.reason).message());
+        }
+    });
 }
 
 client::~client() = default;
@@ -44,9 +52,36 @@ void client::place(const std::string& workflow_id, const msg::value& details) {
     // On the io thread (from an on_ended hook, say) the order goes out at once; from any other
     // thread it is queued to the io thread.
     asio::dispatch(node_.io(), [this, workflow_id, details, entry = pattern_.entry(workflow_)] {
-        node_.send(entry,
-                   {workflow_id, 0, 0, msg::place_order{workflow_.name, node_.name(), details}});
+        // Posted work must not throw: a send that fails, or throws, ends the workflow here.
+        try {
+            const auto sent =
+                node_.send(entry, {workflow_id, 0, 0,
+                                   msg::place_order{workflow_.name, node_.name(), details}});
+            if (!sent) {
+                not_placed(workflow_id,
+                           "place_order not sent to " + entry + ": " + sent.error().message());
+            }
+        } catch (const std::exception& e) {
+            log().error("{}: placing {} failed: {}", node_.name(), printable(workflow_id),
+                        printable(e.what()));
+            not_placed(workflow_id, "place_order not sent to " + entry + ": " + e.what());
+        }
     });
+}
+
+void client::not_placed(const std::string& workflow_id, const std::string& why) {
+    // Posted, not called: an on_ended hook that places the next order (which fails in turn)
+    // must not recurse without bound.
+    asio::post(
+        node_.io(), [this, o = workflow_outcome{workflow_id, std::string(workflow_state::failed),
+                                                why, 0, steady_ns(), 0}]() mutable {
+            try {
+                ended(std::move(o));
+            } catch (const std::exception& e) {
+                // The on_ended hook is the caller's: it may throw, the io thread must not.
+                log().error("{}: on_ended hook failed: {}", node_.name(), printable(e.what()));
+            }
+        });
 }
 
 bool client::wait_for(const std::vector<std::string>& ids,
@@ -84,11 +119,16 @@ std::future<status_answer> client::query_status(const std::string& workflow_id) 
         q->answer.workflow_id = workflow_id;
         q->started_ns = steady_ns();
         for (const auto& service : plan.ask) {
-            if (auto sent = node_.send(service, {workflow_id, 0, id, plan.request})) {
-                q->answer.cost.add(sent.value());
-                q->answer.asked.push_back(service);
-            } else {
-                q->answer.errors.push_back(service + ": " + sent.error().message());
+            // Posted work must not throw: a send that throws is an error of the answer.
+            try {
+                if (auto sent = node_.send(service, {workflow_id, 0, id, plan.request})) {
+                    q->answer.cost.add(sent.value());
+                    q->answer.asked.push_back(service);
+                } else {
+                    q->answer.errors.push_back(service + ": " + sent.error().message());
+                }
+            } catch (const std::exception& e) {
+                q->answer.errors.push_back(service + ": " + e.what());
             }
         }
         q->timer.expires_after(query_timeout_);
@@ -114,7 +154,7 @@ result<message> client::ask(const std::string& node_name, msg::payload request,
                             std::chrono::milliseconds timeout) {
     // Shared with the io thread, which may run the posted handler after a timeout here.
     struct exchange {
-        std::promise<std::uint64_t> sent;
+        std::promise<result<std::uint64_t>> sent;
         std::promise<message> reply;
     };
     auto ex = std::make_shared<exchange>();
@@ -123,9 +163,17 @@ result<message> client::ask(const std::string& node_name, msg::payload request,
     asio::post(node_.io(), [this, ex, node_name, request = std::move(request)]() mutable {
         const auto query = ++next_query_;
         asks_.emplace(query, std::move(ex->reply));
-        if (!node_.send(node_name, {"", 0, query, std::move(request)})) {
+        // Posted work must not throw: a send that fails, or throws, is the answer's error.
+        result<std::size_t> out = std::error_code(send_failure::socket_error);
+        try {
+            out = node_.send(node_name, {"", 0, query, std::move(request)});
+        } catch (const std::exception& e) {
+            log().error("{}: asking {} failed: {}", node_.name(), printable(node_name),
+                        printable(e.what()));
+        }
+        if (!out) {
             asks_.erase(query);
-            ex->sent.set_value(0);
+            ex->sent.set_value(out.error());
             return;
         }
         ex->sent.set_value(query);
@@ -134,10 +182,11 @@ result<message> client::ask(const std::string& node_name, msg::payload request,
     if (sent.wait_until(until) != std::future_status::ready) {
         return std::error_code(errc::timeout);
     }
-    const auto query = sent.get();
-    if (query == 0) {
-        return std::error_code(errc::unknown_service);
+    const auto asked = sent.get();
+    if (!asked) {
+        return asked.error();
     }
+    const auto query = asked.value();
     if (reply.wait_until(until) != std::future_status::ready) {
         asio::post(node_.io(), [this, query] { asks_.erase(query); });
         return std::error_code(errc::timeout);
@@ -146,46 +195,24 @@ result<message> client::ask(const std::string& node_name, msg::payload request,
 }
 
 void client::receive(const incoming& in) {
-    if (const auto* ended = msg::get_if<msg::workflow_ended>(&in.msg.payload)) {
+    if (const auto* e = msg::get_if<msg::workflow_ended>(&in.msg.payload)) {
         if (!enders_.contains(in.msg.env.sender)) {
             node_.refuse(in, errc::not_permitted); // with keys, the sender is authenticated
             return;
         }
-        workflow_outcome o{in.msg.env.workflow_id, ended->terminal, ended->detail, 0, steady_ns(),
-                           in.msg.env.hop + 2};
-        std::function<void(const workflow_outcome&)> hook;
         bool never_placed = false;
         {
+            // Kept outcomes tell an ending twice from an ending of a workflow this client never
+            // placed (forged or misrouted): that is refused, never shown as an outcome.
             std::lock_guard lock(mutex_);
-            const auto placed = placed_at_.find(o.workflow_id);
-            if (placed == placed_at_.end()) {
-                // Kept outcomes tell an ending twice from an ending of a workflow this client
-                // never placed (forged or misrouted: refused, never shown as an outcome).
-                never_placed = keep_outcomes_ && !ended_.contains(o.workflow_id);
-                if (!never_placed) {
-                    log().warn("{}: workflow {} ended twice ({})", node_.name(),
-                               printable(o.workflow_id), printable(o.terminal));
-                    return;
-                }
-            } else {
-                o.placed_ns = placed->second;
-                placed_at_.erase(placed);
-                if (keep_outcomes_) {
-                    ended_.emplace(o.workflow_id, o);
-                }
-                ++ended_count_;
-                hook = ended_hook_;
-            }
+            never_placed = keep_outcomes_ && !placed_at_.contains(in.msg.env.workflow_id) &&
+                           !ended_.contains(in.msg.env.workflow_id);
         }
         if (never_placed) {
             node_.refuse(in, errc::unknown_workflow);
             return;
         }
-        node_.book().finish(o.workflow_id); // the client is done with it
-        ended_cv_.notify_all();
-        if (hook) {
-            hook(o);
-        }
+        ended({in.msg.env.workflow_id, e->terminal, e->detail, 0, steady_ns(), in.msg.env.hop + 2});
         return;
     }
     if (const auto a = asks_.find(in.msg.env.query_id); a != asks_.end()) {
@@ -208,6 +235,33 @@ void client::receive(const incoming& in) {
     }
     if (q.answer.answered.size() == q.answer.asked.size()) {
         finish(it->first);
+    }
+}
+
+void client::ended(workflow_outcome o) {
+    std::function<void(const workflow_outcome&)> hook;
+    {
+        std::lock_guard lock(mutex_);
+        const auto placed = placed_at_.find(o.workflow_id);
+        if (ended_.contains(o.workflow_id) || (!keep_outcomes_ && placed == placed_at_.end())) {
+            log().warn("{}: workflow {} ended twice ({})", node_.name(), printable(o.workflow_id),
+                       printable(o.terminal));
+            return;
+        }
+        if (placed != placed_at_.end()) {
+            o.placed_ns = placed->second;
+            placed_at_.erase(placed);
+        }
+        if (keep_outcomes_) {
+            ended_.emplace(o.workflow_id, o);
+        }
+        ++ended_count_;
+        hook = ended_hook_;
+    }
+    node_.book().finish(o.workflow_id); // the client is done with it
+    ended_cv_.notify_all();
+    if (hook) {
+        hook(o);
     }
 }
 

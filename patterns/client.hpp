@@ -64,6 +64,9 @@ public:
     /// Starts a workflow with its business payload, where the pattern says workflows enter.
     /// Called on the node's io thread (from an on_ended hook, say) the order is sent at once;
     /// from any other thread it is queued to the io thread. The same holds for query_status().
+    /// An order that cannot be sent (its entry is not in the topology, the node is stopped, the
+    /// entry went away while it was sent) ends the workflow here, at once, in terminal "failed"
+    /// with the reason as detail: wait_for(), outcome() and the on_ended hook see it as any end.
     /// Returns: the new workflow's id.
     std::string place(const msg::value& details);
     /// Starts a workflow under a given workflow id (ids must be unique).
@@ -115,6 +118,10 @@ private:
     struct pending_query;
     void receive(const incoming& in);
     void finish(std::uint64_t query_id);
+    /// Records how a workflow ended and tells the on_ended hook; io thread only.
+    void ended(workflow_outcome o);
+    /// Ends a workflow whose place_order never left: terminal "failed", `why` as detail.
+    void not_placed(const std::string& workflow_id, const std::string& why);
 
     node& node_;
     const pattern& pattern_;

@@ -8,6 +8,9 @@
 
 #include <unistd.h>
 
+#include "patterns/last_resort.hpp"
+#include "patterns/log.hpp"
+
 namespace choreo {
 
 namespace {
@@ -72,14 +75,51 @@ local_deployment::local_deployment(const pattern& p, workflow wf, deployment_opt
     }
     ledger_ = std::make_unique<ledger>(std::move(books), options_.keep_trace);
 
+    topology given;
+    for (const auto& e : topology_.entries()) {
+        if (std::find(options_.unlisted.begin(), options_.unlisted.end(), e.name) ==
+            options_.unlisted.end()) {
+            given.set(e.name, e.endpoint, e.role);
+        }
+    }
     for (auto& u : units_) {
-        u->net().set_topology(topology_);
-        u->thread = std::thread([&io = u->io, &n = u->net()] {
+        u->net().set_topology(given);
+        // In a library used by tests, an escaped exception must not end the process: it is
+        // recorded, and the deployment stops so that the test sees it at once.
+        u->thread = std::thread([this, &io = u->io, &n = u->net()] {
             n.start();
             auto guard = boost::asio::make_work_guard(io);
-            io.run();
+            run_guarded(io, n.name(), [&](std::string_view what) { escaped(n.name(), what); });
         });
     }
+}
+
+void local_deployment::escaped(const std::string& node_name, std::string_view what) {
+    {
+        std::lock_guard lock(failure_mutex_);
+        if (stopping_) {
+            return;
+        }
+        stopping_ = true;
+    }
+    log().error("{}: stopping every node of the deployment", node_name);
+    // failure() tells once every node has stopped: whatever the caller does next fails at once.
+    auto left = std::make_shared<std::atomic<std::size_t>>(units_.size());
+    auto text = std::make_shared<const std::string>(node_name + ": " + std::string(what));
+    for (auto& u : units_) {
+        boost::asio::post(u->io, [this, left, text, &n = u->net()] {
+            n.stop();
+            if (left->fetch_sub(1) == 1) {
+                std::lock_guard lock(failure_mutex_);
+                failure_ = *text;
+            }
+        });
+    }
+}
+
+std::optional<std::string> local_deployment::failure() const {
+    std::lock_guard lock(failure_mutex_);
+    return failure_;
 }
 
 local_deployment::~local_deployment() {

@@ -5,6 +5,8 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,6 +35,9 @@ struct deployment_options {
     /// Every socket speaks CURVE, with keys made in memory for each node and for the client
     /// (an operator: it may inspect and hold). Without, sockets speak NULL.
     bool curve = false;
+    /// Nodes that run but are left out of the topology every node is given: nobody can send to
+    /// them (a deployment with a service missing, to see how each pattern copes).
+    std::vector<std::string> unlisted;
 };
 
 /// A workflow's services under one pattern, and a client to drive them: the same interface
@@ -110,6 +115,10 @@ public:
     std::size_t workflows_with_state() override;
     void hold(const std::string& service) override;
     void release(const std::string& service) override;
+    /// Returns: what escaped a handler of one of the nodes ("node: what"), once the deployment
+    /// has stopped every node because of it (their sends then fail, their io threads go on
+    /// running), so that whatever waits on it ends at once rather than at its deadline.
+    std::optional<std::string> failure() const;
 
 private:
     struct unit {
@@ -123,6 +132,7 @@ private:
         node& net() { return service ? service->net() : *plain; }
     };
     unit& unit_of(const std::string& name);
+    void escaped(const std::string& node_name, std::string_view what);
 
     const pattern& pattern_;
     workflow workflow_;
@@ -133,6 +143,9 @@ private:
     std::vector<std::unique_ptr<unit>> units_;
     std::unique_ptr<ledger> ledger_; ///< over the units' ledgers
     std::unique_ptr<choreo::client> client_;
+    mutable std::mutex failure_mutex_;
+    std::optional<std::string> failure_;
+    bool stopping_ = false; ///< an escape is being handled; under failure_mutex_
 };
 
 } // namespace choreo

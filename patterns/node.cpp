@@ -25,6 +25,9 @@ constexpr std::size_t dealer_batch = 256;
 constexpr std::size_t read_chunk = 32;
 constexpr std::int64_t hard_message_cap = 64LL * 1024 * 1024; // zmq drops the peer above it
 constexpr std::size_t smallest_body_capacity = 512;
+// Peers outside the topology (routing ids and names from the wire) whose failed sends are
+// logged: past this many, they are only counted, so that made-up names cannot flood the log.
+constexpr std::size_t max_logged_strangers = 32;
 
 // Counters have one writer, the io thread: a relaxed load and store, no locked instruction.
 void bump(std::atomic<std::uint64_t>& counter) {
@@ -39,11 +42,59 @@ void free_body(void* data, void* /*hint*/) noexcept {
     std::free(data);
 }
 
+class send_failure_category_impl final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "choreo.send"; }
+    std::string message(int value) const override {
+        switch (static_cast<send_failure>(value)) {
+        case send_failure::unknown_service:
+            return "not in the topology";
+        case send_failure::node_stopped:
+            return "node stopped";
+        case send_failure::peer_gone:
+            return "connection went away while sending";
+        case send_failure::unroutable:
+            return "peer is gone";
+        case send_failure::socket_error:
+            return "socket error";
+        case send_failure::no_key:
+            return "no public key for the peer";
+        }
+        return "send failed";
+    }
+};
+
+// A routing id frame that zmq took is gone from `m`: the inbox then cannot name the peer.
+constexpr std::string_view unnamed_peer = "(a peer of the inbox)";
+
 bool is_query_traffic(const incoming& in) {
     return in.msg.env.query_id != 0 || in.msg.payload.holds<msg::inspect_request>() ||
            in.msg.payload.holds<msg::hold_request>();
 }
 } // namespace
+
+std::string_view to_string(send_failure why) noexcept {
+    switch (why) {
+    case send_failure::unknown_service:
+        return "unknown_service";
+    case send_failure::node_stopped:
+        return "node_stopped";
+    case send_failure::peer_gone:
+        return "peer_gone";
+    case send_failure::unroutable:
+        return "unroutable";
+    case send_failure::socket_error:
+        return "socket_error";
+    case send_failure::no_key:
+        return "no_key";
+    }
+    return "send_failed";
+}
+
+const std::error_category& send_failure_category() noexcept {
+    static const send_failure_category_impl instance;
+    return instance;
+}
 
 struct node::watched {
     watched(zmq::context_t& ctx, zmq::socket_type type, asio::io_context& io, std::string p,
@@ -509,9 +560,11 @@ void node::reject(std::error_code why, const std::string& from, bool answer,
     const std::string& who = about.sender.empty() ? from : about.sender;
     log().warn("{}: dropped a message from '{}': {}", name_, printable(who), why.message());
     if (answer && !from.empty()) {
-        transmit(*inbox_, from, who,
-                 {about.workflow_id, about.hop, about.query_id,
-                  msg::error_reply{error_code_name(why), why.message()}});
+        // An error_reply that cannot go out is counted and logged by transmit: nothing waits
+        // for it here.
+        static_cast<void>(transmit(*inbox_, from, who,
+                                   {about.workflow_id, about.hop, about.query_id,
+                                    msg::error_reply{error_code_name(why), why.message()}}));
     }
 }
 
@@ -525,24 +578,81 @@ result<std::size_t> node::send(const std::string& to, outgoing out) {
         return transmit(*it->second, {}, to, std::move(out));
     }
     if (!topology_.endpoint_of(to)) {
-        log().error("{}: cannot send {} to '{}': not in the topology", name_,
-                    out.payload.type_name(), to);
+        send_failed(to, send_failure::unknown_service, out.payload.type_name());
         return std::error_code(errc::unknown_service);
     }
+    if (stopped_) {
+        send_failed(to, send_failure::node_stopped, out.payload.type_name());
+        return std::error_code(send_failure::node_stopped);
+    }
     if (options_.keys && !options_.keys->ring->knows(to)) {
-        log().error("{}: cannot send {} to '{}': no public key for it", name_,
-                    out.payload.type_name(), to);
+        send_failed(to, send_failure::no_key, out.payload.type_name());
         return std::error_code(errc::unauthenticated);
     }
     return transmit(dealer_for(to), {}, to, std::move(out));
 }
 
-void node::reply(const incoming& asker, outgoing out) {
+result<std::size_t> node::reply(const incoming& asker, outgoing out) {
     if (asker.via_inbox) {
-        transmit(*inbox_, asker.peer, asker.msg.env.sender, std::move(out));
-    } else {
-        send(asker.peer, std::move(out));
+        return transmit(*inbox_, asker.peer, asker.msg.env.sender, std::move(out));
     }
+    return send(asker.peer, std::move(out));
+}
+
+void node::send_failed(std::string_view to, send_failure why, std::string_view type) {
+    bump(send_failed_);
+    bump(send_failed_by_[static_cast<std::size_t>(why) % send_failed_by_.size()]);
+    // Once per (peer, reason): a peer that is gone would otherwise log every message sent to
+    // it. Names outside the topology come from the wire: only the first few are remembered.
+    std::pair<std::string, send_failure> key{std::string(to), why};
+    if (failures_logged_.contains(key)) {
+        return;
+    }
+    const bool stranger = !topology_.endpoint_of(to);
+    if (stranger && strangers_logged_ == max_logged_strangers) {
+        return;
+    }
+    failures_logged_.insert(std::move(key));
+    log().error("{}: cannot send to '{}': {} ({} dropped; later failures to it for this reason "
+                "are counted, not logged)",
+                name_, printable(to), make_error_code(why).message(), printable(type));
+    if (stranger && ++strangers_logged_ == max_logged_strangers) {
+        log().error("{}: failed sends to {} peers outside the topology logged; further ones are "
+                    "only counted (send_failed_by)",
+                    name_, max_logged_strangers);
+    }
+}
+
+std::string_view node::peer_of(const watched& w, const outbound& m) {
+    if (!m.routed) {
+        return w.peer;
+    }
+    const auto id = m.routing_id.to_string_view();
+    return id.empty() ? unnamed_peer : id;
+}
+
+void node::dropped(std::string_view to, send_failure why, const outbound& m) {
+    send_failed(to, why, m.type_name);
+    if (!send_failed_hook_) {
+        return;
+    }
+    // The body is still this node's: zmq takes a frame only when it accepts it. Decoding it
+    // again costs nothing on the way out, only here.
+    auto what = decode(m.type_name, m.body.to_string_view(), options_.limits);
+    if (!what || what.value().env.query_id != 0 || what.value().env.workflow_id.empty()) {
+        return; // query traffic: its asker times out and says so
+    }
+    // Told later, on the io thread: the handler that sent it may still be running.
+    asio::post(io_, [this, f = failed_send{std::string(to), why, std::move(what).value()}] {
+        if (!stopped_ && send_failed_hook_) {
+            try {
+                send_failed_hook_(f);
+            } catch (const std::exception& e) {
+                bump(handler_errors_);
+                log().error("{}: send failure handler failed: {}", name_, printable(e.what()));
+            }
+        }
+    });
 }
 
 node::watched& node::dealer_for(const std::string& to) {
@@ -588,6 +698,7 @@ node::outbound node::encode_frames(const msg::envelope& env, const msg::payload&
     // A contract's type name is a string literal: a constant zmq message refers to it.
     const auto type = payload.type_name();
     m.type = zmq::message_t(const_cast<char*>(type.data()), type.size(), nullptr, nullptr);
+    m.type_name = type;
     if (!routing_id.empty()) {
         m.routing_id = zmq::message_t(routing_id.data(), routing_id.size());
         m.routed = true;
@@ -595,11 +706,11 @@ node::outbound node::encode_frames(const msg::envelope& env, const msg::payload&
     return m;
 }
 
-std::size_t node::transmit(watched& w, std::string_view routing_id, const std::string& to,
-                           outgoing out) {
+result<std::size_t> node::transmit(watched& w, std::string_view routing_id, const std::string& to,
+                                   outgoing out) {
     if (stopped_) {
-        log().error("{}: {} to '{}' not sent: node stopped", name_, out.payload.type_name(), to);
-        return 0;
+        send_failed(to, send_failure::node_stopped, out.payload.type_name());
+        return std::error_code(send_failure::node_stopped);
     }
     const auto at = now_ns(); // the envelope's clock crosses processes: wall clock
     const msg::envelope env{++next_message_id_, std::move(out.workflow_id), name_, at, out.hop,
@@ -631,6 +742,7 @@ std::size_t node::transmit(watched& w, std::string_view routing_id, const std::s
 }
 
 void node::enqueue(watched& w, outbound m) {
+    bool taken = false; // sent or queued: a later error does not lose it
     try {
         if (!w.backlog.empty() || !try_send(w, m)) {
             // Refused (high-water mark, or no connection yet under ZMQ_IMMEDIATE): it waits, in
@@ -638,11 +750,16 @@ void node::enqueue(watched& w, outbound m) {
             w.backlog.push_back(std::move(m));
             bump(backlog_);
         }
+        taken = true;
         after_send(w);
     } catch (const zmq::error_t& e) {
         // Called from handlers and from posted work alike: nothing may escape to the io_context.
         if (!stopped_) {
-            log().error("{}: socket error while sending to '{}': {}", name_, w.peer, e.what());
+            log().error("{}: socket error while sending to '{}': {}", name_, printable(w.peer),
+                        e.what());
+            if (!taken) {
+                dropped(peer_of(w, m), send_failure::socket_error, m);
+            }
         }
     }
 }
@@ -712,18 +829,14 @@ bool node::try_send(watched& w, outbound& m) {
         if ((m.routed && !w.socket.send(m.type, more)) ||
             !w.socket.send(m.body, zmq::send_flags::dontwait)) {
             bump(unroutable_);
-            log().error(
-                "{}: connection to '{}' went away while sending: {} dropped", name_,
-                printable(m.routed ? m.routing_id.to_string_view() : std::string_view(w.peer)),
-                m.type.to_string_view());
+            dropped(peer_of(w, m), send_failure::peer_gone, m);
         }
     } catch (const zmq::error_t& e) {
         if (e.num() != EHOSTUNREACH) {
             throw;
         }
         bump(unroutable_);
-        log().error("{}: cannot route reply to '{}': peer is gone ({} dropped)", name_,
-                    printable(m.routing_id.to_string_view()), printable(m.type.to_string_view()));
+        dropped(m.routing_id.to_string_view(), send_failure::unroutable, m);
     }
     return true;
 }
@@ -737,10 +850,17 @@ node_counters node::counters() const {
                     backlog_,
                     zap_counts_->refused.load(std::memory_order_relaxed),
                     handshake_failed_,
+                    send_failed_,
+                    {},
                     {}};
     for (std::size_t i = 1; i < rejected_by_.size(); ++i) {
         if (const auto n = rejected_by_[i].load(); n > 0) {
             c.rejected_by[error_code_name(static_cast<errc>(i))] = n;
+        }
+    }
+    for (std::size_t i = 1; i < send_failed_by_.size(); ++i) {
+        if (const auto n = send_failed_by_[i].load(); n > 0) {
+            c.send_failed_by[std::string(to_string(static_cast<send_failure>(i)))] = n;
         }
     }
     return c;

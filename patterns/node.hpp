@@ -9,8 +9,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -70,6 +73,36 @@ struct incoming {
     std::size_t bytes{};
 };
 
+/// Why a message this node meant to send never left it.
+enum class send_failure {
+    unknown_service = 1, ///< the peer is not in the topology (send() returns errc::unknown_service)
+    node_stopped,        ///< the node was stopped
+    peer_gone,           ///< the connection to the peer went away while the message was sent
+    unroutable,          ///< a reply on the inbox to a peer that is gone (EHOSTUNREACH)
+    socket_error,        ///< the socket refused it with another error
+    no_key,              ///< with keys: the peer has no public key in the keyring
+};
+
+/// Returns: the stable name of a reason, e.g. "peer_gone" (in node_counters::send_failed_by).
+std::string_view to_string(send_failure why) noexcept;
+const std::error_category& send_failure_category() noexcept;
+inline std::error_code make_error_code(send_failure e) noexcept {
+    return {static_cast<int>(e), send_failure_category()};
+}
+
+} // namespace choreo
+
+template <> struct std::is_error_code_enum<choreo::send_failure> : std::true_type {};
+
+namespace choreo {
+
+/// A workflow message that was dropped after send() had accepted it (see node::on_send_failed).
+struct failed_send {
+    std::string to; ///< the peer's name, or the routing id a reply was for
+    send_failure reason{};
+    message what; ///< the message as it was encoded
+};
+
 struct node_counters {
     std::uint64_t received{}; ///< decoded and handled
     std::uint64_t sent{};
@@ -81,7 +114,9 @@ struct node_counters {
     /// Connections to the inbox whose handshake failed: a wrong mechanism (NULL against
     /// CURVE, say), ZMTP before 3.0, a key the ZAP handler refused, garbage instead of ZMTP.
     std::uint64_t handshake_failed{};
-    std::map<std::string, std::uint64_t> rejected_by; ///< reason -> count
+    std::uint64_t send_failed{};    ///< messages never sent or dropped later, see send_failed_by
+    std::map<std::string, std::uint64_t> rejected_by;    ///< reason -> count
+    std::map<std::string, std::uint64_t> send_failed_by; ///< send_failure name -> count
 };
 
 /// Sockets and handlers run only on the io_context's thread; counters() may be read anywhere.
@@ -93,9 +128,14 @@ struct node_counters {
 /// before the workflow messages of other peers; the messages of one peer keep their order. A
 /// node that awaits replies to its own queries reads its DEALERs between those reads of its
 /// inbox.
+///
+/// A message that cannot be sent is counted in send_failed_by and logged once per (peer,
+/// reason), not once per message. send() reports what it knows at once; a workflow message
+/// dropped later (its peer went away) is handed to the on_send_failed hook.
 class node {
 public:
     using handler = std::function<void(node&, const incoming&)>;
+    using send_failure_handler = std::function<void(const failed_send&)>;
 
     /// `book` is this node's ledger, written only on the io thread; give each node its own
     /// (nodes sharing one still work, but contend for its lock on every message).
@@ -112,6 +152,9 @@ public:
     /// Where the peers are. Call before start().
     void set_topology(topology t) { topology_ = std::move(t); }
     void on_message(handler h) { handler_ = std::move(h); }
+    /// Called on the io thread, after the handler that sent it has returned, for every workflow
+    /// message (query_id 0, a workflow id) dropped after send() or reply() accepted it.
+    void on_send_failed(send_failure_handler h) { send_failed_hook_ = std::move(h); }
 
     /// Starts watching the sockets. Call on the io thread (or before it runs).
     void start();
@@ -122,11 +165,13 @@ public:
     void drain_and_stop();
 
     /// Sends to `to`'s inbox through the DEALER for that peer (created on first use).
-    /// Returns: the bytes put on the wire, or errc::unknown_service if `to` is not in the
-    /// topology.
+    /// Returns: the bytes handed to the transport, errc::unknown_service if `to` is not in the
+    /// topology, or send_failure::node_stopped. A message accepted here may still be dropped
+    /// later (see on_send_failed).
     result<std::size_t> send(const std::string& to, outgoing out);
     /// Answers `asker` on the connection its message came in on.
-    void reply(const incoming& asker, outgoing out);
+    /// Returns: as send().
+    result<std::size_t> reply(const incoming& asker, outgoing out);
     /// Refuses a well-formed message this node has no use for: counted and logged like a
     /// malformed one, and answered with an error_reply if it came to the inbox.
     void refuse(const incoming& in, std::error_code why);
@@ -146,6 +191,7 @@ private:
         zmq::message_t routing_id; ///< sent first when `routed` (replies on the inbox)
         zmq::message_t type;
         zmq::message_t body;
+        std::string_view type_name; ///< the contract's static name: `type` is consumed by a send
         bool routed = false;
     };
     watched& dealer_for(const std::string& to);
@@ -164,8 +210,11 @@ private:
     void serve_replies();
     std::size_t batch_limit(const watched& w) const;
     void handle(const incoming& in);
-    std::size_t transmit(watched& w, std::string_view routing_id, const std::string& to,
-                         outgoing out);
+    result<std::size_t> transmit(watched& w, std::string_view routing_id, const std::string& to,
+                                 outgoing out);
+    void send_failed(std::string_view to, send_failure why, std::string_view type);
+    void dropped(std::string_view to, send_failure why, const outbound& m);
+    static std::string_view peer_of(const watched& w, const outbound& m);
     outbound encode_frames(const msg::envelope& env, const msg::payload& payload,
                            std::string_view routing_id);
     void enqueue(watched& w, outbound m);
@@ -191,6 +240,11 @@ private:
     std::shared_ptr<zap_handler> zap_; ///< with keys: the context's ZAP handler
     std::string zap_domain_;
     std::shared_ptr<zap_counters> zap_counts_ = std::make_shared<zap_counters>();
+    send_failure_handler send_failed_hook_;
+    /// (peer, reason) pairs already logged: at most the topology's names and
+    /// max_logged_strangers others (routing ids and names from the wire), each reason.
+    std::set<std::pair<std::string, send_failure>> failures_logged_;
+    std::size_t strangers_logged_ = 0;
     std::unique_ptr<watched> inbox_;
     zmq::socket_t monitor_; ///< the inbox's handshake failures, as libzmq reports them
     asio::posix::stream_descriptor monitor_fd_;
@@ -213,8 +267,9 @@ private:
 
     // Written on the io thread only, read anywhere: relaxed atomics, no shared lock.
     std::atomic<std::uint64_t> received_{0}, sent_{0}, rejected_{0}, unroutable_{0},
-        handler_errors_{0}, backlog_{0}, handshake_failed_{0};
+        handler_errors_{0}, backlog_{0}, handshake_failed_{0}, send_failed_{0};
     std::array<std::atomic<std::uint64_t>, 16> rejected_by_{};
+    std::array<std::atomic<std::uint64_t>, 8> send_failed_by_{};
 };
 
 } // namespace choreo

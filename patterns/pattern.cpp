@@ -4,11 +4,12 @@
 
 namespace choreo {
 
-void service_context::end_workflow(const std::string& reply_to, const std::string& workflow_id,
-                                   std::uint32_t hop, const std::string& terminal,
-                                   const std::string& detail) {
-    node_.send(reply_to,
-               {workflow_id, hop, 0, msg::workflow_ended{workflow_.name, terminal, detail}});
+result<std::size_t> service_context::end_workflow(const std::string& reply_to,
+                                                  const std::string& workflow_id, std::uint32_t hop,
+                                                  const std::string& terminal,
+                                                  const std::string& detail) {
+    return node_.send(reply_to,
+                      {workflow_id, hop, 0, msg::workflow_ended{workflow_.name, terminal, detail}});
 }
 
 std::string pattern::do_entry(const workflow& wf) const {
@@ -20,16 +21,8 @@ std::vector<std::string> pattern::do_extra_nodes(const workflow&) const {
 }
 
 std::set<std::string> pattern::do_enders(const workflow& wf) const {
-    std::set<std::string> out;
-    for (const auto& s : wf.steps) {
-        out.insert(s.service);
-        for (const auto& f : s.failures) {
-            if (!f.notify.empty()) {
-                out.insert(f.notify.back());
-            }
-        }
-    }
-    return out;
+    const auto services = wf.services();
+    return {services.begin(), services.end()};
 }
 
 std::vector<std::string> pattern::nodes(const workflow& wf) const {
@@ -62,7 +55,9 @@ void service_context::answer_status(const incoming& asker, const std::string& wo
     } else {
         st.state = std::string(workflow_state::unknown);
     }
-    node_.reply(asker, {workflow_id, 0, asker.msg.env.query_id, msg::status_reply{name(), st}});
+    // A reply that cannot go out leaves the asker to time out, as if this node were silent.
+    static_cast<void>(node_.reply(
+        asker, {workflow_id, 0, asker.msg.env.query_id, msg::status_reply{name(), st}}));
 }
 
 void registry::add(std::unique_ptr<pattern> p) {

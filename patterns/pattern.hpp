@@ -56,8 +56,11 @@ public:
                        std::optional<std::string_view> retired_as = std::nullopt);
 
     /// Tells the client `reply_to` that the workflow ended.
-    void end_workflow(const std::string& reply_to, const std::string& workflow_id,
-                      std::uint32_t hop, const std::string& terminal, const std::string& detail);
+    /// Returns: as node::send(). If it cannot be sent, nobody else can tell the client: the
+    /// node has counted and logged it, and the workflow's status still shows how it ended.
+    result<std::size_t> end_workflow(const std::string& reply_to, const std::string& workflow_id,
+                                     std::uint32_t hop, const std::string& terminal,
+                                     const std::string& detail);
 
 private:
     const workflow& workflow_;
@@ -79,9 +82,14 @@ public:
     std::size_t state_bytes() const { return on_state_bytes(); }
     /// Returns: how many workflows that state is about.
     std::size_t state_workflows() const { return on_state_workflows(); }
+    /// A workflow message this node had sent was dropped later (its peer went away): the
+    /// pattern marks the workflow as it does for a send that fails at once.
+    void send_failed(const failed_send& f) { on_send_failed(f); }
 
 private:
     virtual std::error_code on_receive(const incoming& in) = 0;
+    /// By default nothing: a node with no workflow to mark leaves it to the node's count and log.
+    virtual void on_send_failed(const failed_send&) {}
     virtual std::size_t on_state_bytes() const { return 0; }
     virtual std::size_t on_state_workflows() const { return 0; }
 };
@@ -134,8 +142,9 @@ private:
     virtual std::string_view do_summary() const noexcept = 0;
     virtual std::string do_entry(const workflow& wf) const;
     virtual std::vector<std::string> do_extra_nodes(const workflow& wf) const;
-    /// Default, for choreography without an owner: every step's service (a step's unknown
-    /// outcome ends the workflow where it happens) and the last service a failure notifies.
+    /// Default, for choreography without an owner: every service of the workflow (a step's
+    /// outcome, the last notice of a failure, or a send that fails ends the workflow where it
+    /// happens).
     virtual std::set<std::string> do_enders(const workflow& wf) const;
     virtual std::unique_ptr<service_behaviour> do_make_service(service_context& ctx) const = 0;
     virtual status_plan do_plan_status_query(const workflow& wf,

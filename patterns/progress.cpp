@@ -1,6 +1,58 @@
 #include "patterns/progress.hpp"
 
+#include <fmt/format.h>
+
 namespace choreo {
+
+msg::step_record undelivered_record(std::string_view sender, std::string_view to,
+                                    std::uint32_t step, std::string_view what,
+                                    std::string_view reason) {
+    return {std::string(to),
+            step,
+            std::string(step_status::send_failed),
+            std::string(what),
+            fmt::format("{} cannot send step {} to {} ({}): {}", sender, step, to, what, reason),
+            0};
+}
+
+void fold_send_failures(const workflow& wf, const std::vector<msg::step_record>& records,
+                        msg::workflow_status& st) {
+    auto open = [](const msg::step_record& r) {
+        return r.status == step_status::pending || r.status == step_status::unknown;
+    };
+    bool folded = false;
+    for (const auto& r : records) {
+        if (r.status != step_status::send_failed || r.step >= wf.steps.size()) {
+            continue;
+        }
+        if (!st.found) {
+            st.found = true;
+            st.state = std::string(workflow_state::in_progress);
+            for (std::uint32_t i = 0; i < wf.steps.size(); ++i) {
+                st.steps.push_back(
+                    {wf.steps[i].service, i, std::string(step_status::pending), "", "", 0});
+            }
+        }
+        auto matches = [&](const msg::step_record& s) {
+            return s.service == r.service && s.step == r.step && open(s);
+        };
+        auto* slot =
+            r.step < st.steps.size() && matches(st.steps[r.step]) ? &st.steps[r.step] : nullptr;
+        for (auto& n : st.notified) {
+            if (slot == nullptr && matches(n)) {
+                slot = &n;
+            }
+        }
+        if (slot != nullptr) {
+            *slot = r;
+            folded = true;
+        }
+    }
+    if (folded && (st.state == workflow_state::in_progress || st.state == workflow_state::unknown ||
+                   st.state == workflow_state::retired)) {
+        st.state = std::string(workflow_state::failed);
+    }
+}
 
 workflow_progress::workflow_progress(const workflow& wf) : steps_(wf.steps.size(), slot::pending) {}
 
@@ -9,6 +61,12 @@ void workflow_progress::apply(const workflow& wf, const msg::step_record& record
         return;
     }
     const auto& step = wf.steps[record.step];
+    if (record.status == step_status::send_failed) {
+        if (!undelivered_) {
+            undelivered_ = std::make_shared<const msg::step_record>(record);
+        }
+        return;
+    }
     if (record.status == step_status::done) {
         steps_[record.step] = slot::done;
         return;
@@ -72,6 +130,9 @@ msg::workflow_status workflow_progress::status(const workflow& wf) const {
             st.steps.push_back(
                 {wf.steps[i].service, i, std::string(step_status::pending), "", "", 0});
         }
+    }
+    if (undelivered_) {
+        fold_send_failures(wf, {*undelivered_}, st);
     }
     if (!ended_as_.empty() &&
         (st.state == workflow_state::in_progress || st.state == workflow_state::unknown)) {

@@ -7,6 +7,8 @@
 #include <boost/asio/post.hpp>
 #include <unistd.h>
 
+#include "patterns/last_resort.hpp"
+
 namespace choreo {
 
 namespace {
@@ -37,10 +39,12 @@ remote_deployment::remote_deployment(const pattern& p, workflow wf, topology whe
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count() %
                                  1'000'000));
+    // Used by programs and tests alike: an escaped exception stops the client's node (every
+    // later send fails at once, nothing waits for its deadline) rather than the process.
     thread_ = std::thread([this] {
         node_->start();
         auto guard = boost::asio::make_work_guard(io_);
-        io_.run();
+        run_guarded(io_, node_->name(), [this](std::string_view) { node_->stop(); });
     });
 }
 

@@ -34,6 +34,7 @@ service_node::service_node(zmq::context_t& context, asio::io_context& io, const 
         domain_->retain_finished(options.retain_finished);
     }
     node_.on_message([this](node&, const incoming& in) { receive(in); });
+    node_.on_send_failed([this](const failed_send& f) { behaviour_->send_failed(f); });
 }
 
 service_node::~service_node() {
@@ -79,12 +80,14 @@ msg::inspect_reply service_node::inspect(std::uint64_t since, std::size_t limit)
 void service_node::receive(const incoming& in) {
     // Inspection is answered even while workflow traffic is held.
     if (const auto* ask = msg::get_if<msg::inspect_request>(&in.msg.payload)) {
-        node_.reply(in, {"", 0, in.msg.env.query_id, inspect(ask->since_seq, ask->limit)});
+        // Operator traffic: an answer that cannot go out leaves the asker to time out.
+        static_cast<void>(
+            node_.reply(in, {"", 0, in.msg.env.query_id, inspect(ask->since_seq, ask->limit)}));
         return;
     }
     if (const auto* h = msg::get_if<msg::hold_request>(&in.msg.payload)) {
         h->hold ? hold() : release();
-        node_.reply(in, {"", 0, in.msg.env.query_id, inspect(0, 0)});
+        static_cast<void>(node_.reply(in, {"", 0, in.msg.env.query_id, inspect(0, 0)}));
         return;
     }
     if (held_ && in.msg.env.query_id == 0) {

@@ -39,6 +39,9 @@ inline constexpr std::string_view notified = "notified";
 inline constexpr std::string_view unknown = "unknown";
 /// A placeholder: the node asked retired what it knew of this step (see retention.hpp).
 inline constexpr std::string_view retired = "retired";
+/// The message that was to start this step (or tell this service of a failure) was never sent:
+/// its detail names the sender, the peer and the reason (see progress.hpp).
+inline constexpr std::string_view send_failed = "send_failed";
 } // namespace step_status
 
 /// Overall states besides the terminal ones.
@@ -48,6 +51,9 @@ inline constexpr std::string_view unknown = "unknown";
 inline constexpr std::string_view completed = "completed";
 /// Every node that knew the workflow has retired it; how it ended is no longer known.
 inline constexpr std::string_view retired = "retired";
+/// Ended by choreo rather than by a step: a message of the workflow could not be sent, or a
+/// service refused its command.
+inline constexpr std::string_view failed = "failed";
 } // namespace workflow_state
 
 struct workflow {

@@ -90,7 +90,9 @@ private:
                 reply.found = true;
                 reply.stamp = retired_stamp(ctx_.flow(), ask->workflow_id, ctx_.name());
             }
-            ctx_.net().reply(in, {ask->workflow_id, 0, in.msg.env.query_id, std::move(reply)});
+            // A reply that cannot go out leaves the asker to count this service silent.
+            static_cast<void>(
+                ctx_.net().reply(in, {ask->workflow_id, 0, in.msg.env.query_id, std::move(reply)}));
             return {};
         }
         return errc::unexpected_message;
@@ -100,14 +102,47 @@ private:
                  const reaction& r) {
         write(stamp, r.record, r.terminal);
         if (r.next) {
-            ctx_.net().send(r.next_service, {id, hop + 1, 0, stamped_event{*r.next, stamp}});
+            if (const auto sent = ctx_.net().send(r.next_service,
+                                                  {id, hop + 1, 0, stamped_event{*r.next, stamp}});
+                !sent) {
+                lost(id, hop, reply_to, stamp,
+                     undelivered(ctx_.flow(), ctx_.name(), r.next_service, *r.next,
+                                 sent.error().message()));
+            }
         }
         if (!r.terminal.empty()) {
-            ctx_.end_workflow(reply_to, id, hop, r.terminal, r.record.detail);
+            // Unsent, the end is counted and logged by the node; the stamps still show it.
+            static_cast<void>(ctx_.end_workflow(reply_to, id, hop, r.terminal, r.record.detail));
         }
         latest_[id] = std::move(stamp);
         // No service can tell when the workflow ends: this service's part is done here (until
         // another event of the workflow comes, which finishes it again, as the newest).
+        latest_.finish(id);
+        ctx_.finished(id);
+    }
+
+    /// The next event never left: the stamp kept here says so (a status query then finds the
+    /// workflow "failed"), and this service, the last the workflow reached, tells the client.
+    void lost(const std::string& id, std::uint32_t hop, const std::string& reply_to, stamp& s,
+              const msg::step_record& record) {
+        write(s, record, std::string(workflow_state::failed));
+        static_cast<void>(ctx_.end_workflow(reply_to, id, hop, std::string(workflow_state::failed),
+                                            record.detail));
+    }
+
+    /// An event this node sent was dropped on the way (its peer went away): the stamp it carried
+    /// is this service's latest, with the failure written in.
+    void on_send_failed(const failed_send& f) override {
+        const auto* e = msg::get_if<stamped_event>(&f.what.payload);
+        if (e == nullptr) {
+            return; // the end: nobody is left to tell
+        }
+        const auto& id = f.what.env.workflow_id;
+        auto s = e->stamp;
+        lost(id, f.what.env.hop > 0 ? f.what.env.hop - 1 : 0, e->event.reply_to, s,
+             undelivered(ctx_.flow(), ctx_.name(), f.to, e->event,
+                         make_error_code(f.reason).message()));
+        latest_[id] = std::move(s);
         latest_.finish(id);
         ctx_.finished(id);
     }
@@ -169,7 +204,9 @@ msg::workflow_status pattern::do_assemble_status(const workflow& wf,
     }
     auto records = best ? records_of(*best) : std::vector<msg::step_record>{};
     records.insert(records.end(), retired.begin(), retired.end());
-    return status_from_records(wf, records, silent);
+    auto st = status_from_records(wf, records, silent);
+    fold_send_failures(wf, records, st);
+    return st;
 }
 
 } // namespace choreo::stamp_coupling

@@ -40,7 +40,9 @@ private:
             } else if (journal_.retired(ask->workflow_id)) {
                 reply.records = retired_records(ctx_.flow(), ctx_.name());
             }
-            ctx_.net().reply(in, {ask->workflow_id, 0, in.msg.env.query_id, std::move(reply)});
+            // A reply that cannot go out leaves the asker to count this service silent.
+            static_cast<void>(
+                ctx_.net().reply(in, {ask->workflow_id, 0, in.msg.env.query_id, std::move(reply)}));
             return {};
         }
         return errc::unexpected_message;
@@ -50,13 +52,41 @@ private:
                  const reaction& r) {
         journal_[id].push_back(r.record);
         if (r.next) {
-            ctx_.net().send(r.next_service, {id, hop + 1, 0, *r.next});
+            if (const auto sent = ctx_.net().send(r.next_service, {id, hop + 1, 0, *r.next});
+                !sent) {
+                lost(id, hop, reply_to,
+                     undelivered(ctx_.flow(), ctx_.name(), r.next_service, *r.next,
+                                 sent.error().message()));
+            }
         }
         if (!r.terminal.empty()) {
-            ctx_.end_workflow(reply_to, id, hop, r.terminal, r.record.detail);
+            // Unsent, the end is counted and logged by the node; the snapshots still show it.
+            static_cast<void>(ctx_.end_workflow(reply_to, id, hop, r.terminal, r.record.detail));
         }
         // No service can tell when the workflow ends: this service's part is done here (until
         // another event of the workflow comes, which finishes it again, as the newest).
+        journal_.finish(id);
+        ctx_.finished(id);
+    }
+
+    /// The next event never left: the journal says so (a status query then finds the workflow
+    /// "failed"), and this service, the last the workflow reached, tells the client.
+    void lost(const std::string& id, std::uint32_t hop, const std::string& reply_to,
+              const msg::step_record& record) {
+        journal_[id].push_back(record);
+        static_cast<void>(ctx_.end_workflow(reply_to, id, hop, std::string(workflow_state::failed),
+                                            record.detail));
+    }
+
+    /// An event this node sent was dropped on the way (its peer went away).
+    void on_send_failed(const failed_send& f) override {
+        const auto* e = msg::get_if<msg::workflow_event>(&f.what.payload);
+        if (e == nullptr) {
+            return; // the end: nobody is left to tell
+        }
+        const auto& id = f.what.env.workflow_id;
+        lost(id, f.what.env.hop > 0 ? f.what.env.hop - 1 : 0, e->reply_to,
+             undelivered(ctx_.flow(), ctx_.name(), f.to, *e, make_error_code(f.reason).message()));
         journal_.finish(id);
         ctx_.finished(id);
     }
@@ -115,7 +145,9 @@ msg::workflow_status pattern::do_assemble_status(const workflow& wf,
             records.insert(records.end(), r->records.begin(), r->records.end());
         }
     }
-    return status_from_records(wf, records, silent);
+    auto st = status_from_records(wf, records, silent);
+    fold_send_failures(wf, records, st);
+    return st;
 }
 
 } // namespace choreo::stateless
