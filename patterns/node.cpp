@@ -24,6 +24,10 @@ constexpr std::size_t inbox_batch = 256;
 constexpr std::size_t dealer_batch = 256;
 constexpr std::size_t read_chunk = 32;
 constexpr std::int64_t hard_message_cap = 64LL * 1024 * 1024; // zmq drops the peer above it
+// Connections the kernel queues for the inbox before ZeroMQ accepts them. At ZeroMQ's default
+// (100) a burst of connects overflowed the queue on loopback: SYNs were dropped, and every peer
+// connecting then (a client, a node's DEALER) waited a second per retransmitted SYN.
+constexpr int listen_backlog = 1024;
 constexpr std::size_t smallest_body_capacity = 512;
 // Peers outside the topology (routing ids and names from the wire) whose failed sends are
 // logged: past this many, they are only counted, so that made-up names cannot flood the log.
@@ -167,6 +171,7 @@ void node::configure(zmq::socket_t& s) {
     s.set(zmq::sockopt::rcvhwm, options_.high_water_mark);
     s.set(zmq::sockopt::linger, options_.linger_ms);
     s.set(zmq::sockopt::maxmsgsize, hard_message_cap);
+    s.set(zmq::sockopt::backlog, listen_backlog);
 }
 
 std::string node::bind(const std::string& endpoint) {

@@ -114,7 +114,7 @@ struct node_counters {
     /// Connections to the inbox whose handshake failed: a wrong mechanism (NULL against
     /// CURVE, say), ZMTP before 3.0, a key the ZAP handler refused, garbage instead of ZMTP.
     std::uint64_t handshake_failed{};
-    std::uint64_t send_failed{};    ///< messages never sent or dropped later, see send_failed_by
+    std::uint64_t send_failed{}; ///< messages never sent or dropped later, see send_failed_by
     std::map<std::string, std::uint64_t> rejected_by;    ///< reason -> count
     std::map<std::string, std::uint64_t> send_failed_by; ///< send_failure name -> count
 };

@@ -1,6 +1,7 @@
 #include "patterns/topology.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <fstream>
 #include <set>
@@ -90,10 +91,17 @@ std::string endpoint_problem(std::string_view endpoint) {
 
 topology topology::parse(std::istream& in) {
     topology t;
-    std::set<std::string> endpoints;
+    std::set<std::string, std::less<>> names;
+    std::set<std::string, std::less<>> endpoints;
     std::size_t number = 0;
-    for (std::string line; std::getline(in, line);) {
+    // A line is read into a buffer of fixed size: a file without newlines (or /dev/zero) is
+    // refused at its first line rather than read whole into memory.
+    std::array<char, longest_line + 1> buffer; // and the terminating NUL
+    while (in.getline(buffer.data(), static_cast<std::streamsize>(buffer.size()))) {
         ++number;
+        // gcount() counts the newline when there was one; the last line may have none.
+        const auto read = static_cast<std::size_t>(in.gcount()) - (in.eof() ? 0 : 1);
+        std::string line(buffer.data(), read);
         line = line.substr(0, line.find('#'));
         std::istringstream words(line);
         std::string name, endpoint, role, extra;
@@ -113,18 +121,24 @@ topology topology::parse(std::istream& in) {
         if (const auto problem = endpoint_problem(endpoint); !problem.empty()) {
             bad_line(number, problem);
         }
-        if (t.endpoint_of(name)) {
+        // Looked up in sets, not with endpoint_of(): a file of many nodes is read in
+        // O(n log n), not O(n^2).
+        if (!names.insert(name).second) {
             bad_line(number, "node '" + name + "' is listed twice");
         }
         if (!endpoints.insert(endpoint).second) {
             bad_line(number, "endpoint " + endpoint + " is given to two nodes");
         }
-        t.set(name, endpoint,
-              role.empty() || role == "service" ? node_role::service : node_role::client,
-              role == "operator");
+        t.entries_.push_back(
+            {std::move(name), std::move(endpoint),
+             role.empty() || role == "service" ? node_role::service : node_role::client,
+             role == "operator"});
     }
     if (in.bad()) {
         throw std::invalid_argument("topology: read error");
+    }
+    if (!in.eof()) { // getline stopped on a full buffer: the line is longer than that
+        bad_line(number + 1, "longer than " + std::to_string(longest_line) + " bytes");
     }
     return t;
 }

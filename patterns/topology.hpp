@@ -1,6 +1,7 @@
 // Where each node's inbox lives: node name -> endpoint, over inproc, ipc or tcp.
 #pragma once
 
+#include <cstddef>
 #include <istream>
 #include <optional>
 #include <string>
@@ -37,10 +38,14 @@ public:
     bool is_client(std::string_view name) const;
     const std::vector<topology_entry>& entries() const noexcept { return entries_; }
 
+    /// The longest line a topology file may have, in bytes (newline excluded).
+    static constexpr std::size_t longest_line = 4096;
+
     /// Reads a topology file: one node per line, `NAME ENDPOINT [service|client|operator]`
     /// (an operator is a client that may send inspect and hold requests); `#` starts a
     /// comment. Endpoints are tcp://HOST:PORT or ipc://PATH (inproc cannot cross processes).
-    /// Throws: std::invalid_argument naming the line and the reason for anything malformed.
+    /// Throws: std::invalid_argument naming the line and the reason for anything malformed,
+    /// a line longer than longest_line included.
     static topology parse(std::istream& in);
     /// Reads a topology file. Throws: std::invalid_argument if it cannot be read or parsed.
     static topology load(const std::string& path);
