@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -94,7 +95,8 @@ inline std::optional<std::chrono::nanoseconds> parse_duration(std::string_view t
     double value = 0;
     const auto* end = text.data() + text.size();
     const auto [rest, ec] = std::from_chars(text.data(), end, value);
-    if (ec != std::errc{} || value < 0) {
+    // from_chars also reads "nan" and "inf": NaN would pass every check below.
+    if (ec != std::errc{} || !std::isfinite(value) || value < 0) {
         return std::nullopt;
     }
     const std::string unit(rest, end);
