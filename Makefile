@@ -6,7 +6,7 @@ SANITIZE  ?=
 JOBS      ?= 2
 ARGS      ?=
 
-.PHONY: all deps configure build demo test test-asan bench format format-check clean
+.PHONY: all deps configure build demo test test-asan bench fuzz fuzz-ci format format-check clean
 
 all: build
 
@@ -43,6 +43,16 @@ else
 	$(BUILD)/bin/choreo-bench $(ARGS)
 endif
 
+# libFuzzer over the decoder, the topology parser and the option parsers (clang-14, ASan+UBSan,
+# build-fuzz): 10^7 executions in all; fuzz-ci runs 20000 of each target.
+fuzz:
+	@CHOREO_WITH_FUZZ=1 scripts/install-deps
+	@BUILD=build-fuzz JOBS=$(JOBS) scripts/fuzz
+
+fuzz-ci:
+	@CHOREO_WITH_FUZZ=1 scripts/install-deps
+	@BUILD=build-fuzz JOBS=$(JOBS) scripts/fuzz --ci
+
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 
@@ -50,4 +60,4 @@ format-check:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

@@ -1,8 +1,6 @@
 // choreo-bench: the network overhead of each pattern, against the transport's physical limit.
-#include <charconv>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -21,7 +19,6 @@ namespace {
 
 using namespace choreo;
 
-/// "200us", "1ms", "0" -> nanoseconds; nullopt if malformed.
 /// Returns: the registered patterns `--pattern` selects ("all": every one), in registry order.
 std::vector<const pattern*> selected_patterns(const std::string& name) {
     std::vector<const pattern*> out;
@@ -31,42 +28,6 @@ std::vector<const pattern*> selected_patterns(const std::string& name) {
         }
     }
     return out;
-}
-
-std::optional<std::chrono::nanoseconds> parse_duration(const std::string& text) {
-    double value = 0;
-    const auto* end = text.data() + text.size();
-    const auto [rest, ec] = std::from_chars(text.data(), end, value);
-    if (ec != std::errc{} || value < 0) {
-        return std::nullopt;
-    }
-    const std::string unit(rest, end);
-    const double scale = unit == "ns"                   ? 1
-                         : unit == "us" || unit == "µs" ? 1e3
-                         : unit == "ms"                 ? 1e6
-                         : unit == "s"                  ? 1e9
-                         : unit.empty() && value == 0   ? 1
-                                                        : -1;
-    if (scale < 0 || value * scale > 10e9) {
-        return std::nullopt;
-    }
-    return std::chrono::nanoseconds(static_cast<std::int64_t>(value * scale));
-}
-
-/// Accepts a whole number from `low` to `high`, and says what it counts when it refuses one.
-CLI::Validator count_of(const std::string& what, std::size_t low, std::size_t high) {
-    return CLI::Validator(
-        [=](std::string& value) -> std::string {
-            std::size_t n = 0;
-            const auto* end = value.data() + value.size();
-            const auto [rest, ec] = std::from_chars(value.data(), end, n);
-            if (ec != std::errc{} || rest != end || n < low || n > high) {
-                return fmt::format("'{}' is not a number of {} from {} to {}", value, what, low,
-                                   high);
-            }
-            return {};
-        },
-        fmt::format("{}..{}", low, high));
 }
 
 /// --soak: one soak per selected pattern. Returns: the exit status: 2 for options a soak does
@@ -197,11 +158,11 @@ int main(int argc, char** argv) {
                        "traces; reports every process's RSS each --soak-every workflows and its "
                        "growth after warm-up (until every retention structure can be full: 11 x "
                        "--retain-finished workflows); flat means <= 10%")
-            ->check(count_of("workflows", 1, 1'000'000'000));
+            ->check(cli::count_of("workflows", 1, 1'000'000'000));
     app.add_option("--soak-every", soak_every,
                    "workflows between two soak reports; a last report comes at the end when it "
                    "does not divide --soak")
-        ->check(count_of("workflows", 1, 1'000'000'000))
+        ->check(cli::count_of("workflows", 1, 1'000'000'000))
         ->needs(soak_option)
         ->capture_default_str();
     app.add_flag("--json", json, "print JSON instead of the table");
@@ -217,7 +178,7 @@ int main(int argc, char** argv) {
     if (const auto status = cli::parse(app, argc, argv)) {
         return *status;
     }
-    const auto delay = parse_duration(delay_text);
+    const auto delay = cli::parse_duration(delay_text);
     if (!delay) {
         std::cerr << "--link-delay: '" << delay_text
                   << "' is not a duration; valid: 0 or a number with ns, us, ms or s\n";
@@ -251,19 +212,13 @@ int main(int argc, char** argv) {
     if (sweep_text.empty()) {
         workflows.push_back(builtin_workflows().find(workflow_name).value());
     } else {
-        std::stringstream ss(sweep_text);
-        for (std::string item; std::getline(ss, item, ',');) {
-            // a bare number is a chain length
-            const bool length =
-                !item.empty() && item.find_first_not_of("0123456789") == std::string::npos;
-            auto wf = builtin_workflows().find(length ? "chain:" + item : item);
-            if (!wf) {
-                std::cerr << "--sweep: '" << item << "' is neither a chain length nor a "
-                          << "workflow; valid: " << cli::workflow_forms() << "\n";
-                return 2;
-            }
-            workflows.push_back(std::move(wf).value());
+        auto swept = cli::parse_sweep(sweep_text);
+        if (swept.refused) {
+            std::cerr << "--sweep: '" << *swept.refused << "' is neither a chain length nor a "
+                      << "workflow; valid: " << cli::workflow_forms() << "\n";
+            return 2;
         }
+        workflows = std::move(swept.workflows);
     }
     // Scenarios belong to the workflow's module: check them for every workflow before running.
     std::vector<std::pair<workflow, std::vector<std::string>>> plan;

@@ -8,6 +8,17 @@ target_compile_options(choreo_build_options INTERFACE
 if(CHOREO_WERROR)
     target_compile_options(choreo_build_options INTERFACE -Werror)
 endif()
+# A fuzz build instruments all of choreo for libFuzzer's coverage and always runs the sanitizers;
+# only the targets in tests/fuzz link libFuzzer itself.
+if(CHOREO_FUZZ)
+    if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+        message(FATAL_ERROR "CHOREO_FUZZ needs clang for libFuzzer: configure with CXX=clang++-14")
+    endif()
+    if(NOT CHOREO_SANITIZE)
+        set(CHOREO_SANITIZE address,undefined)
+    endif()
+    target_compile_options(choreo_build_options INTERFACE -fsanitize=fuzzer-no-link)
+endif()
 if(CHOREO_SANITIZE)
     target_compile_options(choreo_build_options INTERFACE
         -fsanitize=${CHOREO_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)

@@ -3,11 +3,15 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -52,6 +56,18 @@ inline CLI::Validator workflow_name() {
         "WORKFLOW");
 }
 
+/// Returns: an empty string if `value` is a valid `--retain-finished` (a whole number >= 1),
+/// else what is wrong with it.
+inline std::string retain_finished_error(std::string_view value) {
+    std::uint64_t number = 0;
+    const auto* end = value.data() + value.size();
+    const auto [ptr, ec] = std::from_chars(value.data(), end, number);
+    if (ec != std::errc() || ptr != end) {
+        return "'" + std::string(value) + "' is not a whole number; valid: N >= 1";
+    }
+    return number == 0 ? "0 would keep no finished workflow at all; valid: N >= 1" : "";
+}
+
 /// Adds `--retain-finished N` (N >= 1) to `app`, read into `n`. `what` says what the default is.
 inline CLI::Option* add_retain_finished(CLI::App& app, std::size_t& n, const std::string& what) {
     return app
@@ -60,16 +76,7 @@ inline CLI::Option* add_retain_finished(CLI::App& app, std::size_t& n, const std
                     "state, domain records, per-workflow traffic); older ones are retired. " +
                         what)
         ->check(CLI::Validator(
-            [](std::string& value) -> std::string {
-                std::uint64_t number = 0;
-                const auto* end = value.data() + value.size();
-                const auto [ptr, ec] = std::from_chars(value.data(), end, number);
-                if (ec != std::errc() || ptr != end) {
-                    return "'" + value + "' is not a whole number; valid: N >= 1";
-                }
-                return number == 0 ? "0 would keep no finished workflow at all; valid: N >= 1" : "";
-            },
-            "N>=1"))
+            [](std::string& value) -> std::string { return retain_finished_error(value); }, "N>=1"))
         ->type_name("N");
 }
 
@@ -104,6 +111,79 @@ inline std::shared_ptr<const credentials> load_keys(const topology& t, const std
         return nullptr;
     }
     return std::make_shared<const credentials>(keys_dir::load(t, dir, self));
+}
+
+/// Reads a duration such as "200us", "1ms" or "0" (units ns, us or µs, ms, s; a bare number
+/// only if it is 0), at most 10 s. Returns: the duration, or nullopt if malformed.
+inline std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
+    double value = 0;
+    const auto* end = text.data() + text.size();
+    const auto [rest, ec] = std::from_chars(text.data(), end, value);
+    // from_chars also reads "nan" and "inf": NaN would pass every check below.
+    if (ec != std::errc{} || !std::isfinite(value) || value < 0) {
+        return std::nullopt;
+    }
+    const std::string unit(rest, end);
+    const double scale = unit == "ns"                   ? 1
+                         : unit == "us" || unit == "µs" ? 1e3
+                         : unit == "ms"                 ? 1e6
+                         : unit == "s"                  ? 1e9
+                         : unit.empty() && value == 0   ? 1
+                                                        : -1;
+    if (scale < 0 || value * scale > 10e9) {
+        return std::nullopt;
+    }
+    return std::chrono::nanoseconds(static_cast<std::int64_t>(value * scale));
+}
+
+/// Returns: an empty string if `value` is a whole number from `low` to `high`, else what is
+/// wrong with it, naming what the number counts.
+inline std::string count_error(std::string_view value, std::string_view what, std::size_t low,
+                               std::size_t high) {
+    std::size_t n = 0;
+    const auto* end = value.data() + value.size();
+    const auto [rest, ec] = std::from_chars(value.data(), end, n);
+    if (ec != std::errc{} || rest != end || n < low || n > high) {
+        return fmt::format("'{}' is not a number of {} from {} to {}", value, what, low, high);
+    }
+    return {};
+}
+
+/// Accepts a whole number from `low` to `high`, and says what it counts when it refuses one.
+inline CLI::Validator count_of(const std::string& what, std::size_t low, std::size_t high) {
+    return CLI::Validator(
+        [=](std::string& value) -> std::string { return count_error(value, what, low, high); },
+        fmt::format("{}..{}", low, high));
+}
+
+/// What `--sweep` names: workflows to run one after another.
+struct sweep {
+    std::vector<workflow> workflows;
+    std::optional<std::string> refused; ///< the first item that names no workflow
+};
+
+/// Reads a `--sweep` list: comma-separated chain lengths (a bare number N is chain:N) and
+/// workflow names. Returns: the workflows in order, or the first item that is neither.
+inline sweep parse_sweep(std::string_view text) {
+    sweep out;
+    std::size_t from = 0;
+    while (from <= text.size()) {
+        const auto comma = std::min(text.find(',', from), text.size());
+        const std::string item(text.substr(from, comma - from));
+        from = comma + 1;
+        if (comma == text.size() && item.empty()) {
+            break; // std::getline ends without an item after a trailing comma
+        }
+        const bool length =
+            !item.empty() && item.find_first_not_of("0123456789") == std::string::npos;
+        auto wf = builtin_workflows().find(length ? "chain:" + item : item);
+        if (!wf) {
+            out.refused = item;
+            return out;
+        }
+        out.workflows.push_back(std::move(wf).value());
+    }
+    return out;
 }
 
 } // namespace choreo::cli

@@ -12,10 +12,13 @@ namespace choreo::msg {
 
 /// A message contract: a plain struct encoded as a MessagePack map, with the name of its type
 /// frame. It may say what it means in a short `label()`, which the ledger shows in traces.
+/// The type frame is asked for first: a struct holding a payload (a message) is then refused
+/// before std::copyable asks whether it converts to a payload, which clang follows in circles.
 template <class T>
-concept contract = std::copyable<T> && std::equality_comparable<T> && requires {
+concept contract = requires {
     { T::type_name } -> std::convertible_to<std::string_view>;
-};
+}
+&&std::copyable<T>&& std::equality_comparable<T>;
 
 /// Holds one contract of any type, immutable and cheap to copy. The core's contracts, each
 /// pattern's and each workflow's are all carried this way; no module lists another's types.
