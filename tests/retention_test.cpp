@@ -338,9 +338,10 @@ TEST(retain_finished_option, reaches_every_spawned_node) {
     const auto wf = testing::workflow_named("order");
     demo::spawned_services children(bin_dir + "/choreo-node", p, wf, transport::ipc, {"client"}, {},
                                     3);
-    remote_options o;
+    auto o = testing::remote();
     o.node.retain_finished = 3;
     remote_deployment d(p, wf, children.where(), o);
+    children.share(d.where());
     ASSERT_TRUE(d.wait_ready(testing::deadline).empty());
     std::vector<std::string> ids;
     for (std::uint64_t i = 0; i < 5; ++i) {
