@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 
 #include "patterns/clock.hpp"
+#include "patterns/handover.hpp"
 #include "patterns/log.hpp"
 
 namespace choreo {
@@ -33,6 +34,7 @@ void lower(std::atomic<std::uint64_t>& counter) {
 
 // msgpack::sbuffer allocates with malloc/realloc; zmq frees the body it took over with this.
 void free_body(void* data, void* /*hint*/) noexcept {
+    taken_over(data);
     std::free(data);
 }
 
@@ -276,6 +278,9 @@ std::size_t node::read_some(watched& w, std::size_t most, bool& dry) {
             bytes += part.size();
             more = part.more();
         }
+        for (std::size_t i = 0; i < count && i < frames.size(); ++i) {
+            taken_over(frames[i]); // TSan: see patterns/handover.hpp
+        }
         ledger_.record_received(bytes);
         std::string peer = via_inbox ? frames[0].to_string() : w.peer;
         result<message> decoded = std::error_code(errc::malformed_frames);
@@ -435,6 +440,7 @@ node::outbound node::encode_frames(const msg::envelope& env, const msg::payload&
     body_capacity_ = std::max(smallest_body_capacity, std::bit_ceil(size));
     outbound m;
     char* data = buffer.release();
+    handed_over(data);
     try {
         m.body = zmq::message_t(data, size, &free_body, nullptr);
     } catch (...) {

@@ -165,6 +165,7 @@ public:
         }
         std::vector<std::string> out;
         for (auto& p : parts) {
+            taken_over(p); // TSan: see patterns/handover.hpp
             out.push_back(p.to_string());
         }
         return out;

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 
 #include "patterns/deployment.hpp"
+#include "patterns/handover.hpp"
 #include "patterns/remote_deployment.hpp"
 #include "patterns/workflow_module.hpp"
 #include "registry/builtin.hpp"
