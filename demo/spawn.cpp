@@ -399,7 +399,12 @@ void spawned_services::restart(const std::string& service) {
     // the port meanwhile, the child cannot bind, exits, and this throws.
     const auto endpoint = *topology_.endpoint_of(service);
     start(service, endpoint);
-    const auto bound = await_report(service);
+    std::string bound;
+    try {
+        bound = await_report(service);
+    } catch (const std::runtime_error& e) {
+        throw std::runtime_error(service + " cannot come back on " + endpoint + ": " + e.what());
+    }
     if (bound != endpoint) {
         kill(service, SIGKILL);
         throw std::runtime_error(service + " came back on " + bound + ", not on " + endpoint);

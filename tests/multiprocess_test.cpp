@@ -78,6 +78,38 @@ TEST_P(multiprocess, a_node_stopped_by_sigterm_exits_cleanly_with_status_zero) {
     }
 }
 
+TEST(spawned_services, a_restarted_node_whose_port_was_taken_meanwhile_fails_loudly) {
+    const auto& p = testing::pattern_named("stateless");
+    const auto wf = testing::workflow_named("order");
+    demo::spawned_services children(bin_dir + "/choreo-node", p, wf, transport::tcp);
+    remote_deployment d(p, wf, children.where(), testing::remote());
+    children.share(d.where());
+    ASSERT_TRUE(d.wait_ready(testing::deadline).empty());
+    const auto endpoint = *children.where().endpoint_of("payment");
+    ASSERT_TRUE(endpoint.starts_with("tcp://127.0.0.1:")) << endpoint;
+    EXPECT_NE(endpoint, "tcp://127.0.0.1:*");
+    children.kill("payment", SIGKILL);
+    zmq::context_t ctx;
+    zmq::socket_t squatter(ctx, zmq::socket_type::router);
+    squatter.set(zmq::sockopt::linger, 0);
+    squatter.bind(endpoint); // another program takes the port meanwhile
+    try {
+        children.restart("payment");
+        ADD_FAILURE() << "payment came back although " << endpoint << " was taken";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("payment cannot come back on " + endpoint),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(children.pid_of("payment"), -1);
+    // The others still run on the endpoints they reported.
+    for (const auto& [node, pid] : children.processes()) {
+        EXPECT_NE(node, "payment");
+        EXPECT_GT(pid, 0) << node;
+    }
+    EXPECT_EQ(children.processes().size(), p.nodes(wf).size() - 1);
+}
+
 /// What `choreo-ctl place` printed, read line by line.
 struct place_report {
     std::size_t count = 0;
