@@ -6,7 +6,7 @@ SANITIZE  ?=
 JOBS      ?= 2
 ARGS      ?=
 
-.PHONY: all deps configure build demo test test-asan bench fuzz fuzz-ci format format-check clean
+.PHONY: all deps configure build demo test test-asan test-tsan bench fuzz fuzz-ci format format-check clean
 
 all: build
 
@@ -32,6 +32,14 @@ test: build
 test-asan:
 	@CHOREO_TEST_DEADLINE_SCALE=$${CHOREO_TEST_DEADLINE_SCALE:-3} $(MAKE) --no-print-directory \
 	    test BUILD=build-asan TYPE=Debug SANITIZE=address,undefined
+
+# The same tests built with ThreadSanitizer, in build-tsan; the first race reported fails the
+# test. tests/tsan.supp holds the suppressions for libzmq's internals (only those).
+# CHOREO_TEST_DEADLINE_SCALE is 5 unless set: TSan slows threaded code the most.
+test-tsan:
+	@CHOREO_TEST_DEADLINE_SCALE=$${CHOREO_TEST_DEADLINE_SCALE:-5} \
+	    TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1 $${TSAN_OPTIONS:-}" \
+	    $(MAKE) --no-print-directory test BUILD=build-tsan TYPE=RelWithDebInfo SANITIZE=thread
 
 # The benchmark suite (scripts/bench), or choreo-bench with ARGS="...".
 bench: configure

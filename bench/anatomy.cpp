@@ -23,6 +23,7 @@
 
 #include "bench/floor.hpp"
 #include "patterns/client.hpp"
+#include "patterns/handover.hpp"
 #include "patterns/last_resort.hpp"
 #include "patterns/service_node.hpp"
 #include "patterns/topology.hpp"
@@ -109,12 +110,21 @@ private:
             }
         }
     }
+    /// Frames read here and sent on, as they are, to another thread (TSan: see
+    /// patterns/handover.hpp).
+    static void pass_through(std::vector<zmq::message_t>& frames) {
+        for (auto& f : frames) {
+            taken_over(f);
+            handed_over(f.data());
+        }
+    }
     /// A message a node wrote to its inbox: on to the real node under the sender's name.
     void forward(inlet& in) {
         std::vector<zmq::message_t> frames;
         while (
             zmq::recv_multipart(in.socket, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
             if (frames.size() == 3) {
+                pass_through(frames);
                 const auto from = frames[0].to_string();
                 keep(from, in.name, frames[1], frames[2]);
                 auto& out = outlet_for(in, from).socket;
@@ -130,6 +140,7 @@ private:
         while (zmq::recv_multipart(out.socket, std::back_inserter(frames),
                                    zmq::recv_flags::dontwait)) {
             if (frames.size() == 2) {
+                pass_through(frames);
                 keep(from, to, frames[0], frames[1]);
                 auto& in = *out.via;
                 in.socket.send(zmq::buffer(to), zmq::send_flags::sndmore);

@@ -248,6 +248,7 @@ services start_services(const run_config& c, const workflow& wf, bool soak) {
         o.keep_history = !soak;
         auto remote =
             std::make_unique<remote_deployment>(*c.pattern_used, wf, s.children->where(), o);
+        s.children->share(remote->where());
         if (!remote->wait_ready(std::chrono::seconds(10)).empty()) {
             throw std::runtime_error("spawned nodes did not answer");
         }

@@ -104,6 +104,7 @@ int main(int argc, char** argv) {
                 remote_options ropt;
                 ropt.node.retain_finished = retain_finished;
                 remote_deployment d(*p, wf, children.where(), ropt);
+                children.share(d.where());
                 if (const auto silent = d.wait_ready(std::chrono::seconds(10)); !silent.empty()) {
                     throw std::runtime_error(
                         fmt::format("no answer from {}", fmt::join(silent, ", ")));

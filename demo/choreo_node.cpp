@@ -3,6 +3,8 @@
 #include <csignal>
 #include <iostream>
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
@@ -18,8 +20,9 @@ int main(int argc, char** argv) {
     using namespace choreo;
     CLI::App app{"choreo-node: runs one node of a choreo workflow (a service, or a node the "
                  "pattern adds, such as an orchestrator) as its own process, bound to the endpoint "
-                 "the topology file gives it. SIGINT or SIGTERM stop it cleanly."};
-    std::string pattern_name, service, topology_file, workflow_name = "order";
+                 "the topology file gives it, or (--bind) to an endpoint of its own that it "
+                 "reports before it reads the topology. SIGINT or SIGTERM stop it cleanly."};
+    std::string pattern_name, service, topology_file, bind_to, workflow_name = "order";
     bool no_trace = false;
     unsigned link_delay_us = 0;
     app.add_option("--pattern", pattern_name, "state-management pattern")
@@ -29,9 +32,17 @@ int main(int argc, char** argv) {
                    "the node this process runs: a service of the workflow, or a node of the "
                    "pattern's own")
         ->required();
-    app.add_option("--topology", topology_file,
-                   "topology file: NAME ENDPOINT [service|client|operator]")
-        ->required();
+    auto* from_file = app.add_option("--topology", topology_file,
+                                     "topology file: NAME ENDPOINT [service|client|operator]; "
+                                     "the node binds the endpoint it names");
+    app.add_option("--bind", bind_to,
+                   "bind this endpoint instead (tcp://127.0.0.1:* lets the OS pick the port), "
+                   "print one line 'bound NAME ENDPOINT' on stdout, then read the topology (the "
+                   "file's format) from stdin up to its end; it must give this node the "
+                   "endpoint bound. stdout is stderr from then on. For a parent that starts "
+                   "the nodes (choreo-demo --spawn, choreo-bench --spawn) and learns their "
+                   "ports from them")
+        ->excludes(from_file);
     app.add_option("--workflow", workflow_name, "workflow: " + cli::workflow_forms())
         ->check(cli::workflow_name())
         ->capture_default_str();
@@ -52,6 +63,10 @@ int main(int argc, char** argv) {
     if (const auto status = cli::parse(app, argc, argv)) {
         return *status;
     }
+    if (topology_file.empty() && bind_to.empty()) {
+        std::cerr << "choreo-node: --topology FILE or --bind ENDPOINT is required\n";
+        return 2;
+    }
     const auto wf = builtin_workflows().find(workflow_name).value();
     const auto& used = *builtin_patterns().find(pattern_name);
     const auto nodes = used.nodes(wf);
@@ -64,9 +79,19 @@ int main(int argc, char** argv) {
     topology where;
     node_options options;
     try {
-        where = topology::load(topology_file);
-        where.require(nodes);
-        options.keys = cli::load_keys(where, keys, service);
+        if (!bind_to.empty()) {
+            where.set(service, bind_to);
+            // The topology comes after binding: the node starts with its own key pair, and
+            // learns the deployment's public keys with the topology (node::set_keys).
+            if (!keys.empty()) {
+                options.keys = std::make_shared<const credentials>(
+                    credentials{keys_dir::load_own(keys, service), std::make_shared<keyring>()});
+            }
+        } else {
+            where = topology::load(topology_file);
+            where.require(nodes);
+            options.keys = cli::load_keys(where, keys, service);
+        }
     } catch (const std::invalid_argument& e) {
         std::cerr << "choreo-node: " << e.what() << "\n";
         return 2;
@@ -79,9 +104,9 @@ int main(int argc, char** argv) {
     options.link_delay = std::chrono::microseconds(link_delay_us);
     options.retain_finished = retain_finished;
     service_node self(context, io, used, wf, service, std::move(domain).value(), book, options);
-    const auto endpoint = *where.endpoint_of(service);
+    auto endpoint = *where.endpoint_of(service);
     try {
-        self.net().bind(endpoint);
+        endpoint = self.net().bind(endpoint);
     } catch (const zmq::error_t& e) {
         std::cerr << "choreo-node: cannot bind " << service << " to " << endpoint << ": "
                   << e.what() << "\n";
@@ -89,6 +114,31 @@ int main(int argc, char** argv) {
     } catch (const std::invalid_argument& e) {
         std::cerr << "choreo-node: " << e.what() << "\n";
         return 2;
+    }
+    if (!bind_to.empty()) {
+        std::cout << "bound " << service << " " << endpoint << std::endl;
+        try {
+            where = topology::parse(std::cin);
+            where.require(nodes);
+        } catch (const std::invalid_argument& e) {
+            std::cerr << "choreo-node: the topology from stdin: " << e.what() << "\n";
+            return 2;
+        }
+        if (where.endpoint_of(service) != endpoint) {
+            std::cerr << "choreo-node: the topology from stdin gives " << service << " "
+                      << where.endpoint_of(service).value_or("no endpoint") << ", not " << endpoint
+                      << ", the endpoint it bound\n";
+            return 2;
+        }
+        if (!keys.empty()) {
+            try {
+                self.net().set_keys(cli::load_keys(where, keys, service));
+            } catch (const std::invalid_argument& e) {
+                std::cerr << "choreo-node: " << e.what() << "\n";
+                return 2;
+            }
+        }
+        ::dup2(STDERR_FILENO, STDOUT_FILENO); // the parent reads no more from stdout
     }
     self.net().set_topology(where);
     self.net().start();

@@ -7,14 +7,13 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
-#include <random>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -26,40 +25,8 @@ namespace choreo::demo {
 namespace {
 
 constexpr auto grace = std::chrono::seconds(5);
-
-/// Free loopback ports below the kernel's ephemeral range (32768 and up by default), so that
-/// the wildcard binds of other programs on this machine cannot take them before the children
-/// bind them. A port is free if it can be bound now; all are held until every one is found.
-std::vector<int> free_ports(std::size_t n) {
-    std::vector<int> fds, ports;
-    std::mt19937 random(
-        static_cast<unsigned>(::getpid()) ^
-        static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
-    std::uniform_int_distribution<int> pick(20'000, 32'000);
-    for (int attempt = 0; ports.size() < n && attempt < 1'000; ++attempt) {
-        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        if (fd < 0) {
-            break;
-        }
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        addr.sin_port = htons(static_cast<std::uint16_t>(pick(random)));
-        if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-            fds.push_back(fd);
-            ports.push_back(ntohs(addr.sin_port));
-        } else {
-            ::close(fd);
-        }
-    }
-    for (const int fd : fds) {
-        ::close(fd);
-    }
-    if (ports.size() < n) {
-        throw std::runtime_error("no free loopback ports between 20000 and 32000");
-    }
-    return ports;
-}
+/// How long a child may take to bind and report its endpoint (a sanitized build starts slowly).
+constexpr auto report_limit = std::chrono::seconds(60);
 
 bool wait_exit(pid_t pid, std::chrono::steady_clock::duration limit, int* status = nullptr) {
     const auto until = std::chrono::steady_clock::now() + limit;
@@ -75,6 +42,64 @@ bool wait_exit(pid_t pid, std::chrono::steady_clock::duration limit, int* status
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     return false;
+}
+
+/// Reads one line from `fd` within `limit`. Returns: the line without its newline, or nullopt
+/// if the other end closed first or the time ran out.
+std::optional<std::string> read_line(int fd, std::chrono::steady_clock::duration limit) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    std::string line;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            return std::nullopt;
+        }
+        pollfd p{fd, POLLIN, 0};
+        const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (ready < 0 && errno == EINTR) {
+            continue;
+        }
+        if (ready <= 0) {
+            return std::nullopt;
+        }
+        char c = 0;
+        const auto n = ::read(fd, &c, 1); // one byte at a time: nothing after the line is taken
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return std::nullopt;
+        }
+        if (c == '\n') {
+            return line;
+        }
+        if (line.size() > 4'096) {
+            return std::nullopt; // not a report
+        }
+        line += c;
+    }
+}
+
+/// Returns: true if every byte of `text` went to `fd` (a socket: no SIGPIPE if the peer is gone).
+bool send_all(int fd, const std::string& text) {
+    std::size_t done = 0;
+    while (done < text.size()) {
+        const auto n = ::send(fd, text.data() + done, text.size() - done, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return false;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+/// Returns: true if `endpoint` still waits for a port (`tcp://HOST:*`).
+bool unresolved(const std::string& endpoint) {
+    return endpoint.ends_with(":*");
 }
 
 std::mutex live_mutex;
@@ -122,41 +147,58 @@ spawned_services::spawned_services(std::filesystem::path node_binary, const patt
             std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
     std::filesystem::create_directories(dir_);
     nodes_ = p.nodes(wf);
-    auto names = nodes_;
-    names.insert(names.end(), clients.begin(), clients.end());
-    const auto ports = via == transport::tcp ? free_ports(names.size()) : std::vector<int>{};
-    for (std::size_t i = 0; i < names.size(); ++i) {
-        const auto endpoint = via == transport::tcp
-                                  ? "tcp://127.0.0.1:" + std::to_string(ports[i])
-                                  : "ipc://" + (dir_ / (names[i] + ".sock")).string();
-        const bool client = i >= nodes_.size();
-        topology_.set(names[i], endpoint, client ? node_role::client : node_role::service);
-    }
     file_ = dir_ / "topology.txt";
-    std::ofstream(file_) << topology_.to_text();
+    for (const auto& c : clients) {
+        topology_.set(c,
+                      via == transport::tcp ? "tcp://127.0.0.1:*"
+                                            : "ipc://" + (dir_ / (c + ".sock")).string(),
+                      node_role::client, true); // an operator: figures are gathered by inspect
+    }
     {
         std::lock_guard lock(live_mutex);
         live.insert(this);
     }
     try {
+        // All started first, then heard from: they bind side by side.
         for (const auto& n : nodes_) {
-            start(n);
+            start(n, via == transport::tcp ? "tcp://127.0.0.1:*"
+                                           : "ipc://" + (dir_ / (n + ".sock")).string());
         }
+        std::vector<topology_entry> services;
+        for (const auto& n : nodes_) {
+            services.push_back({n, await_report(n), node_role::service});
+        }
+        // The nodes first, in the pattern's order, then the clients.
+        topology whole;
+        for (auto& e : services) {
+            whole.set(std::move(e.name), std::move(e.endpoint), e.role);
+        }
+        for (const auto& e : topology_.entries()) {
+            whole.set(e.name, e.endpoint, e.role, e.is_operator);
+        }
+        topology_ = std::move(whole);
     } catch (...) {
+        {
+            std::lock_guard lock(live_mutex); // no destructor runs to take it out
+            live.erase(this);
+        }
         stop_all();
+        for (const auto& n : nodes_) {
+            close_channel(n);
+        }
         throw;
     }
 }
 
-void spawned_services::start(const std::string& service) {
+void spawned_services::start(const std::string& service, const std::string& endpoint) {
     std::vector<std::string> args{
         binary_.string(),
         "--pattern",
         pattern_,
         "--service",
         service,
-        "--topology",
-        file_.string(),
+        "--bind",
+        endpoint,
         "--workflow",
         workflow_,
         "--link-delay-us",
@@ -172,12 +214,26 @@ void spawned_services::start(const std::string& service) {
         argv.push_back(const_cast<char*>(a.c_str()));
     }
     argv.push_back(nullptr);
+    // The child's stdin and stdout: it reports on it what it bound, and reads the topology
+    // from it. A socket rather than pipes, so that writing to a child that died is an error
+    // (MSG_NOSIGNAL), not a SIGPIPE for this process.
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+        throw std::runtime_error(std::string("socketpair failed: ") + std::strerror(errno));
+    }
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) {
-        throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
+        const int error = errno;
+        ::close(pair[0]);
+        ::close(pair[1]);
+        throw std::runtime_error(std::string("fork failed: ") + std::strerror(error));
     }
     if (pid == 0) {
+        // dup2 leaves the copies open across exec; the originals are close-on-exec.
+        if (::dup2(pair[1], STDIN_FILENO) < 0 || ::dup2(pair[1], STDOUT_FILENO) < 0) {
+            ::_exit(127);
+        }
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr); // the node handles SIGINT/SIGTERM itself
@@ -188,8 +244,79 @@ void spawned_services::start(const std::string& service) {
         ::execv(argv[0], argv.data());
         ::_exit(127);
     }
+    ::close(pair[1]);
+    channels_[service] = pair[0];
     std::lock_guard lock(children_mutex_);
     children_[service] = pid;
+}
+
+std::string spawned_services::await_report(const std::string& service) {
+    const auto line = read_line(channels_.at(service), report_limit);
+    const std::string head = "bound " + service + " ";
+    if (!line || !line->starts_with(head) || line->size() == head.size()) {
+        close_channel(service);
+        std::string how = "stopped";
+        if (pid_of(service) >= 0) {
+            const int status = kill(service, SIGKILL); // a no-op if it has exited already
+            // Exited by itself, or killed here: after a wrong line or report_limit's silence.
+            how = WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
+                                    : "ended by signal " + std::to_string(WTERMSIG(status));
+        }
+        throw std::runtime_error(service + " did not report the endpoint it bound (" + how +
+                                 (line ? ", said '" + *line + "'" : std::string()) +
+                                 "); its stderr says why");
+    }
+    return line->substr(head.size());
+}
+
+void spawned_services::give_topology(const std::string& service) {
+    const auto it = channels_.find(service);
+    if (it == channels_.end()) {
+        return;
+    }
+    const bool sent = send_all(it->second, topology_.to_text());
+    close_channel(service); // the end of the file: the child's topology is complete
+    if (!sent) {
+        throw std::runtime_error(service + " is gone: it did not take the topology");
+    }
+}
+
+void spawned_services::close_channel(const std::string& service) noexcept {
+    if (const auto it = channels_.find(service); it != channels_.end()) {
+        ::close(it->second);
+        channels_.erase(it);
+    }
+}
+
+void spawned_services::share(const topology& full) {
+    for (const auto& n : nodes_) {
+        if (full.endpoint_of(n) != topology_.endpoint_of(n)) {
+            throw std::invalid_argument(n + " bound " + *topology_.endpoint_of(n) +
+                                        "; the topology to share has " +
+                                        full.endpoint_of(n).value_or("no entry"));
+        }
+    }
+    for (const auto& e : full.entries()) {
+        if (unresolved(e.endpoint)) {
+            throw std::invalid_argument(e.name + " has no port yet (" + e.endpoint +
+                                        "): share the endpoint it bound");
+        }
+    }
+    topology_ = full;
+    shared_ = true;
+    // Written whole, then renamed: a reader sees no file or all of it.
+    const auto partial = dir_ / "topology.txt.partial";
+    {
+        std::ofstream out(partial);
+        out << topology_.to_text();
+        if (!out.flush()) {
+            throw std::runtime_error("cannot write " + partial.string());
+        }
+    }
+    std::filesystem::rename(partial, file_);
+    for (const auto& n : nodes_) {
+        give_topology(n);
+    }
 }
 
 std::vector<std::pair<std::string, pid_t>> spawned_services::processes() const {
@@ -251,6 +378,7 @@ int spawned_services::kill(const std::string& service, int signal) {
         pid = it->second;
         children_.erase(it);
     }
+    close_channel(service);
     int status = 0;
     ::kill(pid, signal);
     if (!wait_exit(pid, grace, &status)) {
@@ -267,7 +395,23 @@ void spawned_services::restart(const std::string& service) {
     if (pid_of(service) >= 0) {
         throw std::invalid_argument(service + " is still running");
     }
-    start(service);
+    // The endpoint it had, port and all: its peers know it by that. If another program took
+    // the port meanwhile, the child cannot bind, exits, and this throws.
+    const auto endpoint = *topology_.endpoint_of(service);
+    start(service, endpoint);
+    std::string bound;
+    try {
+        bound = await_report(service);
+    } catch (const std::runtime_error& e) {
+        throw std::runtime_error(service + " cannot come back on " + endpoint + ": " + e.what());
+    }
+    if (bound != endpoint) {
+        kill(service, SIGKILL);
+        throw std::runtime_error(service + " came back on " + bound + ", not on " + endpoint);
+    }
+    if (shared_) {
+        give_topology(service);
+    }
 }
 
 spawned_services::~spawned_services() {
@@ -276,6 +420,9 @@ spawned_services::~spawned_services() {
         live.erase(this);
     }
     stop_all();
+    while (!channels_.empty()) {
+        close_channel(channels_.begin()->first);
+    }
 }
 
 void spawned_services::stop_all() noexcept {

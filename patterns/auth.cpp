@@ -249,6 +249,10 @@ credentials load(const topology& t, const std::string& dir, const std::string& s
     return {std::move(own), std::move(ring)};
 }
 
+curve_key_pair load_own(const std::string& dir, const std::string& self) {
+    return read_certificate(secret_file(std::filesystem::path(dir), self), true);
+}
+
 std::map<std::string, credentials> generate_in_memory(const topology& t) {
     std::map<std::string, curve_key_pair> pairs;
     auto ring = std::make_shared<keyring>();
@@ -312,6 +316,13 @@ std::string zap_handler::enrol(std::shared_ptr<const keyring> ring,
     auto domain = "choreo-" + std::to_string(++next_domain_);
     domains_.emplace(domain, enrolled{std::move(ring), std::move(counts)});
     return domain;
+}
+
+void zap_handler::update(const std::string& domain, std::shared_ptr<const keyring> ring) {
+    std::lock_guard lock(mutex_);
+    if (const auto it = domains_.find(domain); it != domains_.end()) {
+        it->second.ring = std::move(ring);
+    }
 }
 
 void zap_handler::leave(const std::string& domain) {

@@ -71,6 +71,8 @@ void generate(const topology& t, const std::string& dir);
 /// certificate, a key that is not Z85, a secret file readable by others, a secret key that
 /// does not match its public key.
 credentials load(const topology& t, const std::string& dir, const std::string& self);
+/// Reads the key pair of `self` alone (its secret certificate, checked as load() does).
+curve_key_pair load_own(const std::string& dir, const std::string& self);
 /// Returns: credentials for every line of `t`, generated in memory (one-process runs).
 std::map<std::string, credentials> generate_in_memory(const topology& t);
 } // namespace keys_dir
@@ -99,6 +101,8 @@ public:
     /// Returns: a new ZAP domain under which `ring` decides; refusals are counted in `counts`.
     std::string enrol(std::shared_ptr<const keyring> ring, std::shared_ptr<zap_counters> counts);
     void leave(const std::string& domain);
+    /// Puts `ring` in the place of the keyring `domain` was enrolled with.
+    void update(const std::string& domain, std::shared_ptr<const keyring> ring);
 
     explicit zap_handler(zmq::context_t& context); // use of()
 

@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 
 #include "patterns/clock.hpp"
+#include "patterns/handover.hpp"
 #include "patterns/log.hpp"
 
 namespace choreo {
@@ -43,6 +44,7 @@ void lower(std::atomic<std::uint64_t>& counter) {
 
 // msgpack::sbuffer allocates with malloc/realloc; zmq frees the body it took over with this.
 void free_body(void* data, void* /*hint*/) noexcept {
+    taken_over(data);
     std::free(data);
 }
 
@@ -188,6 +190,14 @@ std::string node::bind(const std::string& endpoint) {
     }
     inbox_->socket.bind(endpoint);
     return inbox_->socket.get(zmq::sockopt::last_endpoint);
+}
+
+void node::set_keys(std::shared_ptr<const credentials> keys) {
+    if (!options_.keys || !keys || keys->own.public_key != options_.keys->own.public_key) {
+        throw std::invalid_argument(name_ + ": set_keys needs the key pair the node was made with");
+    }
+    options_.keys = std::move(keys);
+    zap_->update(zap_domain_, options_.keys->ring);
 }
 
 void node::start() {
@@ -433,6 +443,9 @@ std::size_t node::read_some(watched& w, std::size_t most, bool& dry) {
             }
             bytes += part.size();
             more = part.more();
+        }
+        for (std::size_t i = 0; i < count && i < frames.size(); ++i) {
+            taken_over(frames[i]); // TSan: see patterns/handover.hpp
         }
         ledger_.record_received(bytes);
         std::string peer = via_inbox ? frames[0].to_string() : w.peer;
@@ -694,6 +707,7 @@ node::outbound node::encode_frames(const msg::envelope& env, const msg::payload&
     body_capacity_ = std::max(smallest_body_capacity, std::bit_ceil(size));
     outbound m;
     char* data = buffer.release();
+    handed_over(data);
     try {
         m.body = zmq::message_t(data, size, &free_body, nullptr);
     } catch (...) {

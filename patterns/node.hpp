@@ -151,6 +151,10 @@ public:
     std::string bind(const std::string& endpoint);
     /// Where the peers are. Call before start().
     void set_topology(topology t) { topology_ = std::move(t); }
+    /// The deployment's public keys, for a node that was made with its own key pair only
+    /// (it bound before it knew its peers). Call before start().
+    /// Throws: std::invalid_argument if the node has no keys or `keys` has another key pair.
+    void set_keys(std::shared_ptr<const credentials> keys);
     void on_message(handler h) { handler_ = std::move(h); }
     /// Called on the io thread, after the handler that sent it has returned, for every workflow
     /// message (query_id 0, a workflow id) dropped after send() or reply() accepted it.

@@ -27,7 +27,11 @@ remote_deployment::remote_deployment(const pattern& p, workflow wf, topology whe
     auto node_opts = options_.node;
     node_opts.role = node_role::client;
     node_ = std::make_unique<node>(context_, io_, options_.client_name, own_, node_opts);
-    node_->bind(*topology_.endpoint_of(options_.client_name));
+    const bool is_operator = std::any_of(
+        topology_.entries().begin(), topology_.entries().end(),
+        [&](const topology_entry& e) { return e.name == options_.client_name && e.is_operator; });
+    topology_.set(options_.client_name, node_->bind(*topology_.endpoint_of(options_.client_name)),
+                  node_role::client, is_operator);
     node_->set_topology(topology_);
     client_ = std::make_unique<choreo::client>(*node_, pattern_, workflow_, options_.query_timeout);
     client_->keep_outcomes(options_.keep_history);

@@ -26,7 +26,8 @@ struct remote_options {
     node_options node;
 };
 
-/// Binds the client's inbox at its endpoint in the topology and talks to the services there.
+/// Binds the client's inbox at its endpoint in the topology (`tcp://HOST:*` lets the OS pick the
+/// port: where() has it) and talks to the services there.
 /// Figures are gathered from the services' own ledgers with inspect_request.
 class remote_deployment final : public deployment {
 public:
@@ -48,6 +49,10 @@ public:
     std::size_t workflow_state_bytes() override;
     std::size_t domain_bytes() override;
     std::size_t workflows_with_state() override;
+
+    /// Returns: the topology this client talks over, with its own endpoint as bound (a tcp
+    /// wildcard port resolved): what the nodes need to reach it.
+    const topology& where() const noexcept { return topology_; }
 
     /// Waits until every node answers. Returns: the nodes that did not within `timeout`.
     std::vector<std::string> wait_ready(std::chrono::milliseconds timeout);

@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include "demo/spawn.hpp"
 #include "tests/all_patterns.hpp"
 #include "tests/harness.hpp"
 
@@ -347,6 +348,54 @@ TEST_P(auth, with_keys_strangers_impostors_and_non_operators_are_refused_and_cou
 
     two_hundred_mixed_orders_end_as_predicted(d, placed, 8);
     EXPECT_FALSE(d.client().status("forged-order").status.found);
+}
+
+// ---- one process per node, keys from choreo-ctl keygen's format
+// ------------------------------------
+
+TEST_P(auth, spawned_nodes_with_keys_on_disk_serve_200_mixed_orders_and_refuse_a_stranger) {
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("choreo-spawned-keys-" + std::to_string(::getpid()) + "-" + GetParam());
+    std::filesystem::remove_all(dir);
+    topology names;
+    for (const auto& n : pattern_.nodes(order_)) {
+        names.set(n, "tcp://127.0.0.1:1");
+    }
+    names.set("client", "tcp://127.0.0.1:2", node_role::client, true);
+    keys_dir::generate(names, dir.string());
+    {
+        demo::spawned_services children(std::string(CHOREO_BIN_DIR) + "/choreo-node", pattern_,
+                                        order_, transport::tcp, {"client"}, {},
+                                        default_retain_finished, {"--keys", dir.string()});
+        auto o = testing::remote();
+        const auto keys = std::make_shared<const credentials>(
+            keys_dir::load(children.where(), dir.string(), "client"));
+        o.node.keys = keys;
+        remote_deployment d(pattern_, order_, children.where(), o);
+        children.share(d.where());
+        ASSERT_TRUE(d.wait_ready(testing::deadline).empty());
+
+        const auto entry = pattern_.entry(order_);
+        {
+            auto gen = module_of(order_).make_workload(order_, "happy", 9);
+            stranger s(*d.where().endpoint_of(entry)); // no key: the handshake fails
+            s.send({{1, "stranger-order", "client", 0, 0, 0},
+                    msg::place_order{"order", "client", gen.value()->take(1).front().details}});
+            const auto unknown = make_key_pair(); // a key the deployment does not know
+            stranger t(*d.where().endpoint_of(entry), {}, &unknown,
+                       *keys->ring->public_key_of(entry));
+            t.send(nonsense("client")); // refused and counted, were it ever read
+        }
+        const auto b = testing::place(d, "mixed", 200, 10);
+        ASSERT_TRUE(testing::ended_as_planned(d, b));
+        EXPECT_EQ(d.effects(), testing::predicted(d, b)); // nothing of the stranger's order
+        std::uint64_t refused = 0;
+        for (const auto& r : d.inspect_all()) { // the client is an operator: inspect works
+            refused += r.rejected;
+        }
+        EXPECT_EQ(refused, 0U); // neither stranger's message was ever read
+    }
+    std::filesystem::remove_all(dir);
 }
 
 TEST(auth_keyring, refuses_keys_that_are_not_z85_and_a_key_given_twice) {

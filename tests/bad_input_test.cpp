@@ -28,7 +28,7 @@ namespace choreo {
 namespace {
 
 /// How long the intruder waits for an answer before the test fails.
-constexpr auto answer_deadline = std::chrono::seconds(5);
+const auto answer_deadline = testing::scaled(std::chrono::seconds(5));
 
 /// The service the garbage goes to: a middle step, so it is neither first nor last.
 const std::string target = "payment";
@@ -164,7 +164,8 @@ public:
             return std::nullopt;
         }
         std::vector<std::string> out;
-        for (const auto& p : parts) {
+        for (auto& p : parts) {
+            taken_over(p); // TSan: see patterns/handover.hpp
             out.push_back(p.to_string());
         }
         return out;

@@ -309,6 +309,9 @@ TEST_P(conformance, malformed_frame_is_counted_and_dropped_while_the_node_serves
                 << "no error reply";
             std::vector<zmq::message_t> reply;
             ASSERT_TRUE(zmq::recv_multipart(raw, std::back_inserter(reply)));
+            for (auto& part : reply) {
+                taken_over(part); // TSan: see patterns/handover.hpp
+            }
             ASSERT_EQ(reply.size(), 2U);
             EXPECT_EQ(reply[0].to_string(), "error_reply");
 

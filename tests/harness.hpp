@@ -19,6 +19,8 @@
 #include <sys/wait.h>
 
 #include "patterns/deployment.hpp"
+#include "patterns/handover.hpp"
+#include "patterns/remote_deployment.hpp"
 #include "patterns/workflow_module.hpp"
 #include "registry/builtin.hpp"
 
@@ -115,11 +117,21 @@ inline ::testing::AssertionResult ended_as_planned(deployment& d, const batch& b
     return ::testing::AssertionSuccess();
 }
 
-/// Returns: deployment options for a transport, with the ledger's trace kept.
+/// Returns: deployment options for a transport, with the ledger's trace kept and the status
+/// query's timeout scaled.
 inline deployment_options options(transport t, bool trace = true) {
     deployment_options o;
     o.via = t;
     o.keep_trace = trace;
+    o.query_timeout = scaled(o.query_timeout);
+    return o;
+}
+
+/// Returns: options for a client of nodes in other processes, its timeouts scaled.
+inline remote_options remote() {
+    remote_options o;
+    o.query_timeout = scaled(o.query_timeout);
+    o.inspect_timeout = scaled(o.inspect_timeout);
     return o;
 }
 

@@ -30,9 +30,9 @@ std::pair<int, std::string> run(const std::string& command) {
     return testing::run_command(command + " 2>&1");
 }
 
-// Over tcp, demo::spawned_services gives each child a fixed loopback port it picks before the
-// child starts (a child must bind the port the shared topology file names, and bind it again
-// after a restart); over ipc, a socket file in a directory of its own.
+// Over tcp, each child of demo::spawned_services binds a port the OS picks and reports it; the
+// client binds its own the same way; then every child gets the topology (and a restarted child
+// binds the port it had again). Over ipc, a socket file in a directory of its own.
 class multiprocess : public ::testing::TestWithParam<std::tuple<std::string, transport>> {
 protected:
     const pattern& pattern_ = testing::pattern_named(std::get<0>(GetParam()));
@@ -42,7 +42,8 @@ protected:
 
 TEST_P(multiprocess, mixed_orders_end_as_predicted_and_a_restarted_node_serves_the_next_batch) {
     demo::spawned_services children(bin_dir + "/choreo-node", pattern_, wf_, via_);
-    remote_deployment d(pattern_, wf_, children.where());
+    remote_deployment d(pattern_, wf_, children.where(), testing::remote());
+    children.share(d.where());
     ASSERT_TRUE(d.wait_ready(testing::deadline).empty());
 
     const auto first = place(d, "mixed", 200, 5);
@@ -65,7 +66,8 @@ TEST_P(multiprocess, mixed_orders_end_as_predicted_and_a_restarted_node_serves_t
 
 TEST_P(multiprocess, a_node_stopped_by_sigterm_exits_cleanly_with_status_zero) {
     demo::spawned_services children(bin_dir + "/choreo-node", pattern_, wf_, via_);
-    remote_deployment d(pattern_, wf_, children.where());
+    remote_deployment d(pattern_, wf_, children.where(), testing::remote());
+    children.share(d.where());
     ASSERT_TRUE(d.wait_ready(testing::deadline).empty());
     const auto b = place(d, "happy", 20, 7);
     ASSERT_TRUE(ended_as_planned(d, b));
@@ -74,6 +76,38 @@ TEST_P(multiprocess, a_node_stopped_by_sigterm_exits_cleanly_with_status_zero) {
         const int status = children.kill(n, SIGTERM);
         EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << n << " status " << status;
     }
+}
+
+TEST(spawned_services, a_restarted_node_whose_port_was_taken_meanwhile_fails_loudly) {
+    const auto& p = testing::pattern_named("stateless");
+    const auto wf = testing::workflow_named("order");
+    demo::spawned_services children(bin_dir + "/choreo-node", p, wf, transport::tcp);
+    remote_deployment d(p, wf, children.where(), testing::remote());
+    children.share(d.where());
+    ASSERT_TRUE(d.wait_ready(testing::deadline).empty());
+    const auto endpoint = *children.where().endpoint_of("payment");
+    ASSERT_TRUE(endpoint.starts_with("tcp://127.0.0.1:")) << endpoint;
+    EXPECT_NE(endpoint, "tcp://127.0.0.1:*");
+    children.kill("payment", SIGKILL);
+    zmq::context_t ctx;
+    zmq::socket_t squatter(ctx, zmq::socket_type::router);
+    squatter.set(zmq::sockopt::linger, 0);
+    squatter.bind(endpoint); // another program takes the port meanwhile
+    try {
+        children.restart("payment");
+        ADD_FAILURE() << "payment came back although " << endpoint << " was taken";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("payment cannot come back on " + endpoint),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(children.pid_of("payment"), -1);
+    // The others still run on the endpoints they reported.
+    for (const auto& [node, pid] : children.processes()) {
+        EXPECT_NE(node, "payment");
+        EXPECT_GT(pid, 0) << node;
+    }
+    EXPECT_EQ(children.processes().size(), p.nodes(wf).size() - 1);
 }
 
 /// What `choreo-ctl place` printed, read line by line.
@@ -126,12 +160,20 @@ std::pair<std::string, std::uint64_t> split_id(const std::string& id) {
 TEST_P(multiprocess, choreo_ctl_places_orders_and_queries_status_on_a_running_deployment) {
     const std::size_t count = 30;
     const std::uint64_t seed = 42;
-    demo::spawned_services children(bin_dir + "/choreo-node", pattern_, wf_, via_,
-                                    {"client", "ctl"});
+    demo::spawned_services children(bin_dir + "/choreo-node", pattern_, wf_, via_, {"ctl"});
+    // choreo-ctl binds the endpoint the file names each time it runs: over tcp, a port that is
+    // free between two runs for any program to take. A socket file in the deployment's own
+    // directory is not, so ctl's inbox is one, over either transport.
+    auto full = children.where();
+    full.set("ctl", "ipc://" + (children.topology_file().parent_path() / "ctl.sock").string(),
+             node_role::client);
+    children.share(full);
     const auto ctl = bin_dir + "/choreo-ctl --pattern " + std::string(pattern_.name()) +
                      " --as ctl --topology " + children.topology_file().string();
-    const auto [placed, out] = run(ctl + " place --scenario mixed --count " +
-                                   std::to_string(count) + " --seed " + std::to_string(seed));
+    const auto timeout = std::chrono::duration_cast<std::chrono::seconds>(testing::deadline);
+    const auto [placed, out] =
+        run(ctl + " place --scenario mixed --count " + std::to_string(count) + " --seed " +
+            std::to_string(seed) + " --timeout " + std::to_string(timeout.count()));
     EXPECT_EQ(placed, 0) << out;
 
     // What ctl must have placed: the module's generator, with the same scenario and seed.
@@ -229,6 +271,7 @@ TEST_P(ctl_at_scale, status_of_the_first_and_last_of_20000_orders_still_answers)
     const std::uint64_t seed = 42;
     demo::spawned_services children(bin_dir + "/choreo-node", pattern_, wf_, transport::ipc,
                                     {"client", "ctl"});
+    children.share(children.where()); // over ipc every endpoint is known already
     const auto ctl = bin_dir + "/choreo-ctl --pattern " + std::string(pattern_.name()) +
                      " --as ctl --topology " + children.topology_file().string();
     const auto timeout = std::chrono::duration_cast<std::chrono::seconds>(testing::deadline * 2);
@@ -298,7 +341,7 @@ TEST_P(ctl_at_scale, status_of_the_first_and_last_of_20000_orders_still_answers)
     // fit in their frames: aggregate effects, and the whole trace read page by page.
     const auto [again, more] = run(ctl + " place --scenario happy --count 1 --seed 7");
     EXPECT_EQ(again, 0) << more;
-    remote_deployment d(pattern_, wf_, children.where());
+    remote_deployment d(pattern_, wf_, children.where(), testing::remote());
     ASSERT_TRUE(d.wait_ready(testing::deadline).empty());
     placed_workflows all;
     for (std::size_t i = 0; i < plans.size(); ++i) {

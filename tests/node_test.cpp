@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <future>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -73,30 +76,43 @@ std::string unique(const std::string& what) {
     return what + "-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
 }
 
-std::string free_tcp_endpoint(zmq::context_t&) {
-    // Throwaway test only: the port could be taken between close and reuse. It is probed with a
-    // plain socket, closed at once (a zmq socket's listener closes later, on zmq's io thread,
-    // and could still accept a connection), and chosen below the ephemeral range (32768-60999
-    // here): a connect to an unbound ephemeral port on loopback can connect to itself.
-    static std::atomic<int> next{21000 + (::getpid() % 4000) * 2};
-    for (;;) {
-        const int port = next++;
-        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+/// A loopback tcp port the OS picked, held bound but not listening for the test's life: no other
+/// program can take it, and a connect to it is refused, as to a port nobody listens on. libzmq
+/// binds its listeners with SO_REUSEADDR, as this socket is bound, so a zmq socket may still
+/// bind the port when the test says so (Linux lets two such sockets share a port while neither
+/// listens).
+class reserved_port {
+public:
+    reserved_port() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+        const int on = 1;
         sockaddr_in addr{};
         addr.sin_family = AF_INET;
-        addr.sin_port = htons(static_cast<std::uint16_t>(port));
         addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-        ::close(fd);
-        if (free) {
-            return "tcp://127.0.0.1:" + std::to_string(port);
+        socklen_t size = sizeof addr;
+        if (fd_ < 0 || ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+            ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+            ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &size) != 0) {
+            const int error = errno;
+            if (fd_ >= 0) {
+                ::close(fd_);
+            }
+            throw std::runtime_error(std::string("no loopback port: ") + std::strerror(error));
         }
+        endpoint_ = "tcp://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
     }
-}
+    ~reserved_port() { ::close(fd_); }
+    reserved_port(const reserved_port&) = delete;
+    reserved_port& operator=(const reserved_port&) = delete;
+    const std::string& endpoint() const noexcept { return endpoint_; }
+
+private:
+    int fd_;
+    std::string endpoint_;
+};
 
 /// Receives one message from a raw socket within `deadline`.
-std::optional<std::vector<zmq::message_t>> receive(zmq::socket_t& s,
-                                                   std::chrono::milliseconds deadline = 5s) {
+std::optional<std::vector<zmq::message_t>>
+receive(zmq::socket_t& s, std::chrono::milliseconds deadline = choreo::testing::deadline) {
     zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
     if (zmq::poll(&item, 1, deadline) == 0) {
         return std::nullopt;
@@ -104,6 +120,9 @@ std::optional<std::vector<zmq::message_t>> receive(zmq::socket_t& s,
     std::vector<zmq::message_t> parts;
     if (!zmq::recv_multipart(s, std::back_inserter(parts))) {
         return std::nullopt;
+    }
+    for (auto& p : parts) {
+        taken_over(p); // TSan: see patterns/handover.hpp
     }
     return parts;
 }
@@ -131,8 +150,9 @@ class before_the_peer_binds : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(before_the_peer_binds, messages_sent_are_delivered_in_order_once_it_binds) {
     zmq::context_t ctx;
-    const auto endpoint = GetParam() == "tcp" ? free_tcp_endpoint(ctx)
-                                              : "ipc:///tmp/" + unique("choreo-early") + ".sock";
+    const reserved_port port;
+    const auto endpoint =
+        GetParam() == "tcp" ? port.endpoint() : "ipc:///tmp/" + unique("choreo-early") + ".sock";
     running_node a(ctx, "a");
     topology t;
     t.set("b", endpoint);
@@ -145,7 +165,7 @@ TEST_P(before_the_peer_binds, messages_sent_are_delivered_in_order_once_it_binds
         }
         return 0;
     });
-    std::this_thread::sleep_for(300ms); // nothing to connect to: every message waits
+    std::this_thread::sleep_for(choreo::testing::scaled(300ms)); // nothing to connect to: all wait
     EXPECT_EQ(a.net.counters().backlog, n)
         << endpoint << " unroutable " << a.net.counters().unroutable << " sent "
         << a.net.counters().sent;
@@ -228,7 +248,11 @@ TEST(node_write_path, replies_to_a_peer_at_its_high_water_mark_wait_in_the_inbox
         send_raw(asker, {{i + 1, "wf-" + std::to_string(i), "asker", 0, 0, i + 1},
                          msg::status_request{"wf"}});
     }
-    std::this_thread::sleep_for(200ms); // not reading: the inbox must hold the replies back
+    // Not reading: the inbox must hold the replies back.
+    const auto until = std::chrono::steady_clock::now() + choreo::testing::deadline;
+    while (b.net.counters().backlog == 0 && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(1ms);
+    }
     EXPECT_GT(b.net.counters().backlog, 0U);
     for (std::size_t i = 0; i < n; ++i) {
         const auto parts = receive(asker);
@@ -253,9 +277,9 @@ TEST(node_write_path, a_reply_to_a_peer_that_is_gone_is_counted_as_unroutable) {
         asker.set(zmq::sockopt::linger, 0);
         asker.connect(endpoint);
         send_raw(asker, {{1, "wf", "asker", 0, 0, 9}, msg::status_request{"wf"}});
-        ASSERT_EQ(got.get_future().wait_for(5s), std::future_status::ready);
+        ASSERT_EQ(got.get_future().wait_for(choreo::testing::deadline), std::future_status::ready);
     } // the asker closes
-    std::this_thread::sleep_for(200ms);
+    std::this_thread::sleep_for(choreo::testing::scaled(200ms));
     // The node learns of the disconnection from its mailbox, through ZMQ_FD.
     b.on([&] {
         incoming in;
@@ -346,10 +370,12 @@ TEST(node_read_path, a_query_overtakes_workflow_messages_waiting_in_the_node) {
     send_raw(asker, {{1, "wf-0", "asker", 0, 0, 77}, msg::status_request{"wf-0"}});
     // The peer's own query comes after its workflow messages, and must stay after them.
     send_raw(peer, {{n + 1, "wf-0", "peer", 0, 0, 78}, msg::status_request{"wf-0"}});
-    std::this_thread::sleep_for(100ms); // all of it waits in the inbox
+    std::this_thread::sleep_for(choreo::testing::scaled(100ms)); // all of it waits in the inbox
     b.run();
-    std::this_thread::sleep_for(300ms);
-    b.on([] { return 0; });
+    const auto until = std::chrono::steady_clock::now() + choreo::testing::deadline;
+    while (b.on([&] { return order.size(); }) < n + 2 && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(1ms);
+    }
     ASSERT_EQ(order.size(), n + 2);
     EXPECT_EQ(order.front(), 77U) << "the query must be served before other peers' traffic";
     EXPECT_EQ(order.back(), 78U) << "a peer's query must not overtake that peer's own messages";
@@ -378,7 +404,7 @@ TEST(node_read_path, a_reply_to_a_query_overtakes_workflow_messages_waiting_in_t
             // b is used by one thread at a time).
             b.send((*request)[0], zmq::send_flags::sndmore);
             send_raw(b, {{1, "wf-0", "b", 0, 0, 5}, msg::status_request{"wf-0"}});
-            std::this_thread::sleep_for(50ms); // the reply is in c's DEALER now
+            std::this_thread::sleep_for(choreo::testing::scaled(50ms)); // the reply is in now
         }
     });
     c.run_without_start();
@@ -391,15 +417,17 @@ TEST(node_read_path, a_reply_to_a_query_overtakes_workflow_messages_waiting_in_t
     for (std::size_t i = 0; i < n; ++i) {
         send_raw(flood, {{i + 1, "wf", "flood", 0, 1, 0}, msg::status_request{"wf"}});
     }
-    std::this_thread::sleep_for(100ms); // the workflow messages wait in c's inbox
+    // The workflow messages wait in c's inbox.
+    std::this_thread::sleep_for(choreo::testing::scaled(100ms));
     c.on([&] {
         c.net.start();
         return 0;
     });
-    for (int i = 0; i < 500 && order.size() < n + 1; ++i) {
+    // `order` is c's: read on its thread.
+    const auto until = std::chrono::steady_clock::now() + choreo::testing::deadline;
+    while (c.on([&] { return order.size(); }) < n + 1 && std::chrono::steady_clock::now() < until) {
         std::this_thread::sleep_for(10ms);
     }
-    c.on([] { return 0; });
     ASSERT_EQ(order.size(), n + 1);
     const auto at = std::find(order.begin(), order.end(), 5U) - order.begin();
     EXPECT_LE(at, 32) << "the reply waited behind " << at << " workflow messages";
@@ -423,7 +451,7 @@ TEST(node_read_path, a_handler_that_throws_is_counted_and_the_node_goes_on) {
     for (std::uint32_t hop : {1u, 1u, 0u}) {
         send_raw(peer, {{1, "wf", "peer", 0, hop, 0}, msg::status_request{"wf"}});
     }
-    const auto until = std::chrono::steady_clock::now() + 5s;
+    const auto until = std::chrono::steady_clock::now() + choreo::testing::deadline;
     while (handled == 0 && std::chrono::steady_clock::now() < until) {
         std::this_thread::sleep_for(1ms);
     }
@@ -438,7 +466,8 @@ TEST(node_read_path, drain_and_stop_handles_what_is_queued_then_stops) {
     running_node b(ctx, "b");
     b.net.bind(endpoint);
     topology t;
-    t.set("nobody", free_tcp_endpoint(ctx));
+    const reserved_port nobody;
+    t.set("nobody", nobody.endpoint());
     b.net.set_topology(t);
     std::size_t handled = 0;
     b.net.on_message([&](node&, const incoming&) { ++handled; });
@@ -448,7 +477,7 @@ TEST(node_read_path, drain_and_stop_handles_what_is_queued_then_stops) {
     for (std::size_t i = 0; i < n; ++i) {
         send_raw(peer, {{i + 1, "wf", "peer", 0, 0, 0}, msg::status_request{"wf"}});
     }
-    std::this_thread::sleep_for(100ms);
+    std::this_thread::sleep_for(choreo::testing::scaled(100ms));
     b.run_without_start();
     b.on([&] {
         b.net.send("nobody", numbered(1)); // never accepted: ZMQ_IMMEDIATE, nobody listening
@@ -477,12 +506,13 @@ TEST(node_ledgers, a_deployment_answers_for_every_node_and_each_node_for_itself)
             ids.push_back(d.client().place(p.details));
             placed.emplace_back(ids.back(), p);
         }
-        ASSERT_TRUE(d.client().wait_for(ids, 10s));
+        ASSERT_TRUE(d.client().wait_for(ids, choreo::testing::deadline));
         const auto predicted = module.predict(wf, placed);
-        for (int i = 0; i < 500 && d.effects() != predicted; ++i) {
+        const auto until = std::chrono::steady_clock::now() + choreo::testing::deadline;
+        while (d.effects() != predicted && std::chrono::steady_clock::now() < until) {
             std::this_thread::sleep_for(10ms);
         }
-        for (int i = 0; i < 500 && d.book().sent() != d.book().received(); ++i) {
+        while (d.book().sent() != d.book().received() && std::chrono::steady_clock::now() < until) {
             std::this_thread::sleep_for(10ms);
         }
         EXPECT_EQ(d.book().sent(), d.book().received());
@@ -519,13 +549,13 @@ TEST(node_ledgers, a_deployment_answers_for_every_node_and_each_node_for_itself)
         d.hold(held_service);
         const auto held = d.client().place(plans[0].details);
         placed.emplace_back(held, plans[0]);
-        std::this_thread::sleep_for(100ms);
+        std::this_thread::sleep_for(choreo::testing::scaled(100ms));
         EXPECT_FALSE(d.client().outcome(held).has_value());
         const auto answer = d.client().status(held);
         EXPECT_TRUE(answer.errors.empty());
         EXPECT_EQ(answer.answered.size(), answer.asked.size()) << "queries pass a hold";
         d.release(held_service);
-        EXPECT_TRUE(d.client().wait_for({held}, 10s));
+        EXPECT_TRUE(d.client().wait_for({held}, choreo::testing::deadline));
         EXPECT_EQ(d.client().outcome(held)->terminal, plans[0].expected_terminal);
     }
 }

@@ -313,6 +313,7 @@ TEST(retention_of_refusals, made_up_workflow_ids_do_not_grow_the_ledger) {
         ASSERT_EQ(zmq::poll(items, 1, testing::deadline), 1) << "error_reply " << i;
         std::vector<zmq::message_t> parts;
         ASSERT_TRUE(zmq::recv_multipart(intruder, std::back_inserter(parts)));
+        taken_over(parts.front()); // TSan: see patterns/handover.hpp
         EXPECT_EQ(parts.front().to_string(), "error_reply");
     }
     EXPECT_EQ(d.counters("payment").rejected, static_cast<std::uint64_t>(sent));
@@ -338,9 +339,10 @@ TEST(retain_finished_option, reaches_every_spawned_node) {
     const auto wf = testing::workflow_named("order");
     demo::spawned_services children(bin_dir + "/choreo-node", p, wf, transport::ipc, {"client"}, {},
                                     3);
-    remote_options o;
+    auto o = testing::remote();
     o.node.retain_finished = 3;
     remote_deployment d(p, wf, children.where(), o);
+    children.share(d.where());
     ASSERT_TRUE(d.wait_ready(testing::deadline).empty());
     std::vector<std::string> ids;
     for (std::uint64_t i = 0; i < 5; ++i) {
