@@ -127,8 +127,10 @@ INSTANTIATE_TEST_SUITE_P(patterns, auth, ::testing::ValuesIn(testing::every_patt
 
 // ---- without keys -------------------------------------------------------------------------------
 
-TEST_P(auth, a_peer_claiming_node_routing_ids_takes_over_no_link) {
-    local_deployment d(pattern_, order_, testing::options(transport::tcp, false));
+/// Every node's and the client's name is claimed as a routing id at every node, by a peer that
+/// sends one message there (refused and answered, so the connection was made) and leaves; then
+/// 200 mixed orders must end as predicted. With keys the peer holds a valid key, `holder`'s.
+void claim_every_name_everywhere(local_deployment& d, const std::string& holder = {}) {
     ledger_of_batches placed;
     {
         // Every link in use first, so that there is a connection to take over.
@@ -142,10 +144,13 @@ TEST_P(auth, a_peer_claiming_node_routing_ids_takes_over_no_link) {
     for (const auto& n : d.nodes()) {
         refused_before += d.counters(n).rejected;
     }
+    const auto keys = holder.empty() ? nullptr : d.keys_of(holder);
     for (const auto& at : d.nodes()) {
         for (const auto& claimed : names) {
-            stranger s(*d.where().endpoint_of(at), claimed);
-            s.send(nonsense("stranger"));
+            auto s = keys ? stranger(*d.where().endpoint_of(at), claimed, &keys->own,
+                                     d.keys_of(at)->own.public_key)
+                          : stranger(*d.where().endpoint_of(at), claimed);
+            s.send(nonsense(holder.empty() ? "stranger" : holder));
             EXPECT_EQ(s.next_type(), "error_reply") << claimed << " at " << at;
         } // and leaves
     }
@@ -158,6 +163,16 @@ TEST_P(auth, a_peer_claiming_node_routing_ids_takes_over_no_link) {
     const auto answer = d.client().status(placed.all.ids.back());
     EXPECT_TRUE(answer.status.found);
     EXPECT_TRUE(answer.errors.empty());
+}
+
+TEST_P(auth, a_peer_claiming_node_routing_ids_takes_over_no_link) {
+    local_deployment d(pattern_, order_, testing::options(transport::tcp, false));
+    claim_every_name_everywhere(d);
+}
+
+TEST_P(auth, with_keys_a_node_claiming_other_routing_ids_takes_over_no_link) {
+    local_deployment d(pattern_, order_, curve_over_tcp());
+    claim_every_name_everywhere(d, order_.steps.back().service);
 }
 
 /// Returns: a tcp socket connected to a node's endpoint (tcp://127.0.0.1:PORT).
@@ -272,6 +287,23 @@ TEST(auth_bind, a_node_without_keys_binds_only_local_endpoints_unless_insecure) 
     o.insecure = true;
     node open(context, io, "open", book, o);
     EXPECT_NO_THROW(open.bind("tcp://0.0.0.0:*"));
+}
+
+TEST(auth_bind, choreo_node_refuses_a_non_loopback_endpoint_without_keys_with_status_2) {
+    const auto file = std::filesystem::temp_directory_path() /
+                      ("choreo-open-topology-" + std::to_string(::getpid()) + ".txt");
+    std::ofstream(file) << "order_placement tcp://0.0.0.0:5901\npayment tcp://127.0.0.1:5902\n"
+                           "fulfillment tcp://127.0.0.1:5903\nemail tcp://127.0.0.1:5904\n"
+                           "client tcp://127.0.0.1:5900 operator\n";
+    const auto [code, out] =
+        testing::run_command(std::string(CHOREO_BIN_DIR) +
+                             "/choreo-node --pattern stateless --service order_placement "
+                             "--topology " +
+                             file.string() + " 2>&1");
+    std::filesystem::remove(file);
+    EXPECT_EQ(code, 2);
+    EXPECT_NE(out.find("--insecure"), std::string::npos) << out;
+    EXPECT_NE(out.find("tcp://0.0.0.0:5901"), std::string::npos) << out;
 }
 
 // ---- with keys ----------------------------------------------------------------------------------
