@@ -395,6 +395,8 @@ INSTANTIATE_TEST_SUITE_P(patterns, edge, ::testing::ValuesIn(testing::every_patt
 
 TEST_P(edge, a_peer_speaking_plain_or_curve_fails_the_handshake_and_delivers_nothing) {
     ASSERT_TRUE(zmq_has("curve")) << "libzmq without CURVE";
+    // Read before the intruders connect: their handshakes may fail as soon as they do.
+    const auto failed_before = d_->counters(target_).handshake_failed;
     intruder plain(endpoint_, [](zmq::socket_t& s) {
         s.set(zmq::sockopt::plain_username, "intruder");
         s.set(zmq::sockopt::plain_password, "secret");
@@ -409,7 +411,6 @@ TEST_P(edge, a_peer_speaking_plain_or_curve_fails_the_handshake_and_delivers_not
     });
     // Garbage that any node refuses and answers, if it ever gets it. Whether it can be queued
     // depends on how far the first handshake got: either way it must not arrive.
-    const auto failed_before = d_->counters(target_).handshake_failed;
     plain.try_send(one_frame);
     curve.try_send(one_frame);
     // The node sees both handshakes fail (a mechanism mismatch, or a reset if the peer saw the
