@@ -400,7 +400,11 @@ void zap_handler::answer(std::vector<zmq::message_t>& request) {
                                         zmq::message_t(text),
                                         zmq::message_t(user),
                                         zmq::message_t()};
-    zmq::send_multipart(socket_, reply, zmq::send_flags::dontwait);
+    if (!zmq::send_multipart(socket_, reply, zmq::send_flags::dontwait)) {
+        // libzmq then never finishes that handshake: the peer stays out, as if refused.
+        log().error("ZAP: could not answer a request from {}",
+                    printable(request[5].to_string_view()));
+    }
 }
 
 bool is_local_endpoint(std::string_view endpoint) {

@@ -4,6 +4,17 @@
 
 namespace choreo {
 
+namespace {
+/// Makes `st` a workflow known to be under way with every step pending (nothing done yet).
+void found_under_way(const workflow& wf, msg::workflow_status& st) {
+    st.found = true;
+    st.state = std::string(workflow_state::in_progress);
+    for (std::uint32_t i = 0; i < wf.steps.size(); ++i) {
+        st.steps.push_back({wf.steps[i].service, i, std::string(step_status::pending), "", "", 0});
+    }
+}
+} // namespace
+
 msg::step_record undelivered_record(std::string_view sender, std::string_view to,
                                     std::uint32_t step, std::string_view what,
                                     std::string_view reason) {
@@ -26,12 +37,7 @@ void fold_send_failures(const workflow& wf, const std::vector<msg::step_record>&
             continue;
         }
         if (!st.found) {
-            st.found = true;
-            st.state = std::string(workflow_state::in_progress);
-            for (std::uint32_t i = 0; i < wf.steps.size(); ++i) {
-                st.steps.push_back(
-                    {wf.steps[i].service, i, std::string(step_status::pending), "", "", 0});
-            }
+            found_under_way(wf, st);
         }
         auto matches = [&](const msg::step_record& s) {
             return s.service == r.service && s.step == r.step && open(s);
@@ -124,12 +130,7 @@ msg::workflow_status workflow_progress::status(const workflow& wf) const {
     if (!st.found) {
         // Nothing done yet, but the owner knows the workflow: it is under way, every step
         // pending.
-        st.found = true;
-        st.state = std::string(workflow_state::in_progress);
-        for (std::uint32_t i = 0; i < wf.steps.size(); ++i) {
-            st.steps.push_back(
-                {wf.steps[i].service, i, std::string(step_status::pending), "", "", 0});
-        }
+        found_under_way(wf, st);
     }
     if (undelivered_) {
         fold_send_failures(wf, {*undelivered_}, st);
