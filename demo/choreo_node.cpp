@@ -81,11 +81,12 @@ int main(int argc, char** argv) {
     try {
         if (!bind_to.empty()) {
             where.set(service, bind_to);
-            // The topology comes after binding: the node starts with its own key pair, and
-            // learns the deployment's public keys with the topology (node::set_keys).
+            // The topology comes after binding: the node starts with every public key of its
+            // keys directory, and learns which belong to the deployment, and which are
+            // operators, with the topology (node::set_keys).
             if (!keys.empty()) {
-                options.keys = std::make_shared<const credentials>(
-                    credentials{keys_dir::load_own(keys, service), std::make_shared<keyring>()});
+                options.keys =
+                    std::make_shared<const credentials>(keys_dir::load_all(keys, service));
             }
         } else {
             where = topology::load(topology_file);

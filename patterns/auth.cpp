@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <vector>
@@ -249,8 +250,26 @@ credentials load(const topology& t, const std::string& dir, const std::string& s
     return {std::move(own), std::move(ring)};
 }
 
-curve_key_pair load_own(const std::string& dir, const std::string& self) {
-    return read_certificate(secret_file(std::filesystem::path(dir), self), true);
+credentials load_all(const std::string& dir, const std::string& self) {
+    const std::filesystem::path root(dir);
+    std::error_code ec;
+    std::set<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
+        if (entry.path().extension() == ".key") {
+            names.insert(entry.path().stem().string());
+        }
+    }
+    if (ec) {
+        refuse(dir, "cannot list: " + ec.message());
+    }
+    topology t;
+    for (const auto& name : names) {
+        t.set(name, "tcp://127.0.0.1:1"); // the endpoint is not read
+    }
+    if (!names.contains(self)) {
+        refuse(public_file(root, self), "missing");
+    }
+    return load(t, dir, self);
 }
 
 std::map<std::string, credentials> generate_in_memory(const topology& t) {

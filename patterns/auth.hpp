@@ -71,8 +71,12 @@ void generate(const topology& t, const std::string& dir);
 /// certificate, a key that is not Z85, a secret file readable by others, a secret key that
 /// does not match its public key.
 credentials load(const topology& t, const std::string& dir, const std::string& self);
-/// Reads the key pair of `self` alone (its secret certificate, checked as load() does).
-curve_key_pair load_own(const std::string& dir, const std::string& self);
+/// Reads the key pair of `self` and every public certificate NAME.key in `dir` (no
+/// operators): the credentials of a node that has not got its topology yet. It accepts the
+/// keys of its deployment before it learns the topology, so a peer that learnt it first is not
+/// refused (libzmq never retries a handshake its peer refused).
+/// Throws: std::invalid_argument as load() does.
+credentials load_all(const std::string& dir, const std::string& self);
 /// Returns: credentials for every line of `t`, generated in memory (one-process runs).
 std::map<std::string, credentials> generate_in_memory(const topology& t);
 } // namespace keys_dir

@@ -33,8 +33,18 @@ class stranger {
 public:
     stranger(const std::string& endpoint, const std::string& routing_id = {},
              const curve_key_pair* keys = nullptr, const std::string& server_key = {})
-        : socket_(context_, zmq::socket_type::dealer) {
+        : socket_(context_, zmq::socket_type::dealer),
+          monitor_(context_, zmq::socket_type::pair) {
         socket_.set(zmq::sockopt::linger, 0);
+        const auto watch =
+            "inproc://stranger-monitor-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
+        if (zmq_socket_monitor(socket_.handle(), watch.c_str(),
+                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0) {
+            throw zmq::error_t();
+        }
+        monitor_.connect(watch);
         if (!routing_id.empty()) {
             socket_.set(zmq::sockopt::routing_id, routing_id);
         }
@@ -65,9 +75,28 @@ public:
         return parts.front().to_string();
     }
 
+    /// Returns: how the first handshake ended: "succeeded", "refused" (the server refused the
+    /// key), "failed" (another reason), or "" if it had not ended before the deadline.
+    std::string handshake() {
+        zmq::pollitem_t items[] = {{monitor_.handle(), 0, ZMQ_POLLIN, 0}};
+        if (zmq::poll(items, 1, testing::deadline) != 1) {
+            return "";
+        }
+        std::vector<zmq::message_t> parts;
+        if (!zmq::recv_multipart(monitor_, std::back_inserter(parts)) || parts.front().size() < 2) {
+            return "";
+        }
+        std::uint16_t event = 0;
+        std::memcpy(&event, parts.front().data(), sizeof(event));
+        return event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED     ? "succeeded"
+               : event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "refused"
+                                                          : "failed";
+    }
+
 private:
     zmq::context_t context_;
     zmq::socket_t socket_;
+    zmq::socket_t monitor_;
 };
 
 /// A workflow_event no service has any use for: refused with an error_reply.
@@ -430,6 +459,40 @@ TEST_P(auth, spawned_nodes_with_keys_on_disk_serve_200_mixed_orders_and_refuse_a
     std::filesystem::remove_all(dir);
 }
 
+// A node started with --bind learns the topology after its peers may have: one that learnt it
+// first and connects at once must not be refused, for libzmq never retries a refused handshake.
+TEST_P(auth, a_bound_node_accepts_its_deployments_keys_before_it_has_the_topology) {
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("choreo-early-keys-" + std::to_string(::getpid()) + "-" + GetParam());
+    std::filesystem::remove_all(dir);
+    topology names;
+    for (const auto& n : pattern_.nodes(order_)) {
+        names.set(n, "tcp://127.0.0.1:1");
+    }
+    names.set("client", "tcp://127.0.0.1:2", node_role::client, true);
+    keys_dir::generate(names, dir.string());
+    {
+        demo::spawned_services children(std::string(CHOREO_BIN_DIR) + "/choreo-node", pattern_,
+                                        order_, transport::tcp, {"client"}, {},
+                                        default_retain_finished, {"--keys", dir.string()});
+        const auto ring = keys_dir::load(names, dir.string(), "client");
+        const auto entry = pattern_.entry(order_);
+        const auto endpoint = *children.where().endpoint_of(entry); // not shared yet
+        for (const auto& peer : names.entries()) {
+            if (peer.name == entry) {
+                continue;
+            }
+            const auto own = keys_dir::load(names, dir.string(), peer.name).own;
+            stranger s(endpoint, {}, &own, *ring.ring->public_key_of(entry));
+            EXPECT_EQ(s.handshake(), "succeeded") << peer.name << " connecting to " << entry;
+        }
+        const auto unknown = make_key_pair();
+        stranger t(endpoint, {}, &unknown, *ring.ring->public_key_of(entry));
+        EXPECT_EQ(t.handshake(), "refused");
+    }
+    std::filesystem::remove_all(dir);
+}
+
 TEST(auth_keyring, refuses_keys_that_are_not_z85_and_a_key_given_twice) {
     keyring ring;
     const auto a = make_key_pair();
@@ -477,6 +540,18 @@ TEST_F(keys_on_disk, generated_pairs_load_back_with_secret_keys_private) {
     EXPECT_TRUE(c.ring->is_operator("client"));
     EXPECT_FALSE(c.ring->is_operator("payment"));
     EXPECT_EQ(*c.ring->public_key_of("payment"), c.own.public_key);
+}
+
+TEST_F(keys_on_disk, load_all_reads_every_public_key_and_names_no_operator) {
+    keys_dir::generate(where_, dir_.string());
+    const auto c = keys_dir::load_all(dir_.string(), "payment");
+    EXPECT_EQ(c.ring->size(), 2U);
+    EXPECT_EQ(c.ring->public_key_of("client"),
+              keys_dir::load(where_, dir_.string(), "payment").ring->public_key_of("client"));
+    EXPECT_FALSE(c.ring->is_operator("client")); // the topology says who is
+    EXPECT_EQ(*c.ring->public_key_of("payment"), c.own.public_key);
+    EXPECT_THROW(keys_dir::load_all(dir_.string(), "email"), std::invalid_argument);
+    EXPECT_THROW(keys_dir::load_all((dir_ / "none").string(), "payment"), std::invalid_argument);
 }
 
 TEST_F(keys_on_disk, generate_never_overwrites) {
