@@ -33,8 +33,7 @@ class stranger {
 public:
     stranger(const std::string& endpoint, const std::string& routing_id = {},
              const curve_key_pair* keys = nullptr, const std::string& server_key = {})
-        : socket_(context_, zmq::socket_type::dealer),
-          monitor_(context_, zmq::socket_type::pair) {
+        : socket_(context_, zmq::socket_type::dealer), monitor_(context_, zmq::socket_type::pair) {
         socket_.set(zmq::sockopt::linger, 0);
         const auto watch =
             "inproc://stranger-monitor-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
