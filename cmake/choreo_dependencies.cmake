@@ -6,6 +6,8 @@ find_package(fmt CONFIG REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(spdlog CONFIG REQUIRED)
 find_package(nlohmann_json CONFIG REQUIRED)
+# A durable node's database (patterns/store.*): SQLite through SQLiteCpp's RAII statements.
+find_package(SQLiteCpp CONFIG REQUIRED)
 
 # Debian names the msgpack-c C++ target msgpackc-cxx; upstream names it msgpack-cxx.
 find_package(msgpack-cxx CONFIG QUIET)
