@@ -74,6 +74,27 @@ public:
         return std::nullopt;
     }
     std::size_t size() const noexcept { return codes_.size(); }
+    /// Calls `f(hash, label)` for every id remembered, the oldest first (a durable node's
+    /// snapshot; see remember()).
+    template <class F> void for_each(F&& f) const {
+        for (const auto h : order_) {
+            f(h, label_of(codes_.at(h)));
+        }
+    }
+    /// Remembers the id whose hash for_each() gave, with `label`: restores a snapshot.
+    void remember(std::uint64_t hash_of_id, std::string_view label) {
+        if (capacity_ == 0) {
+            return;
+        }
+        const auto code = code_of(label);
+        if (auto it = codes_.find(hash_of_id); it != codes_.end()) {
+            it->second = code;
+            return;
+        }
+        codes_.emplace(hash_of_id, code);
+        order_.push_back(hash_of_id);
+        trim();
+    }
     /// Returns: bytes held (hash nodes, buckets, the order of forgetting, labels), roughly.
     std::size_t heap_bytes() const noexcept {
         return codes_.size() * (sizeof(void*) + 2 * sizeof(std::uint64_t)) +
@@ -196,6 +217,34 @@ public:
             f(id, s.value);
         }
     }
+    /// A durable node's snapshot: calls `in_progress(id, value)` for every entry in progress,
+    /// then `finished(id, value, label)` for every finished one, finished longest ago first.
+    /// Restoring them in that order (try_emplace, then finish() for the finished) and the
+    /// retired ids (retired_ids().for_each, remember) gives this map back, order of retiring
+    /// included.
+    template <class P, class F> void for_each_in_order(P&& in_progress, F&& finished) const {
+        for (const auto& [id, s] : map_) {
+            if (s.finished_at == 0) {
+                in_progress(id, s.value);
+            }
+        }
+        for (const auto& f : order_) {
+            if (f.entry->second.finished_at == f.at) {
+                finished(f.entry->first, f.entry->second.value,
+                         retired_.label_of(f.entry->second.code));
+            }
+        }
+    }
+    const retired_ids& retired_ids_kept() const noexcept { return retired_; }
+    retired_ids& retired_ids_kept() noexcept { return retired_; }
+    /// Forgets every entry and retired id (the limits stay): before restoring a snapshot.
+    void clear() {
+        map_.clear();
+        order_.clear();
+        finished_ = 0;
+        retired_ = retired_ids(retired_.capacity());
+    }
+
     /// Returns: bytes of bookkeeping beside the entries' ids and values: hash nodes and buckets,
     /// the order of finishing, the retired ids.
     std::size_t overhead_bytes() const noexcept {
