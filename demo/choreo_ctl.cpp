@@ -7,7 +7,9 @@
 #include <fmt/ranges.h>
 
 #include "demo/cli.hpp"
+#include "patterns/clock.hpp"
 #include "patterns/remote_deployment.hpp"
+#include "patterns/stuck.hpp"
 #include "registry/builtin.hpp"
 
 namespace {
@@ -76,6 +78,47 @@ int status(remote_deployment& d, const std::string& id) {
     return a.status.found ? 0 : 1;
 }
 
+std::string age(std::int64_t ns) {
+    return ns == 0 ? "?" : fmt::format("{:.1f}s", static_cast<double>(ns) / 1e9);
+}
+
+int stuck(remote_deployment& d, std::chrono::nanoseconds older_than, std::size_t limit) {
+    stuck_query q;
+    q.older_than = older_than;
+    q.limit = limit;
+    const auto r = find_stuck(d.client(), d.used_pattern(), d.flow(), q);
+    std::cout << fmt::format("{} workflow(s) with no progress for {}, as {} sees them ({}):\n",
+                             r.workflows.size(), age(older_than.count()), d.used_pattern().name(),
+                             r.owner ? "asked the owner of the workflow state"
+                                     : "asked every service");
+    const auto now = now_ns();
+    for (const auto& w : r.workflows) {
+        auto line = w.last.service.empty()
+                        ? fmt::format("  {:<24} {:<11} nothing acted yet", w.workflow_id, w.state)
+                        : fmt::format("  {:<24} {:<11} last: step {} {} {} {}, {} ago",
+                                      w.workflow_id, w.state, w.last.step, w.last.service,
+                                      w.last.status, w.last.outcome, age(w.age_ns));
+        if (w.stuck_since_ns != 0) {
+            line += fmt::format("; stuck for {}, re-driven {} time(s)", age(now - w.stuck_since_ns),
+                                w.redrives);
+        }
+        std::cout << line << "\n";
+    }
+    if (r.truncated) {
+        std::cout << fmt::format("  (a node had more than {} to list: more may be stuck)\n", limit);
+    }
+    std::cout << fmt::format("cost: {} messages, {} bytes, asked {} ({})\n", r.messages, r.bytes,
+                             r.asked.size(), fmt::join(r.asked, ", "));
+    std::cout << "cannot detect:\n";
+    for (const auto& b : r.blind_spots) {
+        std::cout << "  - " << b << "\n";
+    }
+    for (const auto& e : r.errors) {
+        std::cout << "error: " << e << "\n";
+    }
+    return r.silent.empty() ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -120,6 +163,26 @@ int main(int argc, char** argv) {
     auto* status_cmd = app.add_subcommand("status", "ask for a workflow's status");
     std::string id;
     status_cmd->add_option("id", id, "workflow id")->required();
+    auto* stuck_cmd = app.add_subcommand(
+        "stuck", "list the workflows with no progress, as the pattern allows (and what it cannot "
+                 "see)");
+    std::string older_than = "5s";
+    std::size_t stuck_limit = 100;
+    stuck_cmd
+        ->add_option("--older-than", older_than,
+                     "no progress for this long, e.g. 500ms or 5s (at most 10s)")
+        ->check([](const std::string& text) {
+            return cli::parse_duration(text) ? std::string()
+                                             : "expected a duration such as 500ms or 5s, at "
+                                               "most 10s, not '" +
+                                                   text + "'";
+        })
+        ->capture_default_str();
+    stuck_cmd
+        ->add_option("--limit", stuck_limit,
+                     "the most workflows one node lists (each reply stays this small)")
+        ->check(CLI::Range(std::size_t{1}, max_stuck_entries))
+        ->capture_default_str();
     if (const auto status = cli::parse(app, argc, argv)) {
         return *status;
     }
@@ -151,6 +214,9 @@ int main(int argc, char** argv) {
         }
         if (*place_cmd) {
             return place(d, scenario_name, count, seed, std::chrono::seconds(timeout));
+        }
+        if (*stuck_cmd) {
+            return stuck(d, *cli::parse_duration(older_than), stuck_limit);
         }
         return status(d, id);
     } catch (const std::invalid_argument& e) {

@@ -6,8 +6,10 @@
 
 #include "front_controller/contracts.hpp"
 #include "patterns/choreography.hpp"
+#include "patterns/clock.hpp"
 #include "patterns/codec.hpp"
 #include "patterns/errors.hpp"
+#include "patterns/log.hpp"
 #include "patterns/progress.hpp"
 #include "patterns/retention.hpp"
 
@@ -21,12 +23,17 @@ struct tracked {
     std::uint32_t hop = 0;
     bool ended = false;
     std::string final_detail; ///< what the last actor said, until the client has been told
+    msg::value details;       ///< kept until the workflow ends: a re-driven step needs it
+    step_watch watch;         ///< the deadline of the step it waits for
+    bool scheduled = false;   ///< in the deadline queue
 };
 
 class service final : public service_behaviour {
 public:
     explicit service(service_context& ctx)
-        : ctx_(ctx), workflows_(ctx.retain_finished(), ctx.remember_retired()) {}
+        : ctx_(ctx), workflows_(ctx.retain_finished(), ctx.remember_retired()),
+          deadlines_(ctx.net().io(),
+                     [this](const std::string& id, auto now) { return on_deadline(id, now); }) {}
 
 private:
     bool is_controller() const { return ctx_.name() == ctx_.first_service(); }
@@ -42,8 +49,14 @@ private:
             const auto& r = reacted.value();
             // A reused workflow id joins the state already kept for it: the steps already
             // taken stay taken (the domain services decide again, from their own data).
-            workflows_.try_emplace(
-                id, tracked{order->reply_to, workflow_progress(ctx_.flow()), 0, false, {}});
+            workflows_.try_emplace(id, tracked{order->reply_to,
+                                               workflow_progress(ctx_.flow()),
+                                               0,
+                                               false,
+                                               {},
+                                               order->details,
+                                               {},
+                                               false});
             const auto lost = pass_on(id, hop, r);
             if (!r.terminal.empty()) {
                 workflows_.find(id)->final_detail = r.record.detail;
@@ -86,8 +99,26 @@ private:
                 return errc::unexpected_message;
             }
             const auto* t = workflows_.find(ask->workflow_id);
-            ctx_.answer_status(in, ask->workflow_id, t ? &t->progress : nullptr,
-                               workflows_.retired(ask->workflow_id));
+            if (t == nullptr) {
+                ctx_.answer_status(in, ask->workflow_id, nullptr,
+                                   workflows_.retired(ask->workflow_id));
+                return {};
+            }
+            auto st = t->progress.status(ctx_.flow());
+            t->watch.add_to(st);
+            // A reply that cannot go out leaves the asker to time out, as if this node were
+            // silent.
+            static_cast<void>(ctx_.net().reply(in, {ask->workflow_id, 0, in.msg.env.query_id,
+                                                    msg::status_reply{ctx_.name(), st}}));
+            return {};
+        }
+        if (const auto* ask = msg::get_if<msg::stuck_request>(&in.msg.payload)) {
+            if (!is_controller()) {
+                return errc::unexpected_message; // the controller alone knows
+            }
+            static_cast<void>(ctx_.net().reply(
+                in, {"", 0, in.msg.env.query_id,
+                     owner_stuck_reply(ctx_.flow(), ctx_.name(), workflows_, *ask, now_ns())}));
             return {};
         }
         return errc::unexpected_message;
@@ -155,18 +186,80 @@ private:
         auto& t = *workflows_.find(id);
         t.hop = std::max(t.hop, hop);
         t.progress.apply(ctx_.flow(), record);
+        t.watch.acted(record);
         // Reports can overtake each other on their way here: the workflow has ended when the
         // state held here says so, not when the last report claims it.
         if (t.ended) {
             return;
         }
         if (const auto terminal = t.progress.terminal(ctx_.flow()); !terminal.empty()) {
-            t.ended = true;
-            // Unsent, the end is counted and logged by the node; the status still shows it.
-            static_cast<void>(ctx_.end_workflow(t.reply_to, id, t.hop, terminal, t.final_detail));
-            std::string().swap(t.final_detail);
-            workflows_.finish(id, terminal); // may retire older finished ones, never this one
-            ctx_.finished(id);
+            end(id, t, terminal, t.final_detail);
+            return;
+        }
+        // Still under way: what it waits for now has a deadline, checked by the one queue.
+        if (t.watch.follow(ctx_.flow(), t.progress, deadline_queue::clock::now()) && !t.scheduled) {
+            t.scheduled = true;
+            deadlines_.schedule(id, t.watch.due());
+        }
+    }
+
+    void end(const std::string& id, tracked& t, const std::string& terminal,
+             const std::string& detail) {
+        t.ended = true;
+        // Unsent, the end is counted and logged by the node; the status still shows it.
+        static_cast<void>(ctx_.end_workflow(t.reply_to, id, t.hop, terminal, detail));
+        std::string().swap(t.final_detail);
+        t.details = {};
+        workflows_.finish(id, terminal); // may retire older finished ones, never this one
+        ctx_.finished(id);
+    }
+
+    /// The deadline queue's check: a workflow whose step passed its deadline is marked stuck
+    /// and re-driven (the event that starts the step, or the notice, sent again to the service
+    /// that must act), and failed once the model's retries are spent.
+    std::optional<deadline_queue::clock::time_point>
+    on_deadline(const std::string& id, deadline_queue::clock::time_point now) {
+        auto* t = workflows_.find(id);
+        if (t == nullptr || t->ended) {
+            if (t != nullptr) {
+                t->scheduled = false;
+            }
+            return std::nullopt;
+        }
+        if (t->watch.due() > now) {
+            return t->watch.due(); // progress moved the deadline on
+        }
+        const auto& wf = ctx_.flow();
+        const auto& a = *t->watch.awaited();
+        // Step 0 is the controller's own, taken with the order: it cannot be waiting for it.
+        const bool drivable = a.notice || a.step > 0;
+        if (t->watch.expire(wf, now) == step_watch::verdict::fail || !drivable) {
+            const auto detail = t->watch.failure_detail(wf);
+            log().warn("{}: {} {}; failed", ctx_.name(), id, detail);
+            t->progress.end_as(std::string(workflow_state::failed));
+            end(id, *t, std::string(workflow_state::failed), detail);
+            t->scheduled = false;
+            return std::nullopt;
+        }
+        redrive(id, *t);
+        if (t->ended) { // the re-driven event could not be sent
+            t->scheduled = false;
+            return std::nullopt;
+        }
+        return t->watch.due();
+    }
+
+    void redrive(const std::string& id, tracked& t) {
+        const auto& wf = ctx_.flow();
+        const auto& a = *t.watch.awaited();
+        // A step starts on the event of the step before it; a notice comes with the failure's.
+        const auto event =
+            a.notice ? msg::workflow_event{wf.name, a.event, a.step, t.reply_to, t.details}
+                     : msg::workflow_event{wf.name, wf.steps[a.step - 1].event, a.step - 1,
+                                           t.reply_to, t.details};
+        const auto sent = ctx_.net().send(a.service, {id, t.hop + 1, 0, event});
+        if (!sent) {
+            static_cast<void>(take(id, t.hop, lost(a.service, event, sent.error().message())));
         }
     }
 
@@ -175,7 +268,8 @@ private:
     std::size_t on_state_bytes() const override {
         std::size_t total = workflows_.overhead_bytes();
         workflows_.for_each([&](const std::string& id, const tracked& t) {
-            total += sizeof(id) + sizeof(t) + t.progress.heap_bytes();
+            total += sizeof(id) + sizeof(t) + t.progress.heap_bytes() + t.watch.heap_bytes();
+            total += t.details.bytes().size() > 1 ? t.details.bytes().size() + 1 : 0;
             total += id.capacity() > 15 ? id.capacity() : 0;
             total += t.reply_to.capacity() > 15 ? t.reply_to.capacity() : 0;
         });
@@ -186,6 +280,8 @@ private:
     /// Workflows in progress and the last retain_finished() ended ones; the terminal state of
     /// those retired before is remembered for status queries.
     retention_map<tracked> workflows_;
+    /// One timer for every workflow's deadline (used by the controller only).
+    deadline_queue deadlines_;
 };
 
 } // namespace

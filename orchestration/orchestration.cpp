@@ -3,8 +3,10 @@
 #include <algorithm>
 
 #include "orchestration/contracts.hpp"
+#include "patterns/clock.hpp"
 #include "patterns/codec.hpp"
 #include "patterns/errors.hpp"
+#include "patterns/log.hpp"
 #include "patterns/progress.hpp"
 #include "patterns/retention.hpp"
 
@@ -19,7 +21,9 @@ constexpr std::string_view refused_terminal = workflow_state::failed;
 class orchestrator final : public service_behaviour {
 public:
     explicit orchestrator(service_context& ctx)
-        : ctx_(ctx), workflows_(ctx.retain_finished(), ctx.remember_retired()) {}
+        : ctx_(ctx), workflows_(ctx.retain_finished(), ctx.remember_retired()),
+          deadlines_(ctx.net().io(),
+                     [this](const std::string& id, auto now) { return on_deadline(id, now); }) {}
 
 private:
     struct tracked {
@@ -30,6 +34,8 @@ private:
         bool ended = false;
         std::string awaiting;   ///< the service whose step_finished comes next
         std::uint32_t step = 0; ///< the step that reply is about
+        step_watch watch;       ///< the deadline of that reply
+        bool scheduled = false; ///< in the deadline queue
     };
 
     std::error_code on_receive(const incoming& in) override {
@@ -43,9 +49,15 @@ private:
             if (workflows_.retired(id)) {
                 return errc::unexpected_message; // a reused workflow id starts nothing
             }
-            const auto [t, fresh] = workflows_.try_emplace(
-                id,
-                tracked{order->reply_to, order->details, workflow_progress(wf), hop, false, {}, 0});
+            const auto [t, fresh] = workflows_.try_emplace(id, tracked{order->reply_to,
+                                                                       order->details,
+                                                                       workflow_progress(wf),
+                                                                       hop,
+                                                                       false,
+                                                                       {},
+                                                                       0,
+                                                                       {},
+                                                                       false});
             if (!fresh) {
                 return errc::unexpected_message; // a reused workflow id starts nothing
             }
@@ -54,10 +66,20 @@ private:
         }
         if (const auto* done = msg::get_if<step_finished>(&in.msg.payload)) {
             auto* found = workflows_.find(id);
-            if (found == nullptr || found->ended) {
+            if (found == nullptr) {
                 return errc::unknown_workflow;
             }
             auto& t = *found;
+            if (!in.via_inbox && in.peer == done->record.service &&
+                (t.ended || late(t, done->record))) {
+                // An answer to a re-driven command, or one that comes after the workflow was
+                // failed for want of it: expected, and nothing more to do.
+                ++late_answers_;
+                return {};
+            }
+            if (t.ended) {
+                return errc::unknown_workflow;
+            }
             // Only the answer the orchestrator waits for counts: from the service it asked, on
             // the connection it asked on, about the step it asked about.
             if (in.via_inbox || in.peer != t.awaiting || done->record.service != t.awaiting ||
@@ -66,6 +88,7 @@ private:
             }
             t.hop = std::max(t.hop, hop);
             t.progress.apply(wf, done->record);
+            t.watch.acted(done->record);
             next(id, t, done->record);
             return {};
         }
@@ -81,8 +104,22 @@ private:
         }
         if (const auto* ask = msg::get_if<msg::status_request>(&in.msg.payload)) {
             const auto* t = workflows_.find(ask->workflow_id);
-            ctx_.answer_status(in, ask->workflow_id, t ? &t->progress : nullptr,
-                               workflows_.retired(ask->workflow_id));
+            if (t == nullptr) {
+                ctx_.answer_status(in, ask->workflow_id, nullptr,
+                                   workflows_.retired(ask->workflow_id));
+                return {};
+            }
+            auto st = t->progress.status(wf);
+            t->watch.add_to(st);
+            // A reply that cannot go out leaves the asker to time out.
+            static_cast<void>(ctx_.net().reply(in, {ask->workflow_id, 0, in.msg.env.query_id,
+                                                    msg::status_reply{ctx_.name(), st}}));
+            return {};
+        }
+        if (const auto* ask = msg::get_if<msg::stuck_request>(&in.msg.payload)) {
+            static_cast<void>(ctx_.net().reply(
+                in, {"", 0, in.msg.env.query_id,
+                     owner_stuck_reply(wf, ctx_.name(), workflows_, *ask, now_ns())}));
             return {};
         }
         return errc::unexpected_message;
@@ -122,6 +159,16 @@ private:
                  msg::payload what) {
         t.awaiting = service;
         t.step = step;
+        // What it waits for now has a deadline, checked by the one queue.
+        if (t.watch.follow(ctx_.flow(), t.progress, deadline_queue::clock::now()) && !t.scheduled) {
+            t.scheduled = true;
+            deadlines_.schedule(id, t.watch.due());
+        }
+        send_command(id, t, service, step, std::move(what));
+    }
+
+    void send_command(const std::string& id, tracked& t, const std::string& service,
+                      std::uint32_t step, msg::payload what) {
         const auto type = what.type_name();
         if (const auto sent = ctx_.net().send(service, {id, t.hop + 1, 0, std::move(what)});
             !sent) {
@@ -149,6 +196,50 @@ private:
                                 make_error_code(f.reason).message()));
     }
 
+    /// Returns: whether `r` answers a command the workflow no longer waits for (a re-driven
+    /// one answered twice, or a step it has got past).
+    bool late(const tracked& t, const msg::step_record& r) const {
+        if (r.step != t.step || r.service != t.awaiting) {
+            return r.step <= t.step;
+        }
+        return false;
+    }
+
+    /// The deadline queue's check: a workflow whose command went unanswered past the step's
+    /// deadline is marked stuck and re-driven (the command sent again), and failed once the
+    /// model's retries are spent.
+    std::optional<deadline_queue::clock::time_point>
+    on_deadline(const std::string& id, deadline_queue::clock::time_point now) {
+        auto* t = workflows_.find(id);
+        if (t == nullptr || t->ended) {
+            if (t != nullptr) {
+                t->scheduled = false;
+            }
+            return std::nullopt;
+        }
+        if (t->watch.due() > now) {
+            return t->watch.due(); // an answer moved the deadline on
+        }
+        const auto& wf = ctx_.flow();
+        if (t->watch.expire(wf, now) == step_watch::verdict::fail) {
+            const auto detail = t->watch.failure_detail(wf);
+            log().warn("{}: {} {}; failed", ctx_.name(), id, detail);
+            t->scheduled = false;
+            end(id, *t, std::string(refused_terminal), detail);
+            return std::nullopt;
+        }
+        const auto& a = *t->watch.awaited();
+        const auto details = t->details;
+        send_command(id, *t, t->awaiting, t->step,
+                     a.notice ? msg::payload(tell_failure{wf.name, a.step, a.event, details})
+                              : msg::payload(run_step{wf.name, a.step, details}));
+        if (t->ended) { // the command could not be sent again
+            t->scheduled = false;
+            return std::nullopt;
+        }
+        return t->watch.due();
+    }
+
     void end(const std::string& id, tracked& t, const std::string& terminal,
              const std::string& detail) {
         t.ended = true;
@@ -169,7 +260,8 @@ private:
         auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; };
         std::size_t n = workflows_.overhead_bytes();
         workflows_.for_each([&](const std::string& id, const tracked& t) {
-            n += sizeof(id) + heap(id) + sizeof(t) + heap(t.reply_to) + t.progress.heap_bytes();
+            n += sizeof(id) + heap(id) + sizeof(t) + heap(t.reply_to) + t.progress.heap_bytes() +
+                 t.watch.heap_bytes();
             n += t.details.bytes().size() > 1 ? t.details.bytes().size() + 1 : 0;
         });
         return n;
@@ -179,6 +271,9 @@ private:
     /// Workflows in progress and the last retain_finished() ended ones; the terminal state of
     /// those retired before is remembered for status queries.
     retention_map<tracked> workflows_;
+    /// One timer for every workflow's deadline.
+    deadline_queue deadlines_;
+    std::uint64_t late_answers_ = 0; ///< answers to re-driven commands, dropped
 };
 
 /// A domain service under orchestration: runs what it is told and answers the orchestrator.

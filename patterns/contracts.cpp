@@ -15,6 +15,8 @@ void register_core_contracts() {
     register_contract<inspect_reply>(core);
     register_contract<hold_request>(core);
     register_contract<error_reply>(core);
+    register_contract<stuck_request>(core);
+    register_contract<stuck_reply>(core);
 }
 
 } // namespace choreo::msg

@@ -68,11 +68,25 @@ struct step_record {
 /// The answer to a status query, the same for every pattern.
 struct workflow_status {
     bool found{};
-    std::string state; ///< "in_progress", "unknown", or a terminal state such as "completed"
+    /// "in_progress", "stuck", "unknown", or a terminal state such as "completed"
+    std::string state;
     std::vector<step_record> steps;    ///< one per step, status "pending"/"unknown" when not done
     std::vector<step_record> notified; ///< services told of a failure
+    /// The step that acted last, as far as the answer knows: its service ("" if none has acted
+    /// or the answer keeps no times), its index, and when it acted (its clock, ns since the
+    /// epoch; 0: unknown). Age = now - last_at_ns.
+    std::string last_service;
+    std::uint32_t last_step{};
+    std::int64_t last_at_ns{};
+    /// Set by an owner of the workflow state (front controller, orchestrator) once a step
+    /// passed its deadline: the step, since when (its clock, ns since the epoch; 0: never
+    /// stuck), and how many times it re-drove a step of this workflow.
+    std::uint32_t stuck_step{};
+    std::int64_t stuck_since_ns{};
+    std::uint32_t redrives{};
     bool operator==(const workflow_status&) const = default;
-    MSGPACK_DEFINE_MAP(found, state, steps, notified)
+    MSGPACK_DEFINE_MAP(found, state, steps, notified, last_service, last_step, last_at_ns,
+                       stuck_step, stuck_since_ns, redrives)
 };
 
 /// Domain effects as named quantities ("charged_cents:c001" -> 2499): what every pattern must
@@ -190,6 +204,45 @@ struct hold_request {
     bool hold{};
     bool operator==(const hold_request&) const = default;
     MSGPACK_DEFINE_MAP(hold)
+};
+
+// ---- finding stuck workflows (operator traffic) ---------------------------------------------
+
+/// Ask a node for the workflows that made no progress for `older_than_ns`. With `workflow_ids`
+/// empty: at most `limit` of them (a node that owns the workflow state lists those it holds;
+/// a choreographed service lists the workflows it acted on last and did not end, newest
+/// first, as candidates). With ids: this node's latest record of each of them (at most `limit`
+/// ids are read). Answered with stuck_reply; the reply never holds more than `limit` entries.
+struct stuck_request {
+    static constexpr std::string_view type_name = "stuck_request";
+    std::int64_t older_than_ns{};
+    std::uint64_t limit{};
+    std::vector<std::string> workflow_ids;
+    bool operator==(const stuck_request&) const = default;
+    MSGPACK_DEFINE_MAP(older_than_ns, limit, workflow_ids)
+};
+
+/// One workflow as a node saw it: the step that acted last here and when.
+struct stuck_entry {
+    std::string workflow_id;
+    std::string state; ///< "in_progress", "stuck", or the terminal state it ended in here
+    step_record last;  ///< the latest record this node has (at_ns 0: none)
+    std::int64_t stuck_since_ns{}; ///< owners only: when the workflow was marked stuck
+    std::uint32_t redrives{};      ///< owners only: steps re-driven so far
+    bool operator==(const stuck_entry&) const = default;
+    MSGPACK_DEFINE_MAP(workflow_id, state, last, stuck_since_ns, redrives)
+};
+
+struct stuck_reply {
+    static constexpr std::string_view type_name = "stuck_reply";
+    std::string node;
+    bool owner{}; ///< this node owns the workflow state: its answer is the whole answer
+    bool more{};  ///< it had more than `limit` to list
+    std::uint64_t workflows_held{}; ///< workflows this node keeps state or records about
+    std::vector<stuck_entry> entries;
+    bool operator==(const stuck_reply&) const = default;
+    std::string label() const { return std::to_string(entries.size()) + " workflow(s)"; }
+    MSGPACK_DEFINE_MAP(node, owner, more, workflows_held, entries)
 };
 
 /// Sent back on a request a node could not serve (unknown type, unexpected message).

@@ -6,6 +6,7 @@
 
 #include "patterns/codec.hpp"
 #include "patterns/contracts.hpp"
+#include "patterns/retention.hpp"
 #include "patterns/workflow.hpp"
 
 namespace choreo {
@@ -29,26 +30,39 @@ public:
 
     const std::string& name() const noexcept { return name_; }
 
-    /// Runs step `index` of `wf` for a workflow with its business payload.
+    /// Runs step `index` of `wf` for a workflow with its business payload. Idempotent by
+    /// workflow id and step index: a step this service already ran for the workflow (a
+    /// re-driven step, a duplicate) is answered with the earlier record, not decided again, and
+    /// counted in repeats().
     /// Returns: the record, status "done" (outcome = step event) or "failed" (failure event).
     msg::step_record run(const workflow& wf, std::uint32_t index, const std::string& workflow_id,
                          const msg::value& details);
 
-    /// Tells this service that step `index` failed with `f`.
+    /// Tells this service that step `index` failed with `f`. Idempotent as run() is, by
+    /// workflow id, step index and the failure's event.
     /// Returns: the record, status "notified".
     msg::step_record notify(std::uint32_t index, const failure& f, const std::string& workflow_id,
                             const msg::value& details);
 
     /// Keeps the records of at most `n` >= 1 workflows this service is done with (its part of
     /// them, as far as it can tell: it cannot know when a workflow ends), retiring the oldest;
-    /// domain effects are running aggregates that retiring never changes. Called once by the
-    /// node, before any step.
-    void retain_finished(std::size_t n) { on_retain_finished(n); }
+    /// domain effects are running aggregates that retiring never changes. A step asked again after
+    /// its workflow's record was retired is decided again, as if new: a re-drive must come within
+    /// the retention, or it may double an effect. Called once by the node, before any step.
+    void retain_finished(std::size_t n) {
+        ran_.set_limits(n, 0);
+        on_retain_finished(n);
+    }
+
+    /// Returns: steps (and notices) asked again and answered with the earlier record.
+    std::uint64_t repeats() const noexcept { return repeats_; }
+    /// Returns: bytes of the records that make steps idempotent (part of domain_bytes()).
+    std::size_t ran_bytes() const;
 
     /// Adds this service's domain effects to `out`.
     void add_effects(msg::domain_effects& out) const { do_add_effects(out); }
     /// Returns: bytes of domain data this service holds now (accounts, stock, outbox, ...).
-    std::size_t domain_bytes() const { return on_domain_bytes(); }
+    std::size_t domain_bytes() const { return on_domain_bytes() + ran_bytes(); }
 
 private:
     virtual step_result decide(const workflow& wf, std::uint32_t index,
@@ -60,7 +74,17 @@ private:
     virtual std::size_t on_domain_bytes() const { return 0; }
     virtual void on_retain_finished(std::size_t) {}
 
+    /// Returns: the kept record of `workflow_id` for step `index` with status `status` (and
+    /// outcome `event`, if given), counted as a repeat; nullptr if there is none.
+    const msg::step_record* earlier(const std::string& workflow_id, std::uint32_t index,
+                                    bool notice, std::string_view event);
+    void keep(const std::string& workflow_id, const msg::step_record& record);
+
     std::string name_;
+    /// What this service did per workflow (a handful of records each), for the last workflows
+    /// it took part in: what makes a repeated step answer as before.
+    retention_map<std::vector<msg::step_record>> ran_;
+    std::uint64_t repeats_ = 0;
 };
 
 /// Decodes a business payload as the workflow module's type T (a MessagePack map), under the

@@ -1,6 +1,10 @@
 #include "patterns/progress.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+
+#include "patterns/clock.hpp"
 
 namespace choreo {
 
@@ -135,11 +139,77 @@ msg::workflow_status workflow_progress::status(const workflow& wf) const {
     if (undelivered_) {
         fold_send_failures(wf, {*undelivered_}, st);
     }
-    if (!ended_as_.empty() &&
-        (st.state == workflow_state::in_progress || st.state == workflow_state::unknown)) {
+    if (!ended_as_.empty()) {
         st.state = ended_as_; // the owner ended it before the steps did
     }
     return st;
+}
+
+std::optional<awaited_step> workflow_progress::awaited(const workflow& wf) const {
+    if (!ended_as_.empty() || undelivered_ || !unlisted_.empty()) {
+        return std::nullopt;
+    }
+    for (std::uint32_t i = 0; i < steps_.size(); ++i) {
+        if (steps_[i] == slot::pending) {
+            return awaited_step{i, wf.steps[i].service, false, {}};
+        }
+        if (steps_[i] == slot::failed) {
+            const auto& f = wf.steps[i].failures.at(failure_);
+            for (std::size_t n = 0; n < notified_.size(); ++n) {
+                if (notified_[n] == slot::pending) {
+                    return awaited_step{i, f.notify[n], true, f.event};
+                }
+            }
+            return std::nullopt;
+        }
+    }
+    return std::nullopt;
+}
+
+deadline_queue::deadline_queue(boost::asio::io_context& io, check on_due)
+    : timer_(io), on_due_(std::move(on_due)), self_(std::make_shared<deadline_queue*>(this)) {}
+
+deadline_queue::~deadline_queue() {
+    self_.reset();
+    timer_.cancel();
+}
+
+void deadline_queue::schedule(const std::string& workflow_id, clock::time_point due) {
+    queue_.push({due, workflow_id});
+    arm();
+}
+
+void deadline_queue::arm() {
+    if (queue_.empty() || (armed_for_ && *armed_for_ <= queue_.top().due)) {
+        return; // armed for this entry already, or for an earlier one
+    }
+    armed_for_ = queue_.top().due;
+    timer_.expires_at(*armed_for_);
+    timer_.async_wait([weak = std::weak_ptr<deadline_queue*>(self_)](boost::system::error_code) {
+        // Cancelled or not, look at the queue again: a re-arm cancels the earlier wait.
+        if (const auto self = weak.lock()) {
+            (*self)->fire();
+        }
+    });
+}
+
+void deadline_queue::fire() {
+    const auto now = clock::now();
+    if (armed_for_ && *armed_for_ > now && timer_.expiry() == *armed_for_) {
+        return; // a cancelled wait: the newer one is pending
+    }
+    armed_for_.reset();
+    while (!queue_.empty() && queue_.top().due <= now) {
+        auto e = queue_.top();
+        queue_.pop();
+        const auto next = on_due_(e.workflow_id, now);
+        if (next) {
+            // Never due again at once: a check that returns `now` would spin here.
+            queue_.push(
+                {std::max(*next, now + std::chrono::milliseconds(1)), std::move(e.workflow_id)});
+        }
+    }
+    arm();
 }
 
 std::string workflow_progress::terminal(const workflow& wf) const {
@@ -148,6 +218,122 @@ std::string workflow_progress::terminal(const workflow& wf) const {
         return {};
     }
     return state;
+}
+
+bool step_watch::follow(const workflow& wf, const workflow_progress& p, clock::time_point now) {
+    auto next = p.awaited(wf);
+    const bool same = next && awaited_ && next->step == awaited_->step &&
+                      next->notice == awaited_->notice && next->service == awaited_->service;
+    if (!same) {
+        awaited_ = std::move(next);
+        attempts_ = 0;
+        stuck_since_ns_ = 0;
+        if (awaited_) {
+            due_ = now + wf.steps[awaited_->step].deadline;
+        }
+    }
+    return awaited_.has_value();
+}
+
+void step_watch::acted(const msg::step_record& r) {
+    if (r.at_ns >= last_.at_ns && r.status != step_status::send_failed) {
+        last_ = {r.service, r.step, r.status, r.outcome, "", r.at_ns};
+    }
+}
+
+step_watch::verdict step_watch::expire(const workflow& wf, clock::time_point now) {
+    if (!awaited_) {
+        return verdict::fail; // nothing awaited has no deadline; not reached
+    }
+    if (stuck_since_ns_ == 0) {
+        stuck_since_ns_ = now_ns();
+        stuck_step_ = awaited_->step;
+    }
+    if (attempts_ >= wf.retries) {
+        return verdict::fail;
+    }
+    ++attempts_;
+    ++redrives_;
+    due_ = now + wf.steps[awaited_->step].deadline;
+    return verdict::redrive;
+}
+
+std::string step_watch::failure_detail(const workflow& wf) const {
+    if (!awaited_) {
+        return "stuck";
+    }
+    const auto& a = *awaited_;
+    return fmt::format("stuck at step {} ({}{}): no progress within {} ms, re-driven {} time(s)",
+                       a.step, a.service, a.notice ? ", told of " + a.event : std::string(),
+                       wf.steps[a.step].deadline.count(), attempts_);
+}
+
+void step_watch::add_to(msg::workflow_status& st) const {
+    if (last_.at_ns != 0) {
+        st.last_service = last_.service;
+        st.last_step = last_.step;
+        st.last_at_ns = last_.at_ns;
+    }
+    st.stuck_step = stuck_step_;
+    st.stuck_since_ns = stuck_since_ns_;
+    st.redrives = redrives_;
+    if (stuck() && st.state == workflow_state::in_progress) {
+        st.state = std::string(workflow_state::stuck);
+    }
+}
+
+msg::stuck_entry step_watch::entry(const std::string& workflow_id,
+                                   const msg::workflow_status& st) const {
+    msg::stuck_entry e;
+    e.workflow_id = workflow_id;
+    e.state = st.state;
+    e.last = last_;
+    e.stuck_since_ns = stuck_since_ns_;
+    e.redrives = redrives_;
+    return e;
+}
+
+std::size_t step_watch::heap_bytes() const noexcept {
+    auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; };
+    std::size_t n = heap(last_.service) + heap(last_.status) + heap(last_.outcome);
+    if (awaited_) {
+        n += heap(awaited_->service) + heap(awaited_->event);
+    }
+    return n;
+}
+
+bool no_progress(const msg::workflow_status& st, std::int64_t older_than_ns, std::int64_t now_ns) {
+    if (st.state == workflow_state::stuck) {
+        return true;
+    }
+    if (st.state != workflow_state::in_progress) {
+        return false;
+    }
+    return st.last_at_ns != 0 && now_ns - st.last_at_ns >= older_than_ns;
+}
+
+std::optional<msg::stuck_entry> latest_entry(const workflow& wf, const std::string& workflow_id,
+                                             const std::vector<msg::step_record>& records) {
+    const msg::step_record* last = nullptr;
+    bool unsent = false;
+    for (const auto& r : records) {
+        unsent = unsent || r.status == step_status::send_failed;
+        if (r.status != step_status::send_failed && r.at_ns != 0 &&
+            (last == nullptr || r.at_ns >= last->at_ns)) {
+            last = &r;
+        }
+    }
+    if (last == nullptr) {
+        return std::nullopt;
+    }
+    msg::stuck_entry e;
+    e.workflow_id = workflow_id;
+    e.last = {last->service, last->step, last->status, last->outcome, "", last->at_ns};
+    e.state = unsent ? std::string(workflow_state::failed) : wf.ends_in(*last);
+    if (e.state.empty()) {
+        e.state = std::string(workflow_state::in_progress);
+    }
+    return e;
 }
 
 } // namespace choreo

@@ -1,13 +1,21 @@
 // How far one workflow has got, kept compactly by a pattern that owns workflow state.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <queue>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "patterns/contracts.hpp"
 #include "patterns/workflow.hpp"
@@ -29,6 +37,55 @@ msg::step_record undelivered_record(std::string_view sender, std::string_view to
 void fold_send_failures(const workflow& wf, const std::vector<msg::step_record>& records,
                         msg::workflow_status& st);
 
+/// What an owner of the workflow state waits for next: a step to run, or a service to be told
+/// of a failure.
+struct awaited_step {
+    std::uint32_t step{};
+    std::string service;
+    bool notice = false;
+    std::string event; ///< for a notice: the failure's event
+};
+
+/// Deadlines of the workflows a node owns, checked by one timer whatever their number. Each
+/// workflow has at most one entry; a deadline that moves later is found out when its entry
+/// comes due and queued again, so the queue holds at most one entry per workflow scheduled.
+class deadline_queue {
+public:
+    using clock = std::chrono::steady_clock;
+    /// Called with a workflow whose entry came due. Returns: its deadline now (later than the
+    /// entry's: queued again; not later: expired, the owner has acted and returns the next), or
+    /// nullopt to drop it (ended, retired).
+    using check = std::function<std::optional<clock::time_point>(const std::string& workflow_id,
+                                                                 clock::time_point now)>;
+
+    deadline_queue(boost::asio::io_context& io, check on_due);
+    ~deadline_queue();
+    deadline_queue(const deadline_queue&) = delete;
+    deadline_queue& operator=(const deadline_queue&) = delete;
+
+    /// Queues `workflow_id` to be checked at `due`. Call once per workflow (again only after
+    /// its check dropped it). On the io thread.
+    void schedule(const std::string& workflow_id, clock::time_point due);
+    /// Returns: entries queued.
+    std::size_t size() const noexcept { return queue_.size(); }
+
+private:
+    struct entry {
+        clock::time_point due;
+        std::string workflow_id;
+        bool operator>(const entry& o) const { return due > o.due; }
+    };
+    void arm();
+    void fire();
+
+    boost::asio::steady_timer timer_;
+    check on_due_;
+    std::priority_queue<entry, std::vector<entry>, std::greater<>> queue_;
+    std::optional<clock::time_point> armed_for_;
+    /// Outlives nothing: a wait that completes after this queue is gone finds it expired.
+    std::shared_ptr<deadline_queue*> self_;
+};
+
 /// One slot per step and per service told of a failure; outcome names are not stored, the
 /// workflow model has them. Records may be folded in in any order.
 class workflow_progress {
@@ -45,8 +102,12 @@ public:
     msg::workflow_status status(const workflow& wf) const;
     /// Returns: the terminal state reached, or "" while the workflow is in progress.
     std::string terminal(const workflow& wf) const;
+    /// Returns: what the workflow waits for next (the first step not done, or the first service
+    /// not yet told of a failure), or nullopt once it has ended.
+    std::optional<awaited_step> awaited(const workflow& wf) const;
     /// The owner ended the workflow itself, in `terminal`, before the steps said so (a service
-    /// refused its command, say): status() says so from now on.
+    /// refused its command, a step stuck past its retries, say): status() says so from now on,
+    /// whatever records come later.
     void end_as(std::string terminal) { ended_as_ = std::move(terminal); }
     /// Returns: bytes held beside sizeof(workflow_progress).
     std::size_t heap_bytes() const noexcept {
@@ -71,5 +132,138 @@ private:
     /// pays one pointer for it.
     std::shared_ptr<const msg::step_record> undelivered_;
 };
+
+/// What an owner of the workflow state keeps per workflow to find it stuck: what it waits for,
+/// until when, how often it re-drove it, and the step that acted last.
+class step_watch {
+public:
+    using clock = deadline_queue::clock;
+    enum class verdict : std::uint8_t { redrive, fail };
+
+    /// Follows the workflow's progress: if it now waits for something else, that is progress:
+    /// the deadline starts again (from `now`, the awaited step's) and the stuck mark goes.
+    /// Returns: whether the workflow still waits for a step (false: it has ended).
+    bool follow(const workflow& wf, const workflow_progress& p, clock::time_point now);
+    /// Notes a record of a step that acted (its time, if later than the last one's).
+    void acted(const msg::step_record& r);
+    /// The deadline passed with nothing new: marks the workflow stuck (the first time) and
+    /// decides. Returns: redrive (counted; the deadline starts again) while retries remain,
+    /// then fail.
+    verdict expire(const workflow& wf, clock::time_point now);
+
+    const std::optional<awaited_step>& awaited() const noexcept { return awaited_; }
+    clock::time_point due() const noexcept { return due_; }
+    bool stuck() const noexcept { return stuck_since_ns_ != 0; }
+    std::uint32_t redrives() const noexcept { return redrives_; }
+    /// Returns: why the owner failed the workflow: the step, its deadline and the re-drives.
+    std::string failure_detail(const workflow& wf) const;
+    /// Adds what the watch knows to a status: last_*, stuck_*, redrives; the state "stuck" if
+    /// the workflow is stuck and `st` says it is in progress.
+    void add_to(msg::workflow_status& st) const;
+    /// Returns: the workflow as a stuck_request lists it, in `st`'s state.
+    msg::stuck_entry entry(const std::string& workflow_id, const msg::workflow_status& st) const;
+    /// Returns: bytes held beside sizeof(step_watch).
+    std::size_t heap_bytes() const noexcept;
+
+private:
+    std::optional<awaited_step> awaited_;
+    clock::time_point due_{};
+    std::uint32_t attempts_ = 0; ///< re-drives of the awaited step
+    std::uint32_t redrives_ = 0; ///< of every step of the workflow
+    std::int64_t stuck_since_ns_ = 0;
+    std::uint32_t stuck_step_ = 0;
+    msg::step_record last_; ///< the record that acted last, without its detail
+};
+
+/// Returns: whether a workflow whose state is `st` made no progress for `older_than_ns` at
+/// `now_ns` (stuck, or in progress with its last action that old; a workflow nothing acted on
+/// yet counts from `since_ns`).
+bool no_progress(const msg::workflow_status& st, std::int64_t older_than_ns, std::int64_t now_ns);
+
+/// The most entries a stuck_reply holds, whatever limit is asked: a reply stays far below a
+/// node's frame limit (an entry packs to about 150 bytes).
+inline constexpr std::size_t max_stuck_entries = 1'000;
+
+/// Returns: how an owner of the workflow state answers a stuck_request: `node`'s workflows
+/// not ended that are stuck or made no progress for ask.older_than_ns, at most ask.limit (and
+/// max_stuck_entries). `Tracked` has `progress` (workflow_progress), `watch` (step_watch) and
+/// `ended`; `now_ns` is the wall clock.
+template <class Map>
+msg::stuck_reply owner_stuck_reply(const workflow& wf, const std::string& node,
+                                   const Map& workflows, const msg::stuck_request& ask,
+                                   std::int64_t now_ns) {
+    msg::stuck_reply reply{node, true, false, workflows.size(), {}};
+    const auto limit = std::min<std::uint64_t>(ask.limit, max_stuck_entries);
+    workflows.for_each([&](const std::string& id, const auto& t) {
+        if (t.ended) {
+            return;
+        }
+        auto st = t.progress.status(wf);
+        t.watch.add_to(st);
+        if (!no_progress(st, ask.older_than_ns, now_ns)) {
+            return;
+        }
+        if (reply.entries.size() < limit) {
+            reply.entries.push_back(t.watch.entry(id, st));
+        } else {
+            reply.more = true;
+        }
+    });
+    return reply;
+}
+
+/// Returns: a choreographed service's view of one workflow from the records it keeps of it:
+/// the latest that acted, and the state it left the workflow in (the terminal state if that
+/// record, or a message it could not send, ended it here; else "in_progress"). nullopt if it
+/// keeps no record with a time.
+std::optional<msg::stuck_entry> latest_entry(const workflow& wf, const std::string& workflow_id,
+                                             const std::vector<msg::step_record>& records);
+
+/// Returns: how a choreographed service answers a stuck_request from what it keeps per workflow
+/// (`kept`, read through `records_of(value)`): with no ids, the workflows it acted on last more
+/// than ask.older_than_ns ago and did not end, newest first, at most ask.limit (and
+/// max_stuck_entries): candidates only, since a later service may have acted since; with ids,
+/// its latest entry for each of the first ask.limit of them that it knows.
+template <class Map, class RecordsOf>
+msg::stuck_reply service_stuck_reply(const workflow& wf, const std::string& node, const Map& kept,
+                                     const msg::stuck_request& ask, std::int64_t now_ns,
+                                     RecordsOf records_of) {
+    msg::stuck_reply reply{node, false, false, kept.size(), {}};
+    const auto limit =
+        static_cast<std::size_t>(std::min<std::uint64_t>(ask.limit, max_stuck_entries));
+    if (!ask.workflow_ids.empty()) {
+        for (std::size_t i = 0; i < ask.workflow_ids.size() && i < limit; ++i) {
+            const auto& id = ask.workflow_ids[i];
+            if (const auto* v = kept.find(id)) {
+                if (auto e = latest_entry(wf, id, records_of(*v))) {
+                    reply.entries.push_back(std::move(*e));
+                }
+            }
+        }
+        reply.more = ask.workflow_ids.size() > limit;
+        return reply;
+    }
+    std::vector<msg::stuck_entry> found;
+    kept.for_each([&](const std::string& id, const auto& v) {
+        auto e = latest_entry(wf, id, records_of(v));
+        if (e && e->state == workflow_state::in_progress &&
+            now_ns - e->last.at_ns >= ask.older_than_ns) {
+            found.push_back(std::move(*e));
+        }
+    });
+    auto newest_first = [](const msg::stuck_entry& a, const msg::stuck_entry& b) {
+        return a.last.at_ns > b.last.at_ns;
+    };
+    if (found.size() > limit) {
+        std::partial_sort(found.begin(), found.begin() + static_cast<std::ptrdiff_t>(limit),
+                          found.end(), newest_first);
+        found.resize(limit);
+        reply.more = true;
+    } else {
+        std::sort(found.begin(), found.end(), newest_first);
+    }
+    reply.entries = std::move(found);
+    return reply;
+}
 
 } // namespace choreo

@@ -68,6 +68,52 @@ std::size_t workflow::critical_path_hops() const {
     return longest;
 }
 
+void workflow::set_step_deadlines(std::chrono::milliseconds deadline) {
+    for (auto& s : steps) {
+        s.deadline = deadline;
+    }
+}
+
+std::string workflow::ends_in(const msg::step_record& record) const {
+    if (record.status == step_status::send_failed) {
+        return std::string(workflow_state::failed);
+    }
+    if (record.step >= steps.size()) {
+        return {};
+    }
+    if (record.status == step_status::done) {
+        return record.step + 1 == steps.size() ? std::string(workflow_state::completed) : "";
+    }
+    const failure* f = find_failure(record.step, record.outcome);
+    if (record.status == step_status::failed) {
+        if (f == nullptr) {
+            return record.outcome; // an outcome the model does not list ends it under its name
+        }
+        return f->notify.empty() ? f->terminal : "";
+    }
+    if (record.status == step_status::notified && f != nullptr && !f->notify.empty() &&
+        f->notify.back() == record.service) {
+        return f->terminal;
+    }
+    return {};
+}
+
+void note_last_action(const std::vector<msg::step_record>& records, msg::workflow_status& st) {
+    const msg::step_record* last = nullptr;
+    for (const auto& r : records) {
+        const bool acted = r.status == step_status::done || r.status == step_status::failed ||
+                           r.status == step_status::notified;
+        if (acted && r.at_ns != 0 && (last == nullptr || r.at_ns > last->at_ns)) {
+            last = &r;
+        }
+    }
+    if (last != nullptr) {
+        st.last_service = last->service;
+        st.last_step = last->step;
+        st.last_at_ns = last->at_ns;
+    }
+}
+
 namespace {
 
 const msg::step_record* find_record(const std::vector<msg::step_record>& records,
@@ -156,6 +202,7 @@ msg::workflow_status status_from_records(const workflow& wf,
     if (saw_retired && st.state == workflow_state::in_progress) {
         st.state = std::string(workflow_state::retired);
     }
+    note_last_action(records, st);
     return st;
 }
 

@@ -1,6 +1,7 @@
 // A workflow as data: an ordered chain of steps, each run by a named service, with named failures.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <set>
@@ -24,10 +25,19 @@ struct failure {
     std::vector<std::string> notify;
 };
 
+/// How long a node that owns the workflow state waits for a step by default.
+inline constexpr std::chrono::milliseconds default_step_deadline{5'000};
+/// How often such an owner re-drives a stuck step by default before it fails the workflow.
+inline constexpr std::uint32_t default_step_retries = 3;
+
 struct step {
     std::string service;
     std::string event; ///< announced on success, e.g. "payment_applied"
     std::vector<failure> failures;
+    /// How long the owner of the workflow state (front controller, orchestrator) waits for this
+    /// step (or a notice of its failure) to act, from when it drove it, before it marks the
+    /// workflow stuck and re-drives the step. Choreography without an owner has no use for it.
+    std::chrono::milliseconds deadline = default_step_deadline;
 };
 
 /// Step statuses as they appear in step_record.status and stamp_entry.status.
@@ -47,6 +57,9 @@ inline constexpr std::string_view send_failed = "send_failed";
 /// Overall states besides the terminal ones.
 namespace workflow_state {
 inline constexpr std::string_view in_progress = "in_progress";
+/// The owner of the workflow state found a step past its deadline and is re-driving it; the
+/// status names the step (stuck_step) and since when (stuck_since_ns). Not terminal.
+inline constexpr std::string_view stuck = "stuck";
 inline constexpr std::string_view unknown = "unknown";
 inline constexpr std::string_view completed = "completed";
 /// Every node that knew the workflow has retired it; how it ended is no longer known.
@@ -62,6 +75,9 @@ struct workflow {
     /// The module that defines this workflow: its services, generator and predictions.
     /// Null for a model built by hand (it can be inspected but not run).
     const workflow_module* module = nullptr;
+    /// How often an owner of the workflow state re-drives a step past its deadline (resends
+    /// its command) before it ends the workflow "failed" and tells the client.
+    std::uint32_t retries = default_step_retries;
 
     /// Returns: every service taking part, steps first, then notified services, no repeats.
     std::vector<std::string> services() const;
@@ -75,6 +91,11 @@ struct workflow {
     std::size_t sends_per_workflow_bound() const;
     /// Returns: the number of inter-service hops on the longest (critical) path.
     std::size_t critical_path_hops() const;
+    /// Sets the deadline of every step (tests and runs that want stuck workflows found soon).
+    void set_step_deadlines(std::chrono::milliseconds deadline);
+    /// Returns: the terminal state `record` ends the workflow in where it happened (the last
+    /// step done, a failure nobody is told of, the last notice, a message never sent), or "".
+    std::string ends_in(const msg::step_record& record) const;
 };
 
 /// Builds the status of a workflow from the step records that services report.
@@ -84,6 +105,10 @@ struct workflow {
 msg::workflow_status status_from_records(const workflow& wf,
                                          const std::vector<msg::step_record>& records,
                                          const std::set<std::string>& silent = {});
+
+/// Sets `st`'s last_* fields from the record among `records` that acted last (done, failed or
+/// notified, the greatest at_ns); leaves them as they are if none has a time.
+void note_last_action(const std::vector<msg::step_record>& records, msg::workflow_status& st);
 
 /// Returns: what the owner of the workflow state says of a workflow it retired, having ended
 /// in `terminal`: found, that state, and a "retired" placeholder for every step.

@@ -1,6 +1,7 @@
 #include "stamp_coupling/stamp_coupling.hpp"
 
 #include "patterns/choreography.hpp"
+#include "patterns/clock.hpp"
 #include "patterns/codec.hpp"
 #include "patterns/errors.hpp"
 #include "patterns/retention.hpp"
@@ -93,6 +94,12 @@ private:
             // A reply that cannot go out leaves the asker to count this service silent.
             static_cast<void>(
                 ctx_.net().reply(in, {ask->workflow_id, 0, in.msg.env.query_id, std::move(reply)}));
+            return {};
+        }
+        if (const auto* ask = msg::get_if<msg::stuck_request>(&in.msg.payload)) {
+            auto reply = service_stuck_reply(ctx_.flow(), ctx_.name(), latest_, *ask, now_ns(),
+                                             [](const stamp& s) { return records_of(s); });
+            static_cast<void>(ctx_.net().reply(in, {"", 0, in.msg.env.query_id, std::move(reply)}));
             return {};
         }
         return errc::unexpected_message;

@@ -1,6 +1,7 @@
 #include "stateless/stateless.hpp"
 
 #include "patterns/choreography.hpp"
+#include "patterns/clock.hpp"
 #include "patterns/codec.hpp"
 #include "patterns/errors.hpp"
 #include "patterns/retention.hpp"
@@ -43,6 +44,13 @@ private:
             // A reply that cannot go out leaves the asker to count this service silent.
             static_cast<void>(
                 ctx_.net().reply(in, {ask->workflow_id, 0, in.msg.env.query_id, std::move(reply)}));
+            return {};
+        }
+        if (const auto* ask = msg::get_if<msg::stuck_request>(&in.msg.payload)) {
+            auto reply = service_stuck_reply(
+                ctx_.flow(), ctx_.name(), journal_, *ask, now_ns(),
+                [](const auto& records) -> const auto& { return records; });
+            static_cast<void>(ctx_.net().reply(in, {"", 0, in.msg.env.query_id, std::move(reply)}));
             return {};
         }
         return errc::unexpected_message;

@@ -29,14 +29,13 @@ template <class... Ts> struct contract_list {
 /// Every contract the codec tests have a sample of. A contract the core, a built-in pattern or a
 /// built-in workflow registers without being listed here fails
 /// codec_registered_contracts.every_built_in_contract_has_a_sample_here.
-using sampled_contracts =
-    contract_list<msg::place_order, msg::workflow_ended, msg::workflow_event, msg::status_request,
-                  msg::status_reply, msg::inspect_request, msg::inspect_reply, msg::hold_request,
-                  msg::error_reply, front_controller::progress_report, stateless::snapshot_request,
-                  stateless::snapshot_reply, stamp_coupling::stamped_event,
-                  stamp_coupling::stamp_request, stamp_coupling::stamp_reply,
-                  orchestration::run_step, orchestration::tell_failure,
-                  orchestration::step_finished>;
+using sampled_contracts = contract_list<
+    msg::place_order, msg::workflow_ended, msg::workflow_event, msg::status_request,
+    msg::status_reply, msg::inspect_request, msg::inspect_reply, msg::hold_request,
+    msg::error_reply, msg::stuck_request, msg::stuck_reply, front_controller::progress_report,
+    stateless::snapshot_request, stateless::snapshot_reply, stamp_coupling::stamped_event,
+    stamp_coupling::stamp_request, stamp_coupling::stamp_reply, orchestration::run_step,
+    orchestration::tell_failure, orchestration::step_finished>;
 
 // ---- samples: every field set to something other than its default ------------------------------
 
@@ -67,7 +66,13 @@ inline msg::workflow_status sample_status() {
             "payment_rejected",
             {sample_record(0),
              {"payment", 1, "failed", "payment_declined", "card of d003 declined", 5}},
-            {{"email", 1, "notified", "payment_declined", "sent 'payment declined' to d003", 6}}};
+            {{"email", 1, "notified", "payment_declined", "sent 'payment declined' to d003", 6}},
+            "email",
+            1,
+            6,
+            2,
+            1'700'000'000'000'000'007LL,
+            3};
 }
 
 inline msg::workflow_event sample_event() {
@@ -130,6 +135,17 @@ template <> inline msg::hold_request sample() {
 }
 template <> inline msg::error_reply sample() {
     return {"not_msgpack", "body is not MessagePack"};
+}
+template <> inline msg::stuck_request sample() {
+    return {5'000'000'000LL, 100, {"wf-1", "wf-\xc3\xbc-2"}};
+}
+template <> inline msg::stuck_reply sample() {
+    return {"payment",
+            true,
+            true,
+            10'000,
+            {{"wf-1", "stuck", sample_record(1), 1'700'000'000'000'000'009LL, 2},
+             {"wf-2", "in_progress", sample_record(0), 0, 0}}};
 }
 template <> inline front_controller::progress_report sample() {
     return {sample_record(2), "completed"};
