@@ -449,6 +449,7 @@ spawned_services::~spawned_services() {
 void spawned_services::stop_all() noexcept {
     // Taken out under the lock, so that the signal thread and the owner never stop (or wait
     // for) the same child twice, and kill() or restart() on another thread are not disturbed.
+    all_stopped_ = true;
     std::map<std::string, pid_t> children;
     {
         std::lock_guard lock(children_mutex_);
@@ -572,7 +573,7 @@ void spawned_services::supervise() {
                     std::lock_guard ops(ops_mutex_);
                     {
                         std::lock_guard lock(events_mutex_);
-                        if (stopping_) {
+                        if (stopping_ || all_stopped_) {
                             return;
                         }
                     }

@@ -160,7 +160,8 @@ private:
     mutable std::condition_variable events_changed_;
     std::vector<fault_event> events_;
     fault_tally tally_;
-    bool stopping_ = false; ///< under events_mutex_: the watcher ends
+    bool stopping_ = false;                ///< under events_mutex_: the watcher ends
+    std::atomic<bool> all_stopped_{false}; ///< stop_all() ran: the watcher restarts nothing
     std::thread watcher_;
 };
 
