@@ -129,6 +129,11 @@ int main(int argc, char** argv) {
         }
     }
     const auto faults = demo::parse_faults(fault_specs).plan; // each checked by the validator
+    if (!faults.empty() && (json || !report_dir.empty())) {
+        std::cerr << "choreo-demo: --fault runs print what each fault did as text; --json and "
+                     "--report are for the tour\n";
+        return 2;
+    }
     if (faults.has_process_faults() && !spawn) {
         std::cerr << "choreo-demo: --fault kill and pause signal a node's process: they need "
                      "--spawn (one process per node); drop and delay work everywhere\n";

@@ -425,7 +425,8 @@ TEST(fault_option, bad_specs_are_refused_with_status_2) {
              {"--fault pause:payment@3:1s", "need --spawn"},
              {"--spawn --fault kill:nobody@3", "'nobody' is no node of this deployment"},
              {"--fault drop:-1", "is not a probability"},
-             {"--fault delay:email", "needs a duration"}}) {
+             {"--fault delay:email", "needs a duration"},
+             {"--fault drop:0.1 --json", "--json and --report are for the tour"}}) {
         const auto [status, out] = run(demo + args);
         EXPECT_EQ(status, 2) << args << ": " << out;
         EXPECT_NE(out.find(why), std::string::npos) << args << ": " << out;
