@@ -10,6 +10,7 @@
 #include "bench/report.hpp"
 #include "bench/workload.hpp"
 #include "demo/cli.hpp"
+#include "demo/faults.hpp"
 #include "demo/spawn.hpp"
 #include "patterns/log.hpp"
 #include "patterns/workflow_module.hpp"
@@ -175,8 +176,29 @@ int main(int argc, char** argv) {
         fmt::format("Default: the larger of {} and the run's workflows (--warmup + --workflows), "
                     "so that every workflow of a run keeps its per-workflow traffic.",
                     default_retain_finished));
+    std::vector<std::string> fault_specs;
+    demo::add_faults(app, fault_specs,
+                     "kill and pause need --spawn; a kill needs restart=DELAY here (the bench "
+                     "gathers its figures from every node). Under faults a run gives up once no "
+                     "workflow has ended for 10 s, and lost workflows are reported, not an error.");
     if (const auto status = cli::parse(app, argc, argv)) {
         return *status;
+    }
+    base.faults = demo::parse_faults(fault_specs).plan; // each checked by the validator
+    for (const auto& f : base.faults.faults) {
+        if (f.kind == demo::fault_kind::kill && !f.restarts) {
+            std::cerr << "choreo-bench: --fault " << f.text()
+                      << ": the bench gathers its figures from every node; give restart=DELAY\n";
+            return 2;
+        }
+    }
+    if (base.faults.has_process_faults() && !base.spawn) {
+        std::cerr << "choreo-bench: --fault kill and pause signal a node's process: they need "
+                     "--spawn (one process per node); drop and delay work everywhere\n";
+        return 2;
+    }
+    if (!base.faults.empty()) {
+        base.deadline = std::chrono::seconds(10);
     }
     const auto delay = cli::parse_duration(delay_text);
     if (!delay) {
@@ -196,6 +218,10 @@ int main(int argc, char** argv) {
                   << " workflows: per-workflow figures count only the workflows still kept\n";
     }
     base.via = *transport_by_name(transport_name);
+    if (soak > 0 && !base.faults.empty()) {
+        std::cerr << "choreo-bench: --fault is for measured runs, not --soak\n";
+        return 2;
+    }
     if (soak > 0) {
         return run_soaks(app, base, soak, soak_every, pattern_name, scenario_name, workflow_name,
                          json);
@@ -250,6 +276,15 @@ int main(int argc, char** argv) {
         }
         return 0;
     }
+    for (const auto& [wf, scenarios] : plan) {
+        for (const auto* p : selected_patterns(pattern_name)) {
+            if (const auto error = demo::plan_error(base.faults, p->nodes(wf))) {
+                std::cerr << "choreo-bench: --fault " << *error << " (under " << p->name() << ", "
+                          << wf.name << ")\n";
+                return 2;
+            }
+        }
+    }
     if (base.spawn) {
         demo::stop_children_on_interrupt();
     }
@@ -269,8 +304,19 @@ int main(int argc, char** argv) {
                         c.curve = with_curve;
                         runs.push_back(bench::run_workload(c));
                         const auto& r = runs.back();
-                        healthy =
-                            healthy && r.lost == 0 && r.wrong == 0 && r.effects_differing == 0;
+                        // Under faults, lost workflows (and the effects they never had) are
+                        // the finding, reported below; a wrong end is still an error.
+                        healthy = healthy && r.wrong == 0 &&
+                                  (!c.faults.empty() || (r.lost == 0 && r.effects_differing == 0));
+                        for (const auto& e : r.fault_events) {
+                            std::cerr << "    fault: " << e << "\n";
+                        }
+                        if (!c.faults.empty()) {
+                            std::cerr << fmt::format(
+                                "    under faults: placed {}, ended {}, not ended {}; "
+                                "inter-service sends dropped by a fault {}\n",
+                                r.completed + r.lost, r.completed, r.lost, r.dropped_by_fault);
+                        }
                         std::cerr << fmt::format(
                             "  {} {} {}{}: {} workflows, p50 {:.1f} us, {:.0f}/s, busiest {} "
                             "({:.1f} msg/wf)\n",

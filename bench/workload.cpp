@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "demo/fault_run.hpp"
 #include "demo/spawn.hpp"
 #include "patterns/deployment.hpp"
 #include "patterns/remote_deployment.hpp"
@@ -242,7 +243,8 @@ services start_services(const run_config& c, const workflow& wf, bool soak) {
         s.children = std::make_unique<demo::spawned_services>(
             demo::sibling_binary("choreo-node"), *c.pattern_used, wf, c.via,
             std::vector<std::string>{"client"}, c.link_delay, c.retain_finished,
-            soak ? std::vector<std::string>{"--no-trace"} : std::vector<std::string>{});
+            soak ? std::vector<std::string>{"--no-trace"} : std::vector<std::string>{}, c.faults,
+            c.seed);
         remote_options o;
         o.node = node;
         o.keep_history = !soak;
@@ -259,7 +261,8 @@ services start_services(const run_config& c, const workflow& wf, bool soak) {
         o.keep_trace = false;
         o.node = node;
         o.curve = c.curve;
-        s.d = std::make_unique<local_deployment>(*c.pattern_used, wf, o);
+        s.d = std::make_unique<local_deployment>(*c.pattern_used, wf,
+                                                 c.faults.local_options(o, c.seed));
     }
     return s;
 }
@@ -457,6 +460,17 @@ run_result run_workload(const run_config& c) {
                                                          static_cast<double>(r.state_workflows)
                                                    : 0.0;
     r.domain_bytes = d->domain_bytes();
+    if (!c.faults.empty()) {
+        for (const auto& [node, dropped] : demo::dropped_by_fault(*d)) {
+            r.dropped_by_fault += dropped.value_or(0);
+        }
+        for (const auto& e :
+             children ? children->fault_events() : std::vector<demo::fault_event>{}) {
+            r.fault_events.push_back(fmt::format("+{:.3f} s {} {}: {}",
+                                                 std::chrono::duration<double>(e.at).count(),
+                                                 e.what, e.service, e.detail));
+        }
+    }
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
     r.peak_rss_kb = usage.ru_maxrss;

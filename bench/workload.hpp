@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "bench/floor.hpp"
+#include "demo/faults.hpp"
 #include "patterns/pattern.hpp"
 #include "patterns/topology.hpp"
 
@@ -32,6 +33,7 @@ struct run_config {
     std::size_t status_queries = 50;      ///< issued while the measured workload runs
     std::size_t floor_messages = 200'000; ///< streamed to measure the floor's message rate
     std::chrono::seconds deadline{120};   ///< give up once no workflow has ended for this long
+    demo::fault_plan faults; ///< injected (kill and pause need spawn); a drop seeded by `seed`
 };
 
 struct percentiles {
@@ -80,8 +82,10 @@ struct run_result {
     long peak_rss_kb{}; ///< this process's peak so far (nodes included when in-process)
     long rss_kb{};      ///< resident at the end of the run, before the services stop
     floor_figures floor;
-    double latency_ratio{}; ///< e2e p50 / (path messages x (floor one-way + link delay))
-    double rate_ratio{};    ///< workflows/s x messages per workflow / floor messages/s
+    double latency_ratio{};           ///< e2e p50 / (path messages x (floor one-way + link delay))
+    double rate_ratio{};              ///< workflows/s x messages per workflow / floor messages/s
+    std::uint64_t dropped_by_fault{}; ///< inter-service sends a drop fault dropped, every node
+    std::vector<std::string> fault_events; ///< what kills and pauses did, as the parent saw it
 };
 
 /// Runs one configuration: warm-up, then the measured workload with status queries beside it,

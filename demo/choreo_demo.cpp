@@ -8,6 +8,8 @@
 
 #include "demo/claims.hpp"
 #include "demo/cli.hpp"
+#include "demo/fault_run.hpp"
+#include "demo/faults.hpp"
 #include "demo/spawn.hpp"
 #include "demo/text.hpp"
 #include "demo/tour.hpp"
@@ -29,6 +31,45 @@ CLI::Validator one_of(const std::vector<std::string>& choices, const std::string
             return fmt::format("unknown {} '{}'; valid: {}", what, value, fmt::join(choices, ", "));
         },
         fmt::format("{{{}}}", fmt::join(choices, ",")));
+}
+
+/// choreo-demo --fault: each chosen pattern's batch under the faults. Returns: the exit status,
+/// 0 whatever was lost (a finding, shown), 1 if a run could not be made.
+int run_faulted(const std::vector<const pattern*>& chosen, const workflow& wf,
+                const demo::tour_options& o, const demo::fault_plan& faults, bool spawn,
+                std::size_t retain_finished) {
+    try {
+        if (spawn) {
+            demo::stop_children_on_interrupt();
+        }
+        for (const auto* p : chosen) {
+            if (spawn) {
+                demo::spawned_services children(demo::sibling_binary("choreo-node"), *p, wf, o.via,
+                                                {"client"}, {}, retain_finished, {}, faults,
+                                                o.seed);
+                remote_options ropt;
+                ropt.node.retain_finished = retain_finished;
+                remote_deployment d(*p, wf, children.where(), ropt);
+                children.share(d.where());
+                if (const auto silent = d.wait_ready(std::chrono::seconds(10)); !silent.empty()) {
+                    throw std::runtime_error(
+                        fmt::format("no answer from {}", fmt::join(silent, ", ")));
+                }
+                demo::print_fault_run(std::cout, demo::run_with_faults(d, o, faults, &children));
+            } else {
+                deployment_options dopt;
+                dopt.via = o.via;
+                dopt.node.retain_finished = retain_finished;
+                local_deployment d(*p, wf, faults.local_options(dopt, o.seed));
+                demo::print_fault_run(std::cout, demo::run_with_faults(d, o, faults, nullptr));
+            }
+        }
+        return 0;
+    } catch (const std::exception& e) {
+        log().error("choreo-demo: {}", e.what());
+        std::cerr << "choreo-demo: " << e.what() << "\n";
+        return 1;
+    }
 }
 
 } // namespace
@@ -53,7 +94,8 @@ int main(int argc, char** argv) {
     app.add_option("--orders,--workflows", o.orders, "workflows in the batch (1..1000000)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
         ->capture_default_str();
-    app.add_option("--seed", o.seed, "seed of the workload generator")->capture_default_str();
+    app.add_option("--seed", o.seed, "seed of the workload generator (and of --fault drop:P)")
+        ->capture_default_str();
     app.add_option("--workflow", o.workflow, "workflow: " + cli::workflow_forms())
         ->check(cli::workflow_name())
         ->capture_default_str();
@@ -71,6 +113,11 @@ int main(int argc, char** argv) {
                              "Applies to the nodes of the tours (the claims' own runs keep the "
                              "default).")
         ->capture_default_str();
+    std::vector<std::string> fault_specs;
+    demo::add_faults(app, fault_specs,
+                     "kill and pause need --spawn. With faults, the demo runs the batch under "
+                     "them instead of the tour, and prints per pattern what each fault did and "
+                     "how many workflows were placed, ended, and did not end.");
     if (const auto status = cli::parse(app, argc, argv)) {
         return *status;
     }
@@ -80,6 +127,17 @@ int main(int argc, char** argv) {
             std::cerr << "choreo-demo: " << *error << "\n";
             return 2;
         }
+    }
+    const auto faults = demo::parse_faults(fault_specs).plan; // each checked by the validator
+    if (!faults.empty() && (json || !report_dir.empty())) {
+        std::cerr << "choreo-demo: --fault runs print what each fault did as text; --json and "
+                     "--report are for the tour\n";
+        return 2;
+    }
+    if (faults.has_process_faults() && !spawn) {
+        std::cerr << "choreo-demo: --fault kill and pause signal a node's process: they need "
+                     "--spawn (one process per node); drop and delay work everywhere\n";
+        return 2;
     }
     o.via = *transport_by_name(transport_name);
     if (spawn && o.via == transport::inproc) {
@@ -91,6 +149,15 @@ int main(int argc, char** argv) {
         if (pattern_name == "all" || p->name() == pattern_name) {
             chosen.push_back(p.get());
         }
+    }
+    for (const auto* p : chosen) {
+        if (const auto error = demo::plan_error(faults, p->nodes(wf))) {
+            std::cerr << "choreo-demo: --fault " << *error << " (under " << p->name() << ")\n";
+            return 2;
+        }
+    }
+    if (!faults.empty()) {
+        return run_faulted(chosen, wf, o, faults, spawn, retain_finished);
     }
     try {
         std::vector<demo::tour> tours;

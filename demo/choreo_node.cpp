@@ -11,6 +11,7 @@
 #include <fmt/ranges.h>
 
 #include "demo/cli.hpp"
+#include "demo/faults.hpp"
 #include "patterns/last_resort.hpp"
 #include "patterns/log.hpp"
 #include "patterns/service_node.hpp"
@@ -58,6 +59,12 @@ int main(int argc, char** argv) {
     std::string keys;
     bool insecure = false;
     cli::add_security(app, keys, insecure);
+    std::vector<std::string> fault_specs;
+    demo::add_faults(app, fault_specs,
+                     "Only the faults of this node act here (a drop acts on every node; without "
+                     "seed=S its seed is 0). A killed node is not restarted and a paused one not "
+                     "continued by choreo-node itself: choreo-demo --spawn and choreo-bench "
+                     "--spawn do that for their children.");
     app.add_flag("--no-trace", no_trace,
                  "count messages but do not keep each one (long runs; inspect gets no entries)");
     if (const auto status = cli::parse(app, argc, argv)) {
@@ -74,6 +81,11 @@ int main(int argc, char** argv) {
     if (!domain) {
         std::cerr << fmt::format("choreo-node: '{}' is not a node of {} under {}; valid: {}\n",
                                  service, workflow_name, pattern_name, fmt::join(nodes, ", "));
+        return 2;
+    }
+    const auto faults = demo::parse_faults(fault_specs).plan; // each checked by the validator
+    if (const auto error = demo::plan_error(faults, nodes)) {
+        std::cerr << "choreo-node: --fault " << *error << "\n";
         return 2;
     }
     topology where;
@@ -104,7 +116,22 @@ int main(int argc, char** argv) {
     options.insecure = insecure;
     options.link_delay = std::chrono::microseconds(link_delay_us);
     options.retain_finished = retain_finished;
+    options = faults.options_for(service, options, 0);
     service_node self(context, io, used, wf, service, std::move(domain).value(), book, options);
+    if (const auto* f = faults.process_fault_of(service)) {
+        // Raised by the node itself, right after its N-th handled message: the count is exact,
+        // whatever the timing. What it sent while handling that message may not have left yet.
+        self.on_handled([f, &service, handled = std::uint64_t{0}](const incoming&) mutable {
+            if (++handled != f->after) {
+                return;
+            }
+            const bool kill = f->kind == demo::fault_kind::kill;
+            std::cerr << fmt::format("choreo-node: {}: fault {}: {} after {} handled messages\n",
+                                     service, f->text(), kill ? "SIGKILL" : "SIGSTOP", handled)
+                      << std::flush;
+            ::raise(kill ? SIGKILL : SIGSTOP);
+        });
+    }
     auto endpoint = *where.endpoint_of(service);
     try {
         endpoint = self.net().bind(endpoint);
@@ -159,7 +186,8 @@ int main(int argc, char** argv) {
     run_guarded(io, service, exit_on_escape);
     const auto c = self.net().counters();
     std::cerr << fmt::format("choreo-node: {} stopped: received {}, sent {}, refused {}, "
-                             "never accepted by a peer {}\n",
-                             service, c.received, c.sent, c.rejected, c.backlog);
+                             "never accepted by a peer {}, dropped by a fault {}\n",
+                             service, c.received, c.sent, c.rejected, c.backlog,
+                             c.dropped_by_fault);
     return 0;
 }

@@ -19,6 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include "patterns/log.hpp"
 
 namespace choreo::demo {
@@ -133,9 +135,11 @@ spawned_services::spawned_services(std::filesystem::path node_binary, const patt
                                    const workflow& wf, transport via,
                                    const std::vector<std::string>& clients,
                                    std::chrono::nanoseconds link_delay, std::size_t retain_finished,
-                                   std::vector<std::string> node_args)
-    : binary_(std::move(node_binary)), link_delay_(link_delay), retain_finished_(retain_finished),
-      node_args_(std::move(node_args)), pattern_(p.name()), workflow_(wf.name) {
+                                   std::vector<std::string> node_args, fault_plan faults,
+                                   std::uint64_t fault_seed)
+    : binary_(std::move(node_binary)), faults_(std::move(faults)), fault_seed_(fault_seed),
+      link_delay_(link_delay), retain_finished_(retain_finished), node_args_(std::move(node_args)),
+      pattern_(p.name()), workflow_(wf.name) {
     if (via == transport::inproc) {
         throw std::invalid_argument("separate processes need tcp or ipc, not inproc");
     }
@@ -177,6 +181,9 @@ spawned_services::spawned_services(std::filesystem::path node_binary, const patt
             whole.set(e.name, e.endpoint, e.role, e.is_operator);
         }
         topology_ = std::move(whole);
+        if (faults_.has_process_faults()) {
+            watcher_ = std::thread([this] { supervise(); });
+        }
     } catch (...) {
         {
             std::lock_guard lock(live_mutex); // no destructor runs to take it out
@@ -190,7 +197,7 @@ spawned_services::spawned_services(std::filesystem::path node_binary, const patt
     }
 }
 
-void spawned_services::start(const std::string& service, const std::string& endpoint) {
+void spawned_services::start(const std::string& service, const std::string& endpoint, bool first) {
     std::vector<std::string> args{
         binary_.string(),
         "--pattern",
@@ -206,6 +213,8 @@ void spawned_services::start(const std::string& service, const std::string& endp
         "--retain-finished",
         std::to_string(retain_finished_)};
     args.insert(args.end(), node_args_.begin(), node_args_.end());
+    const auto fault_args = faults_.node_args(fault_seed_, first);
+    args.insert(args.end(), fault_args.begin(), fault_args.end());
     // Built before fork(): the child of a multi-threaded parent may only call async-signal-safe
     // functions, and allocating is not one of them.
     std::vector<char*> argv;
@@ -289,6 +298,7 @@ void spawned_services::close_channel(const std::string& service) noexcept {
 }
 
 void spawned_services::share(const topology& full) {
+    std::lock_guard ops(ops_mutex_);
     for (const auto& n : nodes_) {
         if (full.endpoint_of(n) != topology_.endpoint_of(n)) {
             throw std::invalid_argument(n + " bound " + *topology_.endpoint_of(n) +
@@ -367,6 +377,7 @@ spawned_services::cpu_time(const std::string& node_name) const {
 }
 
 int spawned_services::kill(const std::string& service, int signal) {
+    std::lock_guard ops(ops_mutex_);
     pid_t pid = -1;
     {
         // Out of the list first: a signal thread stopping everything meanwhile leaves it alone.
@@ -381,6 +392,7 @@ int spawned_services::kill(const std::string& service, int signal) {
     close_channel(service);
     int status = 0;
     ::kill(pid, signal);
+    ::kill(pid, SIGCONT); // a paused child acts on the signal only once continued
     if (!wait_exit(pid, grace, &status)) {
         ::kill(pid, SIGKILL);
         wait_exit(pid, grace, &status);
@@ -389,6 +401,7 @@ int spawned_services::kill(const std::string& service, int signal) {
 }
 
 void spawned_services::restart(const std::string& service) {
+    std::lock_guard ops(ops_mutex_);
     if (std::find(nodes_.begin(), nodes_.end(), service) == nodes_.end()) {
         throw std::invalid_argument("no node " + service + " in this deployment");
     }
@@ -416,6 +429,14 @@ void spawned_services::restart(const std::string& service) {
 
 spawned_services::~spawned_services() {
     {
+        std::lock_guard lock(events_mutex_);
+        stopping_ = true;
+    }
+    events_changed_.notify_all();
+    if (watcher_.joinable()) {
+        watcher_.join();
+    }
+    {
         std::lock_guard lock(live_mutex);
         live.erase(this);
     }
@@ -428,6 +449,7 @@ spawned_services::~spawned_services() {
 void spawned_services::stop_all() noexcept {
     // Taken out under the lock, so that the signal thread and the owner never stop (or wait
     // for) the same child twice, and kill() or restart() on another thread are not disturbed.
+    all_stopped_ = true;
     std::map<std::string, pid_t> children;
     {
         std::lock_guard lock(children_mutex_);
@@ -435,6 +457,7 @@ void spawned_services::stop_all() noexcept {
     }
     for (const auto& [service, pid] : children) {
         ::kill(pid, SIGTERM);
+        ::kill(pid, SIGCONT); // a paused child acts on SIGTERM only once continued
     }
     for (const auto& [service, pid] : children) {
         int status = 0;
@@ -448,6 +471,149 @@ void spawned_services::stop_all() noexcept {
     }
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
+}
+
+void spawned_services::record(const std::string& service, std::string what, std::string detail) {
+    const auto at = std::chrono::steady_clock::now() - started_;
+    log().warn("fault: {} {} at +{:.3f} s: {}", service, what,
+               std::chrono::duration<double>(at).count(), detail);
+    {
+        std::lock_guard lock(events_mutex_);
+        auto& t = tally_;
+        t.kills += what == "killed" ? 1 : 0;
+        t.restarts += what == "restarted" ? 1 : 0;
+        t.pauses += what == "paused" ? 1 : 0;
+        t.continues += what == "continued" ? 1 : 0;
+        events_.push_back({at, service, std::move(what), std::move(detail)});
+    }
+    events_changed_.notify_all();
+}
+
+void spawned_services::supervise() {
+    enum class stage { armed, paused, down, done };
+    struct watched_fault {
+        const fault* f;
+        stage now = stage::armed;
+        std::chrono::steady_clock::time_point due{};
+    };
+    std::vector<watched_fault> watched;
+    for (const auto& f : faults_.faults) {
+        if (f.is_process_fault()) {
+            watched.push_back({&f});
+        }
+    }
+    // Polled: waitpid on the children of faults only, so that the owner's kill() and
+    // stop_all(), which take a child out of children_ before they wait for it, never race it.
+    constexpr auto poll = std::chrono::milliseconds(5);
+    for (;;) {
+        {
+            std::unique_lock lock(events_mutex_);
+            if (events_changed_.wait_for(lock, poll, [this] { return stopping_; })) {
+                return;
+            }
+        }
+        const auto now = std::chrono::steady_clock::now();
+        for (auto& w : watched) {
+            const auto& service = w.f->service;
+            if (w.now == stage::armed) {
+                int status = 0;
+                pid_t pid = -1;
+                {
+                    std::lock_guard lock(children_mutex_);
+                    const auto it = children_.find(service);
+                    if (it == children_.end() ||
+                        ::waitpid(it->second, &status, WNOHANG | WUNTRACED) != it->second) {
+                        continue;
+                    }
+                    pid = it->second;
+                    if (!WIFSTOPPED(status)) {
+                        children_.erase(it);
+                    }
+                }
+                const auto after = fmt::format("after {} handled messages", w.f->after);
+                if (WIFSTOPPED(status)) {
+                    record(service, "paused", fmt::format("SIGSTOP {} (pid {})", after, pid));
+                    w.now = stage::paused;
+                    w.due = now + w.f->duration;
+                } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
+                           w.f->kind == fault_kind::kill) {
+                    record(service, "killed", fmt::format("SIGKILL {} (pid {})", after, pid));
+                    w.now = w.f->restarts ? stage::down : stage::done;
+                    w.due = now + w.f->duration;
+                    if (!w.f->restarts) {
+                        record(service, "not restarted", "stays down: no restart delay given");
+                    }
+                } else {
+                    record(service, "exited",
+                           WIFEXITED(status) ? fmt::format("status {}", WEXITSTATUS(status))
+                                             : fmt::format("signal {}", WTERMSIG(status)));
+                    w.now = stage::done;
+                }
+            } else if (w.now == stage::paused && now >= w.due) {
+                pid_t pid = -1;
+                {
+                    std::lock_guard lock(children_mutex_);
+                    if (const auto it = children_.find(service); it != children_.end()) {
+                        pid = it->second;
+                        ::kill(pid, SIGCONT);
+                    }
+                }
+                if (pid > 0) {
+                    record(service, "continued",
+                           fmt::format(
+                               "SIGCONT after {} ms (pid {})",
+                               std::chrono::duration_cast<std::chrono::milliseconds>(w.f->duration)
+                                   .count(),
+                               pid));
+                }
+                w.now = stage::done;
+            } else if (w.now == stage::down && now >= w.due) {
+                w.now = stage::done;
+                try {
+                    std::lock_guard ops(ops_mutex_);
+                    {
+                        std::lock_guard lock(events_mutex_);
+                        if (stopping_ || all_stopped_) {
+                            return;
+                        }
+                    }
+                    const auto endpoint = *topology_.endpoint_of(service);
+                    start(service, endpoint, false);
+                    const auto bound = await_report(service);
+                    if (bound != endpoint) {
+                        throw std::runtime_error("came back on " + bound + ", not " + endpoint);
+                    }
+                    if (shared_) {
+                        give_topology(service);
+                    }
+                    record(service, "restarted",
+                           fmt::format(
+                               "on {} after {} ms (pid {})", endpoint,
+                               std::chrono::duration_cast<std::chrono::milliseconds>(w.f->duration)
+                                   .count(),
+                               pid_of(service)));
+                } catch (const std::exception& e) {
+                    record(service, "not restarted", e.what());
+                }
+            }
+        }
+    }
+}
+
+std::vector<fault_event> spawned_services::fault_events() const {
+    std::lock_guard lock(events_mutex_);
+    return events_;
+}
+
+fault_tally spawned_services::tally() const {
+    std::lock_guard lock(events_mutex_);
+    return tally_;
+}
+
+bool spawned_services::await_fault_events(std::size_t count,
+                                          std::chrono::steady_clock::duration limit) const {
+    std::unique_lock lock(events_mutex_);
+    return events_changed_.wait_for(lock, limit, [&] { return events_.size() >= count; });
 }
 
 } // namespace choreo::demo

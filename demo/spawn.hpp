@@ -1,22 +1,43 @@
 // Every node of a pattern as a choreo-node child process, on loopback tcp or ipc.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include <sys/types.h>
 
+#include "demo/faults.hpp"
 #include "patterns/pattern.hpp"
 #include "patterns/topology.hpp"
 #include "patterns/workflow.hpp"
 
 namespace choreo::demo {
+
+/// What a process fault did to a child, as the parent saw it.
+struct fault_event {
+    std::chrono::steady_clock::duration at; ///< since the children were started
+    std::string service;
+    std::string what;   ///< killed, restarted, paused, continued, exited, not restarted
+    std::string detail; ///< e.g. "SIGKILL after 412 handled messages"
+};
+
+/// How often the process faults acted.
+struct fault_tally {
+    std::size_t kills{};     ///< children seen dead of SIGKILL by a kill fault
+    std::size_t restarts{};  ///< of those, started again and given the topology
+    std::size_t pauses{};    ///< children seen stopped by a pause fault
+    std::size_t continues{}; ///< of those, sent SIGCONT
+    bool operator==(const fault_tally&) const = default;
+};
 
 /// Starts one choreo-node per node of `p.nodes(wf)` (the workflow's services and the pattern's
 /// own nodes, such as an orchestrator) and gives them the topology they share; stops them all
@@ -33,6 +54,13 @@ namespace choreo::demo {
 ///     children.share(d.where());                                        // nodes start
 ///
 /// Over ipc the endpoints are socket files in a directory of the deployment's own.
+///
+/// With `faults`, every child gets them (`choreo-node --fault ...`, a drop's seed resolved to
+/// `fault_seed`): a child with a kill or pause raises SIGKILL or SIGSTOP on itself right after
+/// its N-th handled workflow message. A thread of this object watches those children (waitpid
+/// with WUNTRACED), restarts a killed one after its delay on the same endpoint, with the
+/// topology and without its kill, and sends a paused one SIGCONT after its duration; each step
+/// is logged and kept in fault_events().
 class spawned_services {
 public:
     /// Starts the children and waits until each has reported the endpoint it bound.
@@ -45,7 +73,8 @@ public:
                      transport via, const std::vector<std::string>& clients = {"client"},
                      std::chrono::nanoseconds link_delay = {},
                      std::size_t retain_finished = default_retain_finished,
-                     std::vector<std::string> node_args = {});
+                     std::vector<std::string> node_args = {}, fault_plan faults = {},
+                     std::uint64_t fault_seed = 0);
     ~spawned_services();
     spawned_services(const spawned_services&) = delete;
     spawned_services& operator=(const spawned_services&) = delete;
@@ -82,9 +111,21 @@ public:
     /// Stops every child now (SIGTERM, then SIGKILL after a grace period) and removes the files.
     void stop_all() noexcept;
 
+    /// Returns: what the process faults did so far, in order.
+    std::vector<fault_event> fault_events() const;
+    /// Returns: how often the process faults acted so far.
+    fault_tally tally() const;
+    /// Waits until at least `count` fault events have happened or `limit` has passed.
+    /// Returns: true if they have.
+    bool await_fault_events(std::size_t count, std::chrono::steady_clock::duration limit) const;
+
 private:
     /// Forks `service`'s choreo-node, bound to `endpoint`; its report is read by await_report.
-    void start(const std::string& service, const std::string& endpoint);
+    /// A restarted node gets no kill or pause (`first` false): a fault fires once.
+    void start(const std::string& service, const std::string& endpoint, bool first = true);
+    /// The fault watcher's thread: see the class comment.
+    void supervise();
+    void record(const std::string& service, std::string what, std::string detail);
     /// Returns: the endpoint `service` reports having bound.
     std::string await_report(const std::string& service);
     /// Writes the shared topology to `service`'s channel and closes it.
@@ -92,6 +133,9 @@ private:
     void close_channel(const std::string& service) noexcept;
 
     std::filesystem::path binary_;
+    fault_plan faults_;
+    std::uint64_t fault_seed_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::chrono::nanoseconds link_delay_;
     std::size_t retain_finished_;
     std::vector<std::string> node_args_;
@@ -103,12 +147,22 @@ private:
     bool shared_ = false;
     std::vector<std::string> nodes_; ///< every node started, in the pattern's order
     /// This end of each child's stdin and stdout (a socket pair), until it has the topology.
-    /// Only the owner's thread touches these.
+    /// Touched under ops_mutex_ once the fault watcher runs.
     std::map<std::string, int> channels_;
     /// Guards children_: the signal thread of stop_children_on_interrupt() may stop every
     /// child while another thread starts, kills or restarts one.
     mutable std::mutex children_mutex_;
     std::map<std::string, pid_t> children_;
+    /// Serializes what touches channels_, topology_ and shared_: the owner's share(), kill()
+    /// and restart(), and the fault watcher's restarts.
+    std::recursive_mutex ops_mutex_;
+    mutable std::mutex events_mutex_;
+    mutable std::condition_variable events_changed_;
+    std::vector<fault_event> events_;
+    fault_tally tally_;
+    bool stopping_ = false;                ///< under events_mutex_: the watcher ends
+    std::atomic<bool> all_stopped_{false}; ///< stop_all() ran: the watcher restarts nothing
+    std::thread watcher_;
 };
 
 /// Makes SIGINT, SIGTERM and SIGHUP stop every spawned_services of this process (children

@@ -192,9 +192,10 @@ struct inspect_reply {
     std::uint64_t state_workflows{}; ///< workflows that state is about
     std::uint64_t domain_bytes{};    ///< the domain service's own data (0 if it has none)
     domain_effects effects;
+    std::uint64_t dropped_by_fault{}; ///< inter-service sends a drop fault dropped (--fault drop:P)
     bool operator==(const inspect_reply&) const = default;
     MSGPACK_DEFINE_MAP(node, sent, more, received_messages, received_bytes, rejected, backlog,
-                       state_bytes, state_workflows, domain_bytes, effects)
+                       state_bytes, state_workflows, domain_bytes, effects, dropped_by_fault)
 };
 
 /// Hold (or release) a node's workflow traffic, to catch a workflow mid-flight.

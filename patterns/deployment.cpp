@@ -41,6 +41,9 @@ local_deployment::local_deployment(const pattern& p, workflow wf, deployment_opt
         if (options_.curve) {
             o.keys = keys_.at(name);
         }
+        if (const auto d = options_.link_delays.find(name); d != options_.link_delays.end()) {
+            o.link_delay = d->second;
+        }
         return o;
     };
     for (const auto& name : pattern_.nodes(workflow_)) {

@@ -38,6 +38,8 @@ struct deployment_options {
     /// Nodes that run but are left out of the topology every node is given: nobody can send to
     /// them (a deployment with a service missing, to see how each pattern copes).
     std::vector<std::string> unlisted;
+    /// Nodes whose sends wait longer than node.link_delay: node name -> its own link_delay.
+    std::map<std::string, std::chrono::nanoseconds> link_delays;
 };
 
 /// A workflow's services under one pattern, and a client to drive them: the same interface

@@ -725,6 +725,30 @@ node::outbound node::encode_frames(const msg::envelope& env, const msg::payload&
     return m;
 }
 
+std::uint64_t node::drop_stream_of(std::uint64_t seed, std::string_view name) noexcept {
+    std::uint64_t h = 14'695'981'039'346'656'037ULL; // FNV-1a: the same on every build
+    for (const char c : name) {
+        h = (h ^ static_cast<unsigned char>(c)) * 1'099'511'628'211ULL;
+    }
+    return seed ^ h;
+}
+
+bool node::dropped_by_fault(std::uint64_t query_id, bool client, const std::string& workflow_id) {
+    if (options_.drop.probability <= 0 || query_id != 0 || client || workflow_id.empty()) {
+        return false;
+    }
+    // splitmix64: one draw per inter-service workflow send, whatever the outcome.
+    std::uint64_t z = (drop_stream_ += 0x9e37'79b9'7f4a'7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58'476d'1ce4'e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d0'49bb'1331'11ebULL;
+    z ^= z >> 31;
+    if (static_cast<double>(z >> 11) * 0x1.0p-53 >= options_.drop.probability) {
+        return false;
+    }
+    bump(dropped_by_fault_);
+    return true;
+}
+
 result<std::size_t> node::transmit(watched& w, std::string_view routing_id, const std::string& to,
                                    outgoing out) {
     if (stopped_) {
@@ -738,6 +762,9 @@ result<std::size_t> node::transmit(watched& w, std::string_view routing_id, cons
     const auto bytes = m.type.size() + m.body.size();
     const bool client = options_.role == node_role::client ||
                         (&w == inbox_.get() ? topology_.is_client(to) : w.peer_is_client);
+    if (dropped_by_fault(out.query_id, client, env.workflow_id)) {
+        return bytes; // lost on the way, as a network loses it: the sender cannot tell
+    }
     if (ledger_.keeps_trace()) {
         // `to` may be a routing id from the wire: recorded as printable UTF-8 (inspect's str).
         ledger_.record_sent({0, at, name_, printable(to), std::string(out.payload.type_name()),
@@ -871,7 +898,8 @@ node_counters node::counters() const {
                     handshake_failed_,
                     send_failed_,
                     {},
-                    {}};
+                    {},
+                    dropped_by_fault_};
     for (std::size_t i = 1; i < rejected_by_.size(); ++i) {
         if (const auto n = rejected_by_[i].load(); n > 0) {
             c.rejected_by[error_code_name(static_cast<errc>(i))] = n;

@@ -33,6 +33,14 @@ namespace choreo {
 
 namespace asio = boost::asio;
 
+/// Fault injection: a node that drops its own inter-service workflow sends at random.
+struct send_drop {
+    double probability = 0; ///< of each inter-service workflow send, 0 <= p < 1; 0: none
+    /// The node draws from a stream derived from this seed and its own name: the same seed
+    /// drops the same sends of each node, run after run.
+    std::uint64_t seed = 0;
+};
+
 struct node_options {
     codec_limits limits;
     int high_water_mark = 100'000; ///< per socket, both directions
@@ -52,6 +60,10 @@ struct node_options {
     std::shared_ptr<const credentials> keys;
     /// Without keys, let bind() take a non-loopback tcp endpoint (logged as a warning).
     bool insecure = false;
+    /// Fault injection: inter-service workflow sends (query_id 0, neither to nor from a client)
+    /// dropped before the transport sees them: not counted as sent in the ledger, counted in
+    /// node_counters::dropped_by_fault.
+    send_drop drop;
 };
 
 /// A message to send; the node fills in the rest of the envelope.
@@ -117,6 +129,7 @@ struct node_counters {
     std::uint64_t send_failed{}; ///< messages never sent or dropped later, see send_failed_by
     std::map<std::string, std::uint64_t> rejected_by;    ///< reason -> count
     std::map<std::string, std::uint64_t> send_failed_by; ///< send_failure name -> count
+    std::uint64_t dropped_by_fault{}; ///< inter-service sends dropped by node_options::drop
 };
 
 /// Sockets and handlers run only on the io_context's thread; counters() may be read anywhere.
@@ -229,6 +242,9 @@ private:
                 const msg::envelope& about = {});
     std::error_code check_sender(const watched& w, const zmq::message_t& first,
                                  const message& m) const;
+    /// Returns: true if node_options::drop drops this send (and counts it).
+    bool dropped_by_fault(std::uint64_t query_id, bool client, const std::string& workflow_id);
+    static std::uint64_t drop_stream_of(std::uint64_t seed, std::string_view name) noexcept;
     void arm_delay();
     void watch_monitor();
     void read_monitor();
@@ -268,10 +284,12 @@ private:
     std::size_t awaiting_replies_ = 0; ///< over every DEALER: query traffic not yet answered
     int servicing_ = 0;                ///< service passes running (nested when a DEALER is new)
     std::vector<watched*> touched_;    ///< sockets sent on during the running service pass
+    std::uint64_t drop_stream_ = drop_stream_of(options_.drop.seed, name_); ///< splitmix64 state
 
     // Written on the io thread only, read anywhere: relaxed atomics, no shared lock.
     std::atomic<std::uint64_t> received_{0}, sent_{0}, rejected_{0}, unroutable_{0},
-        handler_errors_{0}, backlog_{0}, handshake_failed_{0}, send_failed_{0};
+        handler_errors_{0}, backlog_{0}, handshake_failed_{0}, send_failed_{0},
+        dropped_by_fault_{0};
     std::array<std::atomic<std::uint64_t>, 16> rejected_by_{};
     std::array<std::atomic<std::uint64_t>, 8> send_failed_by_{};
 };

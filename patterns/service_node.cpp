@@ -68,6 +68,7 @@ msg::inspect_reply service_node::inspect(std::uint64_t since, std::size_t limit)
     const auto c = node_.counters();
     r.rejected = c.rejected;
     r.backlog = c.backlog;
+    r.dropped_by_fault = c.dropped_by_fault;
     r.state_bytes = behaviour_->state_bytes();
     r.state_workflows = behaviour_->state_workflows();
     if (domain_) {
@@ -102,6 +103,9 @@ void service_node::receive(const incoming& in) {
         if (in.msg.env.query_id == 0 && !in.msg.env.workflow_id.empty()) {
             node_.book().finish(in.msg.env.workflow_id);
         }
+    }
+    if (handled_hook_ && in.msg.env.query_id == 0) {
+        handled_hook_(in); // acted on, refused or not
     }
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <memory>
 
 #include "patterns/domain.hpp"
@@ -35,6 +36,10 @@ public:
     /// Holds workflow traffic (not status queries) unprocessed until release(): lets a demo or
     /// test catch a workflow mid-flight. Call on the io thread.
     void hold() { held_ = true; }
+    /// Calls `h` on the io thread after each workflow message (query_id 0) the node's behaviour
+    /// has handled: its effects applied, its sends handed to the node (fault injection counts
+    /// handled messages with it).
+    void on_handled(std::function<void(const incoming&)> h) { handled_hook_ = std::move(h); }
     void release();
 
     /// Returns: what this node sent after `since` (at most `limit` entries), its counters, its
@@ -51,6 +56,7 @@ private:
     std::unique_ptr<service_behaviour> behaviour_;
     bool held_ = false;
     std::deque<incoming> waiting_;
+    std::function<void(const incoming&)> handled_hook_;
 };
 
 } // namespace choreo

@@ -128,7 +128,8 @@ template <> inline msg::inspect_reply sample() {
              {"stock:sku-001", 9'999'998},
              {"stock:rare-001", 0},
              {"email:wf-1:order confirmed", 1},
-             {"balance:overdrawn", -3}}};
+             {"balance:overdrawn", -3}},
+            6};
 }
 template <> inline msg::hold_request sample() {
     return {true};

@@ -5,6 +5,7 @@
 // Properties: what a parser accepts it accepts again written out canonically, and it accepts
 // exactly what an independent reading of the documented form accepts.
 #include "demo/cli.hpp"
+#include "demo/faults.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -127,6 +128,23 @@ void names(std::string_view text) {
     }
 }
 
+/// --fault specs (selector 6, beside the names: a fault names a node).
+void faults(std::string_view text) {
+    const auto parsed = demo::parse_fault(text);
+    CHOREO_FUZZ_CHECK(parsed.value.has_value() == parsed.error.empty(),
+                      "a spec is read or refused with a reason");
+    if (!parsed.value) {
+        return;
+    }
+    const auto& f = *parsed.value;
+    CHOREO_FUZZ_CHECK(f.kind == demo::fault_kind::drop || !f.service.empty(),
+                      "a fault other than drop names a node");
+    CHOREO_FUZZ_CHECK(!f.is_process_fault() || f.after >= 1, "a kill or pause needs N >= 1");
+    CHOREO_FUZZ_CHECK(f.probability >= 0 && f.probability < 1, "a drop's P is in [0, 1)");
+    const auto again = demo::parse_fault(f.text());
+    CHOREO_FUZZ_CHECK(again.value && *again.value == f, "a fault written out reads back equal");
+}
+
 /// The options of choreo-bench and choreo-ctl with their validators, built once (CLI11 takes
 /// a while to build an app) and cleared before each parse.
 class command {
@@ -150,6 +168,7 @@ public:
             ->needs(soak);
         cli::add_retain_finished(app_, v_.retain, "");
         app_.add_flag("--json", v_.json);
+        demo::add_faults(app_, v_.faults, "");
         app_.add_subcommand("place")
             ->add_option("--timeout", v_.timeout)
             ->check(CLI::Range(1, 3600));
@@ -180,6 +199,9 @@ public:
         const auto wf = builtin_workflows().find(v_.workflow_name);
         CHOREO_FUZZ_CHECK(wf.ok(), "a validated workflow is found");
         static_cast<void>(cli::scenario_error(wf.value(), v_.scenario_name));
+        const auto plan = demo::parse_faults(v_.faults);
+        CHOREO_FUZZ_CHECK(plan.error.empty(), "validated faults parse");
+        static_cast<void>(demo::plan_error(plan.plan, {"payment", "email"}));
     }
 
 private:
@@ -188,6 +210,7 @@ private:
                     transport_name = "inproc", scenario_name, id;
         std::size_t workflows = 1, soak = 0, soak_every = 1, retain = 1;
         std::uint64_t seed = 42;
+        std::vector<std::string> faults;
         int timeout = 30;
         bool json = false;
     };
@@ -228,6 +251,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
     case 6:
         names(value);
+        faults(value);
         break;
     default:
         command_line(value);

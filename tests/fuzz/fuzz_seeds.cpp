@@ -138,11 +138,15 @@ void options(const fs::path& root) {
     for (const auto& p : builtin_patterns().names()) {
         put('6', p);
     }
+    for (const auto* f : {"kill:payment@412:restart=1s", "kill:email@1", "pause:payment@3:250ms",
+                          "delay:fulfillment:200us", "drop:0.05", "drop:0.5:seed=7"}) {
+        put('6', f);
+    }
     for (const auto* line :
          {"--pattern\nstateless\n--workflow\nchain:4:1\n--link-delay\n1ms\n--json",
           "--sweep=2,4\n--transport\nipc\n--retain-finished\n100\n--seed\n7",
           "--soak\n10\n--soak-every\n5\n--workflows\n3\nplace\n--timeout\n60",
-          "--scenario\nhappy\nstatus\nwf-1"}) {
+          "--scenario\nhappy\nstatus\nwf-1", "--fault\nkill:payment@3\n--fault\ndrop:0.1"}) {
         put('7', line);
     }
 }
