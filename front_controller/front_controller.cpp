@@ -48,7 +48,7 @@ private:
             }
             const auto& r = reacted.value();
             // A reused workflow id joins the state already kept for it: the steps already
-            // taken stay taken (the domain services decide again, from their own data).
+            // taken stay taken (the domain services answer with what they decided before).
             workflows_.try_emplace(id, tracked{order->reply_to,
                                                workflow_progress(ctx_.flow()),
                                                0,

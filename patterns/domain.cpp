@@ -56,7 +56,9 @@ msg::step_record domain_service::run(const workflow& wf, std::uint32_t index,
             }
         }
     }
-    keep(workflow_id, r);
+    if (decided.decided) {
+        keep(workflow_id, r);
+    }
     return r;
 }
 

@@ -15,6 +15,9 @@ namespace choreo {
 struct step_result {
     std::string failure; ///< a failure outcome of the step, e.g. "card_declined"
     std::string detail;
+    /// false: nothing was decided (the business payload was refused), so nothing is
+    /// remembered either: the same step with a payload it can read is decided on its merits.
+    bool decided = true;
 };
 
 /// A service of a workflow with its own domain data. Outcomes are decided from that data and
@@ -124,7 +127,7 @@ private:
                        const msg::value& details) final {
         auto d = decode_value<Details>(details);
         if (!d) {
-            return {"invalid_details", "business payload refused: " + d.error().message()};
+            return {"invalid_details", "business payload refused: " + d.error().message(), false};
         }
         return decide(wf, index, workflow_id, d.value());
     }

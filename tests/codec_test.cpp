@@ -432,7 +432,13 @@ fields status_fields(std::vector<writer> steps) {
     return {{"found", value(true)},
             {"state", value(std::string("in_progress"))},
             {"steps", array_of(std::move(steps))},
-            {"notified", array_of({})}};
+            {"notified", array_of({})},
+            {"last_service", value(std::string("order_placement"))},
+            {"last_step", value(std::uint32_t{0})},
+            {"last_at_ns", value(std::int64_t{1'700'000'000'000'000'000})},
+            {"stuck_step", value(std::uint32_t{0})},
+            {"stuck_since_ns", value(std::int64_t{0})},
+            {"redrives", value(std::uint32_t{0})}};
 }
 
 fields status_fields() {
