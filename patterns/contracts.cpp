@@ -15,6 +15,7 @@ void register_core_contracts() {
     register_contract<inspect_reply>(core);
     register_contract<hold_request>(core);
     register_contract<error_reply>(core);
+    register_contract<ack>(core);
 }
 
 } // namespace choreo::msg

@@ -32,10 +32,10 @@ template <class... Ts> struct contract_list {
 using sampled_contracts =
     contract_list<msg::place_order, msg::workflow_ended, msg::workflow_event, msg::status_request,
                   msg::status_reply, msg::inspect_request, msg::inspect_reply, msg::hold_request,
-                  msg::error_reply, front_controller::progress_report, stateless::snapshot_request,
-                  stateless::snapshot_reply, stamp_coupling::stamped_event,
-                  stamp_coupling::stamp_request, stamp_coupling::stamp_reply,
-                  orchestration::run_step, orchestration::tell_failure,
+                  msg::error_reply, msg::ack, front_controller::progress_report,
+                  stateless::snapshot_request, stateless::snapshot_reply,
+                  stamp_coupling::stamped_event, stamp_coupling::stamp_request,
+                  stamp_coupling::stamp_reply, orchestration::run_step, orchestration::tell_failure,
                   orchestration::step_finished>;
 
 // ---- samples: every field set to something other than its default ------------------------------
@@ -123,13 +123,23 @@ template <> inline msg::inspect_reply sample() {
              {"stock:sku-001", 9'999'998},
              {"stock:rare-001", 0},
              {"email:wf-1:order confirmed", 1},
-             {"balance:overdrawn", -3}}};
+             {"balance:overdrawn", -3}},
+            5,
+            1'024,
+            49'152,
+            130,
+            7,
+            2,
+            100'000};
 }
 template <> inline msg::hold_request sample() {
     return {true};
 }
 template <> inline msg::error_reply sample() {
     return {"not_msgpack", "body is not MessagePack"};
+}
+template <> inline msg::ack sample() {
+    return {{1, 0x7FFF'FFFF'FFFF'FFFFULL, 1'764'000'000'000'000'042ULL}};
 }
 template <> inline front_controller::progress_report sample() {
     return {sample_record(2), "completed"};
