@@ -92,12 +92,9 @@ void ledger::count_acked(std::string_view workflow_id) {
     if (!by_workflow_ || workflow_id.empty()) {
         return;
     }
-    // As for sends: a workflow already retired here is not taken up again.
-    auto* w = workflows_.find(workflow_id);
-    if (w == nullptr && !workflows_.retired(workflow_id)) {
-        w = &workflows_[workflow_id];
-    }
-    if (w != nullptr) {
+    // Only a workflow held here: the handler that applied the message has sent for it by now
+    // if it ever will, and a refused made-up id, finished at once, must not come back.
+    if (auto* w = workflows_.find(workflow_id)) {
         ++w->acked;
     }
 }

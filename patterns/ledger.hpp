@@ -134,7 +134,8 @@ public:
     void count_ack_sent(std::size_t ids, std::size_t bytes);
     /// Counts one ack received (not in received()).
     void count_ack_received(std::size_t bytes);
-    /// Counts one message of `workflow_id` acknowledged for the first time, in of_workflow().
+    /// Counts one message of `workflow_id` acknowledged for the first time, in of_workflow(),
+    /// if the workflow is held here (an id that is not is neither taken up nor counted).
     void count_acked(std::string_view workflow_id);
     /// Counts one workflow message sent again (not in sent()).
     void count_resent(std::size_t bytes);
