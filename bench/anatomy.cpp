@@ -152,6 +152,9 @@ private:
     }
     void keep(const std::string& from, const std::string& to, const zmq::message_t& type,
               const zmq::message_t& body) {
+        if (type.to_string_view() == msg::ack::type_name) {
+            return; // delivery traffic: passed on, not part of a workflow's messages
+        }
         std::lock_guard lock(mutex_);
         seen_.push_back({from, to, type.to_string(), body.to_string()});
     }

@@ -32,6 +32,9 @@ std::vector<std::pair<std::string, double>> figures(const run_result& r) {
         {"inter_service_messages_per_workflow", r.messages_per_workflow},
         {"inter_service_bytes_per_workflow", r.bytes_per_workflow},
         {"mean_message_bytes", r.mean_message_bytes},
+        {"ack_messages_per_workflow", r.acks_per_workflow},
+        {"acked_messages_per_workflow", r.acked_per_workflow},
+        {"resent_messages_per_workflow", r.resent_per_workflow},
         {"e2e_p50_us", r.e2e_us.p50},
         {"e2e_p90_us", r.e2e_us.p90},
         {"e2e_p99_us", r.e2e_us.p99},
@@ -107,31 +110,36 @@ double messages_of(const run_result& r, const std::string& node) {
 
 void print_table(std::ostream& out, const std::vector<run_result>& runs) {
     fmt::print(out,
-               "{:<17} {:<22} {:<11} {:>4} {:>6} | {:>6} {:>6} {:>6} | {:>8} {:>8} {:>8} {:>8} "
-               "{:>7} | {:>5} {:>6} {:>5} {:>8} | {:>10} {:>8} | {:>4} {:>14} {:>13} | {:>8} "
-               "{:>9} {:>8} {:>10} | {}\n",
-               "pattern", "workflow/scenario", "transport", "infl", "delay", "msg/wf", "B/wf",
-               "B/msg", "p50 us", "p90 us", "p99 us", "max us", "wf/s", "q msg", "q B", "q svc",
-               "q p50 us", "state B/wf", "domain B", "path msg", "busiest msg/wf", "busiest cpu %",
-               "floor us", "floor m/s", "e2e/floor", "rate/floor", "busiest node");
+               "{:<17} {:<22} {:<11} {:>4} {:>6} | {:>6} {:>7} {:>6} {:>6} | {:>8} {:>8} {:>8} "
+               "{:>8} {:>7} | {:>5} {:>6} {:>5} {:>8} | {:>10} {:>8} | {:>4} {:>14} {:>13} | "
+               "{:>8} {:>9} {:>8} {:>10} | {}\n",
+               "pattern", "workflow/scenario", "transport", "infl", "delay", "msg/wf", "acks/wf",
+               "B/wf", "B/msg", "p50 us", "p90 us", "p99 us", "max us", "wf/s", "q msg", "q B",
+               "q svc", "q p50 us", "state B/wf", "domain B", "path msg", "busiest msg/wf",
+               "busiest cpu %", "floor us", "floor m/s", "e2e/floor", "rate/floor", "busiest node");
     for (const auto& r : runs) {
         const auto& c = r.config;
-        fmt::print(out,
-                   "{:<17} {:<22} {:<11} {:>4} {:>6} | {:>6.2f} {:>6.0f} {:>6.0f} | {:>8.1f} "
-                   "{:>8.1f} {:>8.1f} {:>8.0f} {:>7.0f} | {:>5.1f} {:>6.0f} {:>5.1f} {:>8.1f} | "
-                   "{:>10.0f} {:>8} | {:>8.0f} {:>14.2f} {:>13} | {:>8.2f} {:>9.0f} {:>8.2f} "
-                   "{:>9.1f}% | {}\n",
-                   c.pattern_used->name(), c.workflow + "/" + c.scenario, transport_label(c),
-                   c.inflight, delay_of(c), r.messages_per_workflow, r.bytes_per_workflow,
-                   r.mean_message_bytes, r.e2e_us.p50, r.e2e_us.p90, r.e2e_us.p99, r.e2e_us.max,
-                   r.workflows_per_s, r.query_messages, r.query_bytes, r.query_services,
-                   r.query_us.p50, r.state_bytes_per_workflow, r.domain_bytes, r.path_messages,
-                   r.busiest_messages_per_workflow,
-                   r.cpu_measured ? fmt::format("{:.1f}%", 100 * r.busiest_cpu_share) : "-",
-                   r.floor.one_way_p50_us, r.floor.messages_per_s, r.latency_ratio,
-                   100 * r.rate_ratio, r.busiest_node);
+        fmt::print(
+            out,
+            "{:<17} {:<22} {:<11} {:>4} {:>6} | {:>6.2f} {:>7.2f} {:>6.0f} {:>6.0f} | {:>8.1f} "
+            "{:>8.1f} {:>8.1f} {:>8.0f} {:>7.0f} | {:>5.1f} {:>6.0f} {:>5.1f} {:>8.1f} | "
+            "{:>10.0f} {:>8} | {:>8.0f} {:>14.2f} {:>13} | {:>8.2f} {:>9.0f} {:>8.2f} "
+            "{:>9.1f}% | {}\n",
+            c.pattern_used->name(), c.workflow + "/" + c.scenario, transport_label(c), c.inflight,
+            delay_of(c), r.messages_per_workflow, r.acks_per_workflow, r.bytes_per_workflow,
+            r.mean_message_bytes, r.e2e_us.p50, r.e2e_us.p90, r.e2e_us.p99, r.e2e_us.max,
+            r.workflows_per_s, r.query_messages, r.query_bytes, r.query_services, r.query_us.p50,
+            r.state_bytes_per_workflow, r.domain_bytes, r.path_messages,
+            r.busiest_messages_per_workflow,
+            r.cpu_measured ? fmt::format("{:.1f}%", 100 * r.busiest_cpu_share) : "-",
+            r.floor.one_way_p50_us, r.floor.messages_per_s, r.latency_ratio, 100 * r.rate_ratio,
+            r.busiest_node);
         if (r.lost + r.wrong > 0) {
             fmt::print(out, "  !! {} workflow(s) lost, {} not as predicted\n", r.lost, r.wrong);
+        }
+        if (r.resent_per_workflow > 0) {
+            fmt::print(out, "  ({:.3f} resent msg/wf: acks came later than the first resend)\n",
+                       r.resent_per_workflow);
         }
         if (r.effects_differing > 0) {
             fmt::print(out, "  !! {} domain effect(s) not as predicted: {}{}\n",
@@ -146,6 +154,8 @@ void print_table(std::ostream& out, const std::vector<run_result>& runs) {
         }
     }
     fmt::print(out,
+               "acks/wf = ack messages per workflow (delivery traffic, not in msg/wf: one ack "
+               "acknowledges every workflow message a node read from one peer in one batch); "
                "state B/wf = workflow state bytes of every node / the most workflows one node "
                "holds state about; domain B = domain data of every service; path msg = measured "
                "critical-path messages (p50); busiest msg/wf = messages sent + received per "

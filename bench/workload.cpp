@@ -150,6 +150,20 @@ void add_placed(placed_workflows& placed, const std::vector<std::string>& ids,
     }
 }
 
+/// Returns: the acks and resends of every node so far (remote: as their inspect_replies tell).
+delivery_totals delivery_of(deployment& d) {
+    if (auto* remote = dynamic_cast<remote_deployment*>(&d)) {
+        delivery_totals sum = remote->client_ledger().delivery();
+        for (const auto& r : remote->inspect_all()) {
+            sum.acks_sent.add(traffic_totals{r.acks_sent, r.acks_bytes});
+            sum.acked_ids += r.acked_ids;
+            sum.resent.messages += r.resent;
+        }
+        return sum;
+    }
+    return d.traffic().delivery();
+}
+
 /// Waits until an in-process deployment is quiet: every message sent has been received (the
 /// nodes share one ledger), twice in a row a millisecond apart. Messages that follow a
 /// workflow's end (a notification, a last progress report) are then all counted.
@@ -326,6 +340,7 @@ run_result run_workload(const run_config& c) {
     const auto processes =
         children ? children->processes() : std::vector<std::pair<std::string, pid_t>>{};
     const auto handled_before = local ? handled_by_node(*local) : std::map<std::string, double>{};
+    const auto delivery_before = delivery_of(*d);
     const auto cpu_before = cpu_times(processes);
     const auto start = clock_type::now();
     {
@@ -378,6 +393,14 @@ run_result run_workload(const run_config& c) {
     r.bytes_per_workflow = static_cast<double>(inter.bytes) / n;
     r.mean_message_bytes =
         inter.messages ? static_cast<double>(inter.bytes) / static_cast<double>(inter.messages) : 0;
+    const auto delivery_after = delivery_of(*d);
+    r.acks_per_workflow = static_cast<double>(delivery_after.acks_sent.messages -
+                                              delivery_before.acks_sent.messages) /
+                          n;
+    r.acked_per_workflow =
+        static_cast<double>(delivery_after.acked_ids - delivery_before.acked_ids) / n;
+    r.resent_per_workflow =
+        static_cast<double>(delivery_after.resent.messages - delivery_before.resent.messages) / n;
 
     std::vector<double> query_latency;
     std::map<std::string, double> asked_by_queries;

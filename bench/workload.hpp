@@ -62,6 +62,11 @@ struct run_result {
     double messages_per_workflow{};  ///< inter-service
     double bytes_per_workflow{};
     double mean_message_bytes{};
+    /// Delivery, apart from the messages above, over the measured phase per completed workflow:
+    /// ack messages (one acknowledges many messages), message ids acknowledged, resends.
+    double acks_per_workflow{};
+    double acked_per_workflow{};
+    double resent_per_workflow{};
     percentiles e2e_us; ///< order placed -> terminal event at the client
     double workflows_per_s{};
     double path_messages{}; ///< median messages on a workflow's critical path, as measured

@@ -215,6 +215,15 @@ void client::receive(const incoming& in) {
         ended({in.msg.env.workflow_id, e->terminal, e->detail, 0, steady_ns(), in.msg.env.hop + 2});
         return;
     }
+    if (const auto* e = msg::get_if<msg::error_reply>(&in.msg.payload);
+        e != nullptr && in.msg.env.query_id == 0 && !in.msg.env.workflow_id.empty()) {
+        // A place_order refused by the entry (a second one for a workflow id already placed,
+        // say): the workflow placed first goes on and ends as it will; nothing ends here.
+        log().warn("{}: {} refused a place_order for {}: {}", node_.name(),
+                   printable(in.msg.env.sender), printable(in.msg.env.workflow_id),
+                   printable(e->reason));
+        return;
+    }
     if (const auto a = asks_.find(in.msg.env.query_id); a != asks_.end()) {
         a->second.set_value(in.msg);
         asks_.erase(a);

@@ -62,6 +62,9 @@ public:
     client& operator=(const client&) = delete;
 
     /// Starts a workflow with its business payload, where the pattern says workflows enter.
+    /// The order is delivered at least once: the node sends it again until the entry acks it
+    /// (node_options::resend_initial and after), and the entry applies it once; the client
+    /// acks every workflow_ended it reads, and drops one it has read before.
     /// Called on the node's io thread (from an on_ended hook, say) the order is sent at once;
     /// from any other thread it is queued to the io thread. The same holds for query_status().
     /// An order that cannot be sent (its entry is not in the topology, the node is stopped, the
@@ -69,7 +72,9 @@ public:
     /// with the reason as detail: wait_for(), outcome() and the on_ended hook see it as any end.
     /// Returns: the new workflow's id.
     std::string place(const msg::value& details);
-    /// Starts a workflow under a given workflow id (ids must be unique).
+    /// Starts a workflow under a given workflow id. The same id placed again starts nothing:
+    /// the entry refuses it (error_reply duplicate_workflow, logged here) and the workflow
+    /// placed first ends once.
     void place(const std::string& workflow_id, const msg::value& details);
 
     /// Waits until every id in `ids` has ended or `timeout` passed. Returns: all ended.

@@ -17,6 +17,7 @@ void register_core_contracts() {
     register_contract<error_reply>(core);
     register_contract<stuck_request>(core);
     register_contract<stuck_reply>(core);
+    register_contract<ack>(core);
 }
 
 } // namespace choreo::msg

@@ -193,9 +193,17 @@ struct inspect_reply {
     std::uint64_t domain_bytes{};    ///< the domain service's own data (0 if it has none)
     domain_effects effects;
     std::uint64_t dropped_by_fault{}; ///< inter-service sends a drop fault dropped (--fault drop:P)
+    std::uint64_t duplicates{};  ///< workflow messages received again and dropped
+    std::uint64_t acks_sent{};   ///< ack messages sent
+    std::uint64_t acks_bytes{};  ///< their bytes
+    std::uint64_t acked_ids{};   ///< message ids they named
+    std::uint64_t resent{};      ///< workflow messages sent again, unacknowledged
+    std::uint64_t unacked{};     ///< workflow messages waiting for their ack (the outbox)
+    std::uint64_t applied_ids{}; ///< message ids remembered to drop duplicates
     bool operator==(const inspect_reply&) const = default;
     MSGPACK_DEFINE_MAP(node, sent, more, received_messages, received_bytes, rejected, backlog,
-                       state_bytes, state_workflows, domain_bytes, effects, dropped_by_fault)
+                       state_bytes, state_workflows, domain_bytes, effects, dropped_by_fault,
+                       duplicates, acks_sent, acks_bytes, acked_ids, resent, unacked, applied_ids)
 };
 
 /// Hold (or release) a node's workflow traffic, to catch a workflow mid-flight.
@@ -244,6 +252,18 @@ struct stuck_reply {
     bool operator==(const stuck_reply&) const = default;
     std::string label() const { return std::to_string(entries.size()) + " workflow(s)"; }
     MSGPACK_DEFINE_MAP(node, owner, more, workflows_held, entries)
+};
+
+// ---- delivery: at-least-once, exactly-once effects ------------------------------------------
+
+/// Transport: the sender's workflow messages with these message ids have been handled. One ack
+/// per peer per drained batch; never acknowledged itself, never handed to a pattern. Sent on
+/// the connection the messages came in on (see docs/PROTOCOL.md, Delivery).
+struct ack {
+    static constexpr std::string_view type_name = "ack";
+    std::vector<std::uint64_t> ids; ///< envelope message ids of the acknowledged messages
+    bool operator==(const ack&) const = default;
+    MSGPACK_DEFINE_MAP(ids)
 };
 
 /// Sent back on a request a node could not serve (unknown type, unexpected message).

@@ -34,6 +34,8 @@ public:
             return "envelope sender is not the authenticated peer";
         case errc::not_permitted:
             return "sender may not send this message";
+        case errc::duplicate_workflow:
+            return "a workflow with this id was already placed";
         }
         return "unknown choreo error";
     }
@@ -72,6 +74,8 @@ std::string error_code_name(std::error_code ec) {
         return "impersonation";
     case errc::not_permitted:
         return "not_permitted";
+    case errc::duplicate_workflow:
+        return "duplicate_workflow";
     }
     return "choreo:" + std::to_string(ec.value());
 }

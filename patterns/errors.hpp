@@ -21,6 +21,7 @@ enum class errc {
     unauthenticated,      ///< the peer has no key of the deployment (CURVE)
     impersonation,        ///< the envelope's sender is not the authenticated peer
     not_permitted,        ///< the sender may not send this (operator requests, workflow_ended)
+    duplicate_workflow,   ///< a place_order for a workflow id this node has already started
 };
 
 const std::error_category& choreo_category() noexcept;

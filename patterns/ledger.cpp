@@ -76,6 +76,59 @@ void ledger::record_received(std::size_t bytes) {
     received_.add(bytes);
 }
 
+void ledger::count_ack_sent(std::size_t ids, std::size_t bytes) {
+    std::lock_guard lock(mutex_);
+    delivery_.acks_sent.add(bytes);
+    delivery_.acked_ids += ids;
+}
+
+void ledger::count_ack_received(std::size_t bytes) {
+    std::lock_guard lock(mutex_);
+    delivery_.acks_received.add(bytes);
+}
+
+void ledger::count_acked(std::string_view workflow_id) {
+    std::lock_guard lock(mutex_);
+    if (!by_workflow_ || workflow_id.empty()) {
+        return;
+    }
+    // Only a workflow held here: the handler that applied the message has sent for it by now
+    // if it ever will, and a refused made-up id, finished at once, must not come back.
+    if (auto* w = workflows_.find(workflow_id)) {
+        ++w->acked;
+    }
+}
+
+void ledger::count_resent(std::size_t bytes) {
+    std::lock_guard lock(mutex_);
+    delivery_.resent.add(bytes);
+}
+
+void ledger::count_duplicate(std::size_t bytes) {
+    std::lock_guard lock(mutex_);
+    if (received_.messages > 0 && received_.bytes >= bytes) {
+        --received_.messages;
+        received_.bytes -= bytes;
+    }
+    delivery_.duplicates.add(bytes);
+}
+
+void ledger::add_delivery(delivery_totals& sum) const {
+    {
+        std::lock_guard lock(mutex_);
+        sum.add(delivery_);
+    }
+    for (const auto* p : parts_) {
+        p->add_delivery(sum);
+    }
+}
+
+delivery_totals ledger::delivery() const {
+    delivery_totals sum;
+    add_delivery(sum);
+    return sum;
+}
+
 void ledger::record_received_total(std::uint64_t messages, std::uint64_t bytes) {
     std::lock_guard lock(mutex_);
     received_.add(traffic_totals{messages, bytes});

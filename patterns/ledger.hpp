@@ -50,9 +50,31 @@ struct traffic_totals {
 struct workflow_traffic {
     traffic_totals inter_service; ///< between services
     traffic_totals client;        ///< to and from clients
+    /// Its messages acknowledged by their receivers, each once (an ack of a duplicate is not
+    /// counted here): on a healthy network, inter_service.messages + client.messages. Acks are
+    /// transport traffic and are not among the messages above.
+    std::uint64_t acked{};
     void add(const workflow_traffic& w) {
         inter_service.add(w.inter_service);
         client.add(w.client);
+        acked += w.acked;
+    }
+};
+
+/// Delivery traffic: acks and resends, apart from the workflow messages they carry.
+struct delivery_totals {
+    traffic_totals acks_sent;     ///< ack messages (one acknowledges many message ids)
+    traffic_totals acks_received; ///< ack messages received
+    std::uint64_t acked_ids{};    ///< message ids acknowledged, duplicates' included
+    traffic_totals resent;        ///< workflow messages sent again (not in sent())
+    traffic_totals duplicates; ///< copies received of messages applied already (not in received())
+    bool operator==(const delivery_totals&) const = default;
+    void add(const delivery_totals& d) {
+        acks_sent.add(d.acks_sent);
+        acks_received.add(d.acks_received);
+        acked_ids += d.acked_ids;
+        resent.add(d.resent);
+        duplicates.add(d.duplicates);
     }
 };
 
@@ -108,6 +130,18 @@ public:
     void count_sent(std::string_view workflow_id, std::uint64_t query_id, bool client,
                     std::size_t bytes);
     void record_received(std::size_t bytes);
+    /// Counts one ack sent, acknowledging `ids` message ids (not in sent()).
+    void count_ack_sent(std::size_t ids, std::size_t bytes);
+    /// Counts one ack received (not in received()).
+    void count_ack_received(std::size_t bytes);
+    /// Counts one message of `workflow_id` acknowledged for the first time, in of_workflow(),
+    /// if the workflow is held here (an id that is not is neither taken up nor counted).
+    void count_acked(std::string_view workflow_id);
+    /// Counts one workflow message sent again (not in sent()).
+    void count_resent(std::size_t bytes);
+    /// A message counted by record_received() was a copy of one applied already: it moves to
+    /// the delivery totals, so that sent() == received() still holds once all is received.
+    void count_duplicate(std::size_t bytes);
     /// This node is done with `workflow_id`: its traffic here is kept until `retain_finished`
     /// later workflows are done too, then retired. Sends for it after that count in the totals
     /// only.
@@ -117,6 +151,8 @@ public:
 
     traffic_totals sent() const;
     traffic_totals received() const;
+    /// Returns: acks and resends, here and in the parts.
+    delivery_totals delivery() const;
     /// Returns: the traffic of one workflow, or nullopt if none was seen.
     std::optional<workflow_traffic> of_workflow(const std::string& workflow_id) const;
     /// Returns: the traffic of all these workflows together (ids never seen add nothing).
@@ -147,6 +183,7 @@ private:
     /// Adds the traffic of `workflow_id` seen here and in the parts. Returns: any was seen.
     bool add_workflow(std::string_view workflow_id, workflow_traffic& sum) const;
     void add_totals(traffic_totals& sent, traffic_totals& received) const;
+    void add_delivery(delivery_totals& sum) const;
 
     mutable std::mutex mutex_;
     bool keep_trace_;
@@ -156,6 +193,7 @@ private:
     std::uint64_t seq_ = 0;
     std::uint64_t dropped_ = 0; ///< records dropped from the front of trace_
     traffic_totals sent_, received_;
+    delivery_totals delivery_;
     retention_map<workflow_traffic> workflows_;
     std::deque<traffic_record> trace_;
     std::deque<std::int64_t> trace_order_; ///< steady clock of each kept record

@@ -65,6 +65,10 @@ public:
             return "socket error";
         case send_failure::no_key:
             return "no public key for the peer";
+        case send_failure::outbox_full:
+            return "outbox full: too many messages await their ack";
+        case send_failure::unacknowledged:
+            return "never acknowledged: given up after the last resend";
         }
         return "send failed";
     }
@@ -93,6 +97,10 @@ std::string_view to_string(send_failure why) noexcept {
         return "socket_error";
     case send_failure::no_key:
         return "no_key";
+    case send_failure::outbox_full:
+        return "outbox_full";
+    case send_failure::unacknowledged:
+        return "unacknowledged";
     }
     return "send_failed";
 }
@@ -126,7 +134,15 @@ struct node::watched {
 node::node(zmq::context_t& context, asio::io_context& io, std::string name, ledger& book,
            node_options options)
     : context_(context), io_(io), name_(std::move(name)), ledger_(book),
-      options_(std::move(options)), monitor_fd_(io), delay_timer_(io) {
+      options_(std::move(options)), monitor_fd_(io), delay_timer_(io),
+      outbox_(std::make_unique<memory_outbox>(options_.outbox_capacity)),
+      applied_(std::make_unique<memory_applied_ids>(options_.applied_ids_retained)),
+      placed_(options_.applied_ids_retained), resend_timer_(io),
+      ack_loss_rng_(options_.ack_loss_seed),
+      // Message ids stay unique across restarts: each incarnation counts on from the wall clock
+      // at its start, in ns, which a restarted node has passed unless it sent more than one
+      // message per ns before.
+      next_message_id_(static_cast<std::uint64_t>(now_ns())) {
     if (options_.keys) {
         // Bound before the inbox can bind: libzmq lets any CURVE key in when no handler is.
         zap_ = zap_handler::of(context_);
@@ -200,6 +216,16 @@ void node::set_keys(std::shared_ptr<const credentials> keys) {
     zap_->update(zap_domain_, options_.keys->ring);
 }
 
+void node::set_delivery_stores(std::unique_ptr<outbox> out, std::unique_ptr<applied_ids> applied) {
+    if (!out || !applied) {
+        throw std::invalid_argument(name_ + ": set_delivery_stores needs both stores");
+    }
+    outbox_ = std::move(out);
+    applied_ = std::move(applied);
+    unacked_.store(outbox_->size(), std::memory_order_relaxed);
+    applied_ids_.store(applied_->size(), std::memory_order_relaxed);
+}
+
 void node::start() {
     watch(*inbox_);
     monitor_fd_.assign(monitor_.get(zmq::sockopt::fd));
@@ -261,6 +287,11 @@ void node::stop() {
     }
     stopped_ = true;
     delay_timer_.cancel();
+    resend_timer_.cancel();
+    if (outbox_->size() > 0) {
+        log().warn("{}: stopped with {} message(s) not acknowledged by their receiver", name_,
+                   outbox_->size());
+    }
     std::uint64_t undelivered = delayed_.size();
     auto close = [&](watched& w) {
         undelivered += w.backlog.size();
@@ -447,7 +478,14 @@ std::size_t node::read_some(watched& w, std::size_t most, bool& dry) {
         for (std::size_t i = 0; i < count && i < frames.size(); ++i) {
             taken_over(frames[i]); // TSan: see patterns/handover.hpp
         }
-        ledger_.record_received(bytes);
+        // Acks are delivery traffic, counted apart from the messages they acknowledge.
+        const bool is_ack =
+            count == first + 2 && frames[first].to_string_view() == msg::ack::type_name;
+        if (is_ack) {
+            ledger_.count_ack_received(bytes);
+        } else {
+            ledger_.record_received(bytes);
+        }
         std::string peer = via_inbox ? frames[0].to_string() : w.peer;
         result<message> decoded = std::error_code(errc::malformed_frames);
         if (count == first + 2) {
@@ -465,6 +503,14 @@ std::size_t node::read_some(watched& w, std::size_t most, bool& dry) {
         }
         if (const auto why = check_sender(w, frames[first], decoded.value())) {
             reject(why, peer, via_inbox, decoded.value().env);
+            continue;
+        }
+        if (const auto* a = decoded.value().payload.get_if<msg::ack>()) {
+            bump(acks_received_);
+            take_ack(decoded.value().env.sender, *a);
+            continue;
+        }
+        if (!admit(w, peer, decoded.value(), bytes)) {
             continue;
         }
         w.batch.push_back({std::move(decoded).value(), std::move(peer), via_inbox, bytes});
@@ -490,6 +536,11 @@ void node::handle_batch(watched& w) {
             --awaiting_replies_;
         }
         handle(batch[i]);
+        // Acknowledged once handled, at the end of the batch.
+        if (carries_effects(batch[i].msg.payload, batch[i].msg.env.query_id)) {
+            acks_due_.push_back({&w, via_inbox ? batch[i].peer : std::string(),
+                                 batch[i].msg.env.message_id, batch[i].msg.env.workflow_id});
+        }
     };
     if (via_inbox) {
         std::vector<std::pair<std::string_view, std::size_t>> cursors; // peer -> next to look at
@@ -523,6 +574,94 @@ void node::handle_batch(watched& w) {
                     batch.size() - handled);
     }
     batch.clear();
+    end_of_batch();
+}
+
+bool node::carries_effects(const msg::payload& p, std::uint64_t query_id) {
+    return query_id == 0 && !p.holds<msg::error_reply>() && !p.holds<msg::ack>() &&
+           !p.holds<msg::inspect_request>() && !p.holds<msg::hold_request>();
+}
+
+bool node::admit(watched& w, const std::string& peer, const message& m, std::size_t bytes) {
+    if (!carries_effects(m.payload, m.env.query_id)) {
+        return true;
+    }
+    const bool via_inbox = &w == inbox_.get();
+    if (!applied_->apply(m.env.sender, m.env.message_id)) {
+        // Applied already: its ack was lost, or is on its way. Acked again, not applied again.
+        bump(duplicates_);
+        ledger_.count_duplicate(bytes);
+        acks_due_.push_back({&w, via_inbox ? peer : std::string(), m.env.message_id, {}});
+        return false;
+    }
+    applied_ids_.store(applied_->size(), std::memory_order_relaxed);
+    if (m.payload.holds<msg::place_order>() && !m.env.workflow_id.empty()) {
+        // The same workflow id placed again under a new message id: one workflow per id. Refused
+        // here, before any pattern sees it, and acked, so that its sender stops resending it.
+        if (placed_.find(m.env.workflow_id)) {
+            reject(errc::duplicate_workflow, peer, via_inbox, m.env);
+            acks_due_.push_back(
+                {&w, via_inbox ? peer : std::string(), m.env.message_id, m.env.workflow_id});
+            return false;
+        }
+        placed_.add(m.env.workflow_id, 0);
+    }
+    return true;
+}
+
+void node::take_ack(const std::string& sender, const msg::ack& a) {
+    for (const auto id : a.ids) {
+        // Only the receiver a message went to acknowledges it (with keys, authenticated).
+        const auto* m = outbox_->find(id);
+        if (m != nullptr && m->to == sender) {
+            outbox_->remove(id);
+            unschedule(id);
+        }
+    }
+    unacked_.store(outbox_->size(), std::memory_order_relaxed);
+}
+
+void node::end_of_batch() {
+    if (acks_due_.empty()) {
+        return;
+    }
+    auto due = std::move(acks_due_);
+    acks_due_.clear();
+    // What the batch applied sticks before any of it is acknowledged (a durable store commits
+    // here: one transaction per batch).
+    applied_->commit();
+    std::vector<char> sent(due.size(), 0);
+    for (std::size_t i = 0; i < due.size(); ++i) {
+        if (sent[i] != 0) {
+            continue;
+        }
+        // One ack per connection: every id of the batch that came in on it.
+        msg::ack a;
+        for (std::size_t j = i; j < due.size(); ++j) {
+            if (sent[j] == 0 && due[j].socket == due[i].socket &&
+                due[j].routing_id == due[i].routing_id) {
+                sent[j] = 1;
+                a.ids.push_back(due[j].id);
+                if (!due[j].workflow_id.empty()) {
+                    ledger_.count_acked(due[j].workflow_id);
+                }
+            }
+        }
+        if (stopped_) {
+            return;
+        }
+        if (options_.ack_loss > 0 &&
+            std::bernoulli_distribution(options_.ack_loss)(ack_loss_rng_)) {
+            bump(acks_lost_);
+            continue;
+        }
+        const msg::envelope env{++next_message_id_, {}, name_, now_ns(), 0, 0};
+        const auto ids = a.ids.size();
+        outbound m = encode_frames(env, msg::payload(std::move(a)), due[i].routing_id);
+        ledger_.count_ack_sent(ids, m.type.size() + m.body.size());
+        bump(acks_sent_);
+        enqueue(*due[i].socket, std::move(m));
+    }
 }
 
 void node::serve_replies() {
@@ -650,14 +789,25 @@ std::string_view node::peer_of(const watched& w, const outbound& m) {
 }
 
 void node::dropped(std::string_view to, send_failure why, const outbound& m) {
-    send_failed(to, why, m.type_name);
-    if (!send_failed_hook_) {
+    // The body is still this node's: zmq takes a frame only when it accepts it.
+    dropped(to, why, m.type_name, m.body.to_string_view());
+}
+
+void node::dropped(std::string_view to, send_failure why, std::string_view type,
+                   std::string_view body) {
+    send_failed(to, why, type);
+    // Decoding it again costs nothing on the way out, only here.
+    auto what = decode(type, body, options_.limits);
+    if (!what) {
         return;
     }
-    // The body is still this node's: zmq takes a frame only when it accepts it. Decoding it
-    // again costs nothing on the way out, only here.
-    auto what = decode(m.type_name, m.body.to_string_view(), options_.limits);
-    if (!what || what.value().env.query_id != 0 || what.value().env.workflow_id.empty()) {
+    // Not resent any more: whoever handles the failure decides what becomes of its workflow.
+    if (outbox_->remove(what.value().env.message_id)) {
+        unschedule(what.value().env.message_id);
+        unacked_.store(outbox_->size(), std::memory_order_relaxed);
+    }
+    if (!send_failed_hook_ || what.value().env.query_id != 0 ||
+        what.value().env.workflow_id.empty()) {
         return; // query traffic: its asker times out and says so
     }
     // Told later, on the io thread: the handler that sent it may still be running.
@@ -755,11 +905,27 @@ result<std::size_t> node::transmit(watched& w, std::string_view routing_id, cons
         send_failed(to, send_failure::node_stopped, out.payload.type_name());
         return std::error_code(send_failure::node_stopped);
     }
+    const bool keep = carries_effects(out.payload, out.query_id);
+    if (keep && outbox_->size() >= outbox_->capacity()) {
+        // Refused, not dropped: the caller is told, as for any send that cannot be made.
+        send_failed(to, send_failure::outbox_full, out.payload.type_name());
+        return std::error_code(send_failure::outbox_full);
+    }
     const auto at = now_ns(); // the envelope's clock crosses processes: wall clock
     const msg::envelope env{++next_message_id_, std::move(out.workflow_id), name_, at, out.hop,
                             out.query_id};
     outbound m = encode_frames(env, out.payload, routing_id);
     const auto bytes = m.type.size() + m.body.size();
+    if (keep) {
+        // Kept as it goes on the wire, until its receiver acks it: a resend is the same message.
+        if (!outbox_->keep({env.message_id, to, std::string(routing_id), std::string(m.type_name),
+                            m.body.to_string()})) {
+            send_failed(to, send_failure::outbox_full, out.payload.type_name());
+            return std::error_code(send_failure::outbox_full);
+        }
+        unacked_.store(outbox_->size(), std::memory_order_relaxed);
+        schedule_resend(env.message_id, 1);
+    }
     const bool client = options_.role == node_role::client ||
                         (&w == inbox_.get() ? topology_.is_client(to) : w.peer_is_client);
     if (dropped_by_fault(out.query_id, client, env.workflow_id)) {
@@ -839,6 +1005,101 @@ bool node::flush(watched& w) {
     return sent;
 }
 
+void node::schedule_resend(std::uint64_t id, std::uint32_t sends) {
+    // Doubling from resend_initial, capped at resend_max; never before a message and its ack
+    // could have crossed a delayed link.
+    auto wait = options_.resend_initial;
+    for (std::uint32_t i = 1; i < sends && wait < options_.resend_max; ++i) {
+        wait *= 2;
+    }
+    wait = std::min(wait, options_.resend_max);
+    const auto due = std::chrono::steady_clock::now() + wait + 2 * options_.link_delay;
+    resends_[id] = {sends, resend_order_.emplace(due, id)};
+    arm_resend();
+}
+
+void node::unschedule(std::uint64_t id) {
+    if (const auto it = resends_.find(id); it != resends_.end()) {
+        resend_order_.erase(it->second.at);
+        resends_.erase(it);
+    }
+}
+
+void node::arm_resend() {
+    if (stopped_ || resend_order_.empty()) {
+        return;
+    }
+    const auto first = resend_order_.begin()->first;
+    if (resend_armed_ && first >= resend_armed_at_) {
+        return; // the timer fires first; it looks at everything due then
+    }
+    resend_armed_ = true;
+    resend_armed_at_ = first;
+    resend_timer_.expires_at(first); // cancels a later wait: its handler sees operation_aborted
+    resend_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopped_) {
+            return; // re-armed earlier, or the node is going away
+        }
+        resend_armed_ = false;
+        try {
+            resend_due();
+        } catch (const std::exception& e) {
+            bump(handler_errors_); // posted work: nothing may escape to the io_context
+            log().error("{}: resending: {}", name_, e.what());
+        }
+        arm_resend();
+    });
+}
+
+void node::resend_due() {
+    const auto now = std::chrono::steady_clock::now();
+    while (!resend_order_.empty() && resend_order_.begin()->first <= now && !stopped_) {
+        const auto id = resend_order_.begin()->second;
+        resend_order_.erase(resend_order_.begin());
+        const auto state = resends_.find(id);
+        const auto sends = state == resends_.end() ? 1 : state->second.sends;
+        if (state != resends_.end()) {
+            resends_.erase(state);
+        }
+        const auto* m = outbox_->find(id);
+        if (m == nullptr) {
+            continue;
+        }
+        if (options_.resend_limit != 0 && sends >= options_.resend_limit) {
+            const unacked given_up = *m;
+            dropped(given_up.to, send_failure::unacknowledged, given_up.type, given_up.body);
+            continue;
+        }
+        watched* w = nullptr;
+        if (!m->routing_id.empty()) {
+            w = inbox_.get(); // a reply goes back on the connection the request came in on
+        } else if (const auto d = dealers_.find(m->to); d != dealers_.end()) {
+            w = d->second.get();
+        }
+        const auto contract = find_contract(m->type);
+        // A socket that has not taken the message yet (no connection, high-water mark) holds it
+        // in its backlog: another copy would only queue behind it.
+        const bool client = options_.role == node_role::client || topology_.is_client(m->to);
+        if (w != nullptr && contract && w->backlog.empty() &&
+            !dropped_by_fault(0, client, m->to)) { // a resend is lost as the first send is
+            outbound copy;
+            copy.type = zmq::message_t(m->type.data(), m->type.size());
+            copy.type_name = contract->type_name;
+            copy.body = zmq::message_t(m->body.data(), m->body.size());
+            if (!m->routing_id.empty()) {
+                copy.routing_id = zmq::message_t(m->routing_id.data(), m->routing_id.size());
+                copy.routed = true;
+            }
+            ledger_.count_resent(copy.type.size() + copy.body.size());
+            bump(resent_);
+            enqueue(*w, std::move(copy));
+        }
+        if (outbox_->find(id) != nullptr) { // the send may have failed and given it up
+            schedule_resend(id, sends + 1);
+        }
+    }
+}
+
 void node::arm_delay() {
     if (delay_armed_ || delayed_.empty() || stopped_) {
         return;
@@ -897,6 +1158,13 @@ node_counters node::counters() const {
                     zap_counts_->refused.load(std::memory_order_relaxed),
                     handshake_failed_,
                     send_failed_,
+                    duplicates_,
+                    acks_sent_,
+                    acks_received_,
+                    acks_lost_,
+                    resent_,
+                    unacked_,
+                    applied_ids_,
                     {},
                     {},
                     dropped_by_fault_};

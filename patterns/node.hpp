@@ -9,10 +9,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <random>
 #include <set>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -24,6 +26,7 @@
 
 #include "patterns/auth.hpp"
 #include "patterns/codec.hpp"
+#include "patterns/delivery.hpp"
 #include "patterns/errors.hpp"
 #include "patterns/ledger.hpp"
 #include "patterns/retention.hpp"
@@ -64,6 +67,27 @@ struct node_options {
     /// dropped before the transport sees them: not counted as sent in the ledger, counted in
     /// node_counters::dropped_by_fault.
     send_drop drop;
+
+    // At-least-once delivery (docs/PROTOCOL.md, Delivery): a workflow message (query_id 0) waits
+    // in the outbox until its receiver acknowledges it, and is sent again meanwhile.
+    /// The first resend comes this long after the send (plus twice link_delay), each next one
+    /// twice as long after the one before, at most resend_max apart.
+    std::chrono::milliseconds resend_initial{200};
+    std::chrono::milliseconds resend_max{3'200};
+    /// Sends (the first included) after which an unacknowledged message is given up: counted
+    /// in send_failed_by as "unacknowledged", logged, handed to on_send_failed. 0: never.
+    /// At the defaults a message is given up about a minute after it was first sent.
+    std::uint32_t resend_limit = 20;
+    /// Unacknowledged messages kept at most. A send beyond is refused: send() returns
+    /// send_failure::outbox_full, counted in send_failed_by and logged. Nothing is dropped.
+    std::size_t outbox_capacity = 100'000;
+    /// Applied message ids remembered, the most recent first, to drop duplicates (see
+    /// memory_applied_ids); place_order workflow ids remembered to refuse a second one.
+    std::size_t applied_ids_retained = 100'000;
+    /// Fault injection for tests: the share of ack messages this node does not send (each
+    /// drawn from a generator seeded with ack_loss_seed), counted in acks_lost.
+    double ack_loss = 0.0;
+    std::uint64_t ack_loss_seed = 1;
 };
 
 /// A message to send; the node fills in the rest of the envelope.
@@ -93,6 +117,8 @@ enum class send_failure {
     unroutable,          ///< a reply on the inbox to a peer that is gone (EHOSTUNREACH)
     socket_error,        ///< the socket refused it with another error
     no_key,              ///< with keys: the peer has no public key in the keyring
+    outbox_full,         ///< node_options::outbox_capacity messages await their ack already
+    unacknowledged,      ///< sent resend_limit times, never acknowledged: given up
 };
 
 /// Returns: the stable name of a reason, e.g. "peer_gone" (in node_counters::send_failed_by).
@@ -126,7 +152,14 @@ struct node_counters {
     /// Connections to the inbox whose handshake failed: a wrong mechanism (NULL against
     /// CURVE, say), ZMTP before 3.0, a key the ZAP handler refused, garbage instead of ZMTP.
     std::uint64_t handshake_failed{};
-    std::uint64_t send_failed{}; ///< messages never sent or dropped later, see send_failed_by
+    std::uint64_t send_failed{};   ///< messages never sent or dropped later, see send_failed_by
+    std::uint64_t duplicates{};    ///< workflow messages received again: dropped, acked again
+    std::uint64_t acks_sent{};     ///< ack messages sent
+    std::uint64_t acks_received{}; ///< ack messages received
+    std::uint64_t acks_lost{};     ///< ack messages not sent (node_options::ack_loss)
+    std::uint64_t resent{};        ///< workflow messages sent again, unacknowledged
+    std::uint64_t unacked{};       ///< workflow messages in the outbox now
+    std::uint64_t applied_ids{};   ///< message ids remembered now to drop duplicates
     std::map<std::string, std::uint64_t> rejected_by;    ///< reason -> count
     std::map<std::string, std::uint64_t> send_failed_by; ///< send_failure name -> count
     std::uint64_t dropped_by_fault{}; ///< inter-service sends dropped by node_options::drop
@@ -144,7 +177,14 @@ struct node_counters {
 ///
 /// A message that cannot be sent is counted in send_failed_by and logged once per (peer,
 /// reason), not once per message. send() reports what it knows at once; a workflow message
-/// dropped later (its peer went away) is handed to the on_send_failed hook.
+/// dropped later (its peer went away, or it was never acknowledged) is handed to the
+/// on_send_failed hook.
+///
+/// Delivery is at least once, effects exactly once: a workflow message (query_id 0, not an
+/// error_reply) is kept in the outbox and sent again with backoff until its receiver acks it.
+/// A receiver notes each (sender, message id) as applied when it reads it, drops one it has
+/// applied already (counted in duplicates) and acknowledges both at the end of the drained
+/// batch, one ack per peer: the point where a durable node commits (applied_ids::commit).
 class node {
 public:
     using handler = std::function<void(node&, const incoming&)>;
@@ -172,6 +212,9 @@ public:
     /// Called on the io thread, after the handler that sent it has returned, for every workflow
     /// message (query_id 0, a workflow id) dropped after send() or reply() accepted it.
     void on_send_failed(send_failure_handler h) { send_failed_hook_ = std::move(h); }
+    /// Replaces the in-memory outbox and applied ids (a durable store, say). Call before
+    /// start(), before anything is sent.
+    void set_delivery_stores(std::unique_ptr<outbox> out, std::unique_ptr<applied_ids> applied);
 
     /// Starts watching the sockets. Call on the io thread (or before it runs).
     void start();
@@ -231,6 +274,21 @@ private:
                                  outgoing out);
     void send_failed(std::string_view to, send_failure why, std::string_view type);
     void dropped(std::string_view to, send_failure why, const outbound& m);
+    /// Counts and logs a message that will not be sent, takes it out of the outbox, and
+    /// tells on_send_failed if it was a workflow message.
+    void dropped(std::string_view to, send_failure why, std::string_view type,
+                 std::string_view body);
+    // Delivery: see the class comment.
+    static bool carries_effects(const msg::payload& p, std::uint64_t query_id);
+    /// Returns: whether `m` (a workflow message just read) is new here; a duplicate is acked
+    /// again, a second place_order for a workflow refused.
+    bool admit(watched& w, const std::string& peer, const message& m, std::size_t bytes);
+    void take_ack(const std::string& sender, const msg::ack& a);
+    void end_of_batch();
+    void schedule_resend(std::uint64_t id, std::uint32_t sends);
+    void unschedule(std::uint64_t id);
+    void arm_resend();
+    void resend_due();
     static std::string_view peer_of(const watched& w, const outbound& m);
     outbound encode_frames(const msg::envelope& env, const msg::payload& payload,
                            std::string_view routing_id);
@@ -278,6 +336,26 @@ private:
     std::deque<delayed> delayed_; ///< due times in order: every message gets the same delay
     asio::steady_timer delay_timer_;
     bool delay_armed_ = false;
+    std::unique_ptr<outbox> outbox_;
+    std::unique_ptr<applied_ids> applied_;
+    retired_ids placed_; ///< workflow ids of the place_orders read here, hashed
+    struct resend_state {
+        std::uint32_t sends{};
+        std::multimap<std::chrono::steady_clock::time_point, std::uint64_t>::iterator at;
+    };
+    std::unordered_map<std::uint64_t, resend_state> resends_; ///< by message id
+    std::multimap<std::chrono::steady_clock::time_point, std::uint64_t> resend_order_;
+    asio::steady_timer resend_timer_;
+    bool resend_armed_ = false;
+    std::chrono::steady_clock::time_point resend_armed_at_;
+    struct ack_due {
+        watched* socket;        ///< where the message came in
+        std::string routing_id; ///< the inbox's connection, or empty for a DEALER
+        std::uint64_t id{};
+        std::string workflow_id; ///< empty for a duplicate: acked before, counted then
+    };
+    std::vector<ack_due> acks_due_; ///< for the batch being handled
+    std::mt19937_64 ack_loss_rng_;
     bool stopped_ = false;
     std::uint64_t next_message_id_ = 0;
     std::size_t body_capacity_ = 512;  ///< first allocation for an encoded body
@@ -290,8 +368,10 @@ private:
     std::atomic<std::uint64_t> received_{0}, sent_{0}, rejected_{0}, unroutable_{0},
         handler_errors_{0}, backlog_{0}, handshake_failed_{0}, send_failed_{0},
         dropped_by_fault_{0};
+    std::atomic<std::uint64_t> duplicates_{0}, acks_sent_{0}, acks_received_{0}, acks_lost_{0},
+        resent_{0}, unacked_{0}, applied_ids_{0};
     std::array<std::atomic<std::uint64_t>, 16> rejected_by_{};
-    std::array<std::atomic<std::uint64_t>, 8> send_failed_by_{};
+    std::array<std::atomic<std::uint64_t>, 16> send_failed_by_{};
 };
 
 } // namespace choreo

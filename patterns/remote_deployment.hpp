@@ -42,6 +42,8 @@ public:
     const workflow& flow() const noexcept override { return workflow_; }
     const pattern& used_pattern() const noexcept override { return pattern_; }
     const ledger& traffic() override;
+    /// Returns: the client's own ledger, as it counted (delivery traffic included).
+    const ledger& client_ledger() const noexcept { return own_; }
     domain_effects effects() override;
     void hold(const std::string& service) override;
     void release(const std::string& service) override;

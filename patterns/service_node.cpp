@@ -69,6 +69,14 @@ msg::inspect_reply service_node::inspect(std::uint64_t since, std::size_t limit)
     r.rejected = c.rejected;
     r.backlog = c.backlog;
     r.dropped_by_fault = c.dropped_by_fault;
+    r.duplicates = c.duplicates;
+    r.acks_sent = c.acks_sent;
+    const auto delivery = node_.book().delivery();
+    r.acks_bytes = delivery.acks_sent.bytes;
+    r.acked_ids = delivery.acked_ids;
+    r.resent = c.resent;
+    r.unacked = c.unacked;
+    r.applied_ids = c.applied_ids;
     r.state_bytes = behaviour_->state_bytes();
     r.state_workflows = behaviour_->state_workflows();
     if (domain_) {

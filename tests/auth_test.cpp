@@ -100,7 +100,9 @@ private:
 
 /// A workflow_event no service has any use for: refused with an error_reply.
 message nonsense(const std::string& sender, const std::string& workflow_id = "made-up") {
-    return {{1, workflow_id, sender, 0, 1, 0},
+    // Each its own message id: a receiver drops a repeated (sender, message_id) as a duplicate.
+    static std::atomic<std::uint64_t> ids{0};
+    return {{++ids, workflow_id, sender, 0, 1, 0},
             msg::workflow_event{"order", "nonsense", 0, sender, {}}};
 }
 

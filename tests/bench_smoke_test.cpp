@@ -27,6 +27,9 @@ const std::vector<std::string> every_field{"pattern",
                                            "inter_service_messages_per_workflow",
                                            "inter_service_bytes_per_workflow",
                                            "mean_message_bytes",
+                                           "ack_messages_per_workflow",
+                                           "acked_messages_per_workflow",
+                                           "resent_messages_per_workflow",
                                            "e2e_p50_us",
                                            "e2e_p90_us",
                                            "e2e_p99_us",
@@ -65,6 +68,9 @@ void expect_complete(const nlohmann::json& rows, std::size_t runs, std::size_t w
         EXPECT_EQ(row["effects_not_as_predicted"].get<double>(), 0.0);
         EXPECT_GT(row["floor_messages_per_s"].get<double>(), 0.0);
         EXPECT_GT(row["e2e_p50_us"].get<double>(), 0.0);
+        // Every workflow message is acked, apart from the messages counted above.
+        EXPECT_GT(row["ack_messages_per_workflow"].get<double>(), 0.0);
+        EXPECT_GT(row["acked_messages_per_workflow"].get<double>(), 0.0);
     }
 }
 

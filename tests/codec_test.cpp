@@ -168,7 +168,7 @@ TEST(codec_registered_contracts, the_core_registers_its_own_contracts_as_core) {
     // Core contracts need no pattern: looking one up is enough to register them all.
     for (const auto name :
          {"place_order", "workflow_ended", "workflow_event", "status_request", "status_reply",
-          "inspect_request", "inspect_reply", "hold_request", "error_reply"}) {
+          "inspect_request", "inspect_reply", "hold_request", "error_reply", "ack"}) {
         const auto info = find_contract(name);
         ASSERT_TRUE(info.has_value()) << name;
         EXPECT_EQ(info->module, "core") << name;
@@ -984,6 +984,7 @@ const std::vector<code_facts> every_code{
     {errc::unknown_service, "unknown_service", "unknown service"},
     {errc::unexpected_message, "unexpected_message", "message type not handled by this node"},
     {errc::timeout, "timeout", "timed out"},
+    {errc::duplicate_workflow, "duplicate_workflow", "a workflow with this id was already placed"},
 };
 
 TEST(codec_error_codes, compare_equal_to_their_enum_and_carry_stable_names) {

@@ -29,13 +29,14 @@ template <class... Ts> struct contract_list {
 /// Every contract the codec tests have a sample of. A contract the core, a built-in pattern or a
 /// built-in workflow registers without being listed here fails
 /// codec_registered_contracts.every_built_in_contract_has_a_sample_here.
-using sampled_contracts = contract_list<
-    msg::place_order, msg::workflow_ended, msg::workflow_event, msg::status_request,
-    msg::status_reply, msg::inspect_request, msg::inspect_reply, msg::hold_request,
-    msg::error_reply, msg::stuck_request, msg::stuck_reply, front_controller::progress_report,
-    stateless::snapshot_request, stateless::snapshot_reply, stamp_coupling::stamped_event,
-    stamp_coupling::stamp_request, stamp_coupling::stamp_reply, orchestration::run_step,
-    orchestration::tell_failure, orchestration::step_finished>;
+using sampled_contracts =
+    contract_list<msg::place_order, msg::workflow_ended, msg::workflow_event, msg::status_request,
+                  msg::status_reply, msg::inspect_request, msg::inspect_reply, msg::hold_request,
+                  msg::error_reply, msg::stuck_request, msg::stuck_reply, msg::ack, front_controller::progress_report,
+                  stateless::snapshot_request, stateless::snapshot_reply,
+                  stamp_coupling::stamped_event, stamp_coupling::stamp_request,
+                  stamp_coupling::stamp_reply, orchestration::run_step, orchestration::tell_failure,
+                  orchestration::step_finished>;
 
 // ---- samples: every field set to something other than its default ------------------------------
 
@@ -129,7 +130,14 @@ template <> inline msg::inspect_reply sample() {
              {"stock:rare-001", 0},
              {"email:wf-1:order confirmed", 1},
              {"balance:overdrawn", -3}},
-            6};
+            6,
+            5,
+            1'024,
+            49'152,
+            130,
+            7,
+            2,
+            100'000};
 }
 template <> inline msg::hold_request sample() {
     return {true};
@@ -147,6 +155,9 @@ template <> inline msg::stuck_reply sample() {
             10'000,
             {{"wf-1", "stuck", sample_record(1), 1'700'000'000'000'000'009LL, 2},
              {"wf-2", "in_progress", sample_record(0), 0, 0}}};
+}
+template <> inline msg::ack sample() {
+    return {{1, 0x7FFF'FFFF'FFFF'FFFFULL, 1'764'000'000'000'000'042ULL}};
 }
 template <> inline front_controller::progress_report sample() {
     return {sample_record(2), "completed"};

@@ -448,8 +448,9 @@ TEST(node_read_path, a_handler_that_throws_is_counted_and_the_node_goes_on) {
     b.run();
     zmq::socket_t peer(ctx, zmq::socket_type::dealer);
     peer.connect(endpoint);
+    std::uint64_t id = 0; // each its own: a repeated message id would be a duplicate
     for (std::uint32_t hop : {1u, 1u, 0u}) {
-        send_raw(peer, {{1, "wf", "peer", 0, hop, 0}, msg::status_request{"wf"}});
+        send_raw(peer, {{++id, "wf", "peer", 0, hop, 0}, msg::status_request{"wf"}});
     }
     const auto until = std::chrono::steady_clock::now() + choreo::testing::deadline;
     while (handled == 0 && std::chrono::steady_clock::now() < until) {
