@@ -193,13 +193,13 @@ struct inspect_reply {
     std::uint64_t domain_bytes{};    ///< the domain service's own data (0 if it has none)
     domain_effects effects;
     std::uint64_t dropped_by_fault{}; ///< inter-service sends a drop fault dropped (--fault drop:P)
-    std::uint64_t duplicates{};  ///< workflow messages received again and dropped
-    std::uint64_t acks_sent{};   ///< ack messages sent
-    std::uint64_t acks_bytes{};  ///< their bytes
-    std::uint64_t acked_ids{};   ///< message ids they named
-    std::uint64_t resent{};      ///< workflow messages sent again, unacknowledged
-    std::uint64_t unacked{};     ///< workflow messages waiting for their ack (the outbox)
-    std::uint64_t applied_ids{}; ///< message ids remembered to drop duplicates
+    std::uint64_t duplicates{};       ///< workflow messages received again and dropped
+    std::uint64_t acks_sent{};        ///< ack messages sent
+    std::uint64_t acks_bytes{};       ///< their bytes
+    std::uint64_t acked_ids{};        ///< message ids they named
+    std::uint64_t resent{};           ///< workflow messages sent again, unacknowledged
+    std::uint64_t unacked{};          ///< workflow messages waiting for their ack (the outbox)
+    std::uint64_t applied_ids{};      ///< message ids remembered to drop duplicates
     bool operator==(const inspect_reply&) const = default;
     MSGPACK_DEFINE_MAP(node, sent, more, received_messages, received_bytes, rejected, backlog,
                        state_bytes, state_workflows, domain_bytes, effects, dropped_by_fault,

@@ -29,14 +29,13 @@ template <class... Ts> struct contract_list {
 /// Every contract the codec tests have a sample of. A contract the core, a built-in pattern or a
 /// built-in workflow registers without being listed here fails
 /// codec_registered_contracts.every_built_in_contract_has_a_sample_here.
-using sampled_contracts =
-    contract_list<msg::place_order, msg::workflow_ended, msg::workflow_event, msg::status_request,
-                  msg::status_reply, msg::inspect_request, msg::inspect_reply, msg::hold_request,
-                  msg::error_reply, msg::stuck_request, msg::stuck_reply, msg::ack, front_controller::progress_report,
-                  stateless::snapshot_request, stateless::snapshot_reply,
-                  stamp_coupling::stamped_event, stamp_coupling::stamp_request,
-                  stamp_coupling::stamp_reply, orchestration::run_step, orchestration::tell_failure,
-                  orchestration::step_finished>;
+using sampled_contracts = contract_list<
+    msg::place_order, msg::workflow_ended, msg::workflow_event, msg::status_request,
+    msg::status_reply, msg::inspect_request, msg::inspect_reply, msg::hold_request,
+    msg::error_reply, msg::stuck_request, msg::stuck_reply, msg::ack,
+    front_controller::progress_report, stateless::snapshot_request, stateless::snapshot_reply,
+    stamp_coupling::stamped_event, stamp_coupling::stamp_request, stamp_coupling::stamp_reply,
+    orchestration::run_step, orchestration::tell_failure, orchestration::step_finished>;
 
 // ---- samples: every field set to something other than its default ------------------------------
 
