@@ -616,6 +616,9 @@ void node::take_ack(const std::string& sender, const msg::ack& a) {
         if (m != nullptr && m->to == sender) {
             outbox_->remove(id);
             unschedule(id);
+            auto& progress = acks_from_[sender];
+            progress.highest = std::max(progress.highest, id);
+            progress.last = std::chrono::steady_clock::now();
         }
     }
     unacked_.store(outbox_->size(), std::memory_order_relaxed);
@@ -1005,15 +1008,18 @@ bool node::flush(watched& w) {
     return sent;
 }
 
-void node::schedule_resend(std::uint64_t id, std::uint32_t sends) {
+std::chrono::nanoseconds node::resend_wait(std::uint32_t sends) const {
     // Doubling from resend_initial, capped at resend_max; never before a message and its ack
     // could have crossed a delayed link.
     auto wait = options_.resend_initial;
     for (std::uint32_t i = 1; i < sends && wait < options_.resend_max; ++i) {
         wait *= 2;
     }
-    wait = std::min(wait, options_.resend_max);
-    const auto due = std::chrono::steady_clock::now() + wait + 2 * options_.link_delay;
+    return std::min(wait, options_.resend_max) + 2 * options_.link_delay;
+}
+
+void node::schedule_resend(std::uint64_t id, std::uint32_t sends) {
+    const auto due = std::chrono::steady_clock::now() + resend_wait(sends);
     resends_[id] = {sends, resend_order_.emplace(due, id)};
     arm_resend();
 }
@@ -1063,6 +1069,16 @@ void node::resend_due() {
         }
         const auto* m = outbox_->find(id);
         if (m == nullptr) {
+            continue;
+        }
+        // A peer that has acknowledged messages within the wait, but none sent after this one,
+        // is working through its queue, not losing messages: a copy would only lengthen the
+        // queue (and resends of a long queue would swamp it). Wait again, the same step of the
+        // backoff. A later message acknowledged, or a peer silent for the wait: resend.
+        if (const auto p = acks_from_.find(m->to); p != acks_from_.end() &&
+                                                   p->second.highest < id &&
+                                                   now - p->second.last < resend_wait(sends)) {
+            schedule_resend(id, sends);
             continue;
         }
         if (options_.resend_limit != 0 && sends >= options_.resend_limit) {

@@ -285,6 +285,7 @@ private:
     bool admit(watched& w, const std::string& peer, const message& m, std::size_t bytes);
     void take_ack(const std::string& sender, const msg::ack& a);
     void end_of_batch();
+    std::chrono::nanoseconds resend_wait(std::uint32_t sends) const;
     void schedule_resend(std::uint64_t id, std::uint32_t sends);
     void unschedule(std::uint64_t id);
     void arm_resend();
@@ -344,6 +345,13 @@ private:
         std::multimap<std::chrono::steady_clock::time_point, std::uint64_t>::iterator at;
     };
     std::unordered_map<std::uint64_t, resend_state> resends_; ///< by message id
+    struct ack_progress {
+        std::uint64_t highest{}; ///< the highest message id the peer acknowledged
+        std::chrono::steady_clock::time_point last{}; ///< when it last acknowledged one
+    };
+    /// Per peer it sent to (a name an outbox entry had): whether it is working through its
+    /// queue (see resend_due).
+    std::unordered_map<std::string, ack_progress> acks_from_;
     std::multimap<std::chrono::steady_clock::time_point, std::uint64_t> resend_order_;
     asio::steady_timer resend_timer_;
     bool resend_armed_ = false;
