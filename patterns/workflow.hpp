@@ -26,7 +26,7 @@ struct failure {
 };
 
 /// How long a node that owns the workflow state waits for a step by default.
-inline constexpr std::chrono::milliseconds default_step_deadline{5'000};
+inline constexpr std::chrono::milliseconds default_step_deadline{60'000};
 /// How often such an owner re-drives a stuck step by default before it fails the workflow.
 inline constexpr std::uint32_t default_step_retries = 3;
 
