@@ -33,6 +33,23 @@ CLI::Validator one_of(const std::vector<std::string>& choices, const std::string
         fmt::format("{{{}}}", fmt::join(choices, ",")));
 }
 
+/// Runs `run(d, children)` on one choreo-node process per node of `p`, once every node answers.
+/// Throws: std::runtime_error naming the nodes that did not answer within 10 s.
+template <class Run>
+void on_spawned(const pattern& p, const workflow& wf, const demo::tour_options& o,
+                std::size_t retain_finished, const demo::fault_plan& faults, Run&& run) {
+    demo::spawned_services children(demo::sibling_binary("choreo-node"), p, wf, o.via, {"client"},
+                                    {}, retain_finished, {}, faults, o.seed);
+    remote_options ropt;
+    ropt.node.retain_finished = retain_finished;
+    remote_deployment d(p, wf, children.where(), ropt);
+    children.share(d.where());
+    if (const auto silent = d.wait_ready(std::chrono::seconds(10)); !silent.empty()) {
+        throw std::runtime_error(fmt::format("no answer from {}", fmt::join(silent, ", ")));
+    }
+    run(d, children);
+}
+
 /// choreo-demo --fault: each chosen pattern's batch under the faults. Returns: the exit status,
 /// 0 whatever was lost (a finding, shown), 1 if a run could not be made.
 int run_faulted(const std::vector<const pattern*>& chosen, const workflow& wf,
@@ -44,18 +61,11 @@ int run_faulted(const std::vector<const pattern*>& chosen, const workflow& wf,
         }
         for (const auto* p : chosen) {
             if (spawn) {
-                demo::spawned_services children(demo::sibling_binary("choreo-node"), *p, wf, o.via,
-                                                {"client"}, {}, retain_finished, {}, faults,
-                                                o.seed);
-                remote_options ropt;
-                ropt.node.retain_finished = retain_finished;
-                remote_deployment d(*p, wf, children.where(), ropt);
-                children.share(d.where());
-                if (const auto silent = d.wait_ready(std::chrono::seconds(10)); !silent.empty()) {
-                    throw std::runtime_error(
-                        fmt::format("no answer from {}", fmt::join(silent, ", ")));
-                }
-                demo::print_fault_run(std::cout, demo::run_with_faults(d, o, faults, &children));
+                on_spawned(*p, wf, o, retain_finished, faults,
+                           [&](remote_deployment& d, demo::spawned_services& children) {
+                               demo::print_fault_run(
+                                   std::cout, demo::run_with_faults(d, o, faults, &children));
+                           });
             } else {
                 deployment_options dopt;
                 dopt.via = o.via;
@@ -166,17 +176,10 @@ int main(int argc, char** argv) {
         }
         for (const auto* p : chosen) {
             if (spawn) {
-                demo::spawned_services children(demo::sibling_binary("choreo-node"), *p, wf, o.via,
-                                                {"client"}, {}, retain_finished);
-                remote_options ropt;
-                ropt.node.retain_finished = retain_finished;
-                remote_deployment d(*p, wf, children.where(), ropt);
-                children.share(d.where());
-                if (const auto silent = d.wait_ready(std::chrono::seconds(10)); !silent.empty()) {
-                    throw std::runtime_error(
-                        fmt::format("no answer from {}", fmt::join(silent, ", ")));
-                }
-                tours.push_back(demo::run_tour(d, *p, o));
+                on_spawned(*p, wf, o, retain_finished, {},
+                           [&](remote_deployment& d, demo::spawned_services&) {
+                               tours.push_back(demo::run_tour(d, *p, o));
+                           });
             } else {
                 deployment_options dopt;
                 dopt.via = o.via;

@@ -610,16 +610,20 @@ bool node::admit(watched& w, const std::string& peer, const message& m, std::siz
 }
 
 void node::take_ack(const std::string& sender, const msg::ack& a) {
+    std::uint64_t highest = 0;
     for (const auto id : a.ids) {
         // Only the receiver a message went to acknowledges it (with keys, authenticated).
         const auto* m = outbox_->find(id);
         if (m != nullptr && m->to == sender) {
             outbox_->remove(id);
             unschedule(id);
-            auto& progress = acks_from_[sender];
-            progress.highest = std::max(progress.highest, id);
-            progress.last = std::chrono::steady_clock::now();
+            highest = std::max(highest, id);
         }
+    }
+    if (highest != 0) { // one look at the clock per ack, however many ids it names
+        auto& progress = acks_from_[sender];
+        progress.highest = std::max(progress.highest, highest);
+        progress.last = std::chrono::steady_clock::now();
     }
     unacked_.store(outbox_->size(), std::memory_order_relaxed);
 }

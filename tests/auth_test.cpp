@@ -412,19 +412,27 @@ TEST_P(auth, with_keys_strangers_impostors_and_non_operators_are_refused_and_cou
     EXPECT_FALSE(d.client().status("forged-order").status.found);
 }
 
+/// Writes a key pair into `dir` (emptied first) for every node of `p` and for the client, an
+/// operator, as `choreo-ctl keygen` does. Returns: the names (their endpoints are not read).
+topology keys_for_every_node(const pattern& p, const workflow& wf,
+                             const std::filesystem::path& dir) {
+    std::filesystem::remove_all(dir);
+    topology names;
+    for (const auto& n : p.nodes(wf)) {
+        names.set(n, "tcp://127.0.0.1:1");
+    }
+    names.set("client", "tcp://127.0.0.1:2", node_role::client, true);
+    keys_dir::generate(names, dir.string());
+    return names;
+}
+
 // ---- one process per node, keys from choreo-ctl keygen's format
 // ------------------------------------
 
 TEST_P(auth, spawned_nodes_with_keys_on_disk_serve_200_mixed_orders_and_refuse_a_stranger) {
     const auto dir = std::filesystem::temp_directory_path() /
                      ("choreo-spawned-keys-" + std::to_string(::getpid()) + "-" + GetParam());
-    std::filesystem::remove_all(dir);
-    topology names;
-    for (const auto& n : pattern_.nodes(order_)) {
-        names.set(n, "tcp://127.0.0.1:1");
-    }
-    names.set("client", "tcp://127.0.0.1:2", node_role::client, true);
-    keys_dir::generate(names, dir.string());
+    keys_for_every_node(pattern_, order_, dir);
     {
         demo::spawned_services children(std::string(CHOREO_BIN_DIR) + "/choreo-node", pattern_,
                                         order_, transport::tcp, {"client"}, {},
@@ -465,13 +473,7 @@ TEST_P(auth, spawned_nodes_with_keys_on_disk_serve_200_mixed_orders_and_refuse_a
 TEST_P(auth, a_bound_node_accepts_its_deployments_keys_before_it_has_the_topology) {
     const auto dir = std::filesystem::temp_directory_path() /
                      ("choreo-early-keys-" + std::to_string(::getpid()) + "-" + GetParam());
-    std::filesystem::remove_all(dir);
-    topology names;
-    for (const auto& n : pattern_.nodes(order_)) {
-        names.set(n, "tcp://127.0.0.1:1");
-    }
-    names.set("client", "tcp://127.0.0.1:2", node_role::client, true);
-    keys_dir::generate(names, dir.string());
+    const auto names = keys_for_every_node(pattern_, order_, dir);
     {
         demo::spawned_services children(std::string(CHOREO_BIN_DIR) + "/choreo-node", pattern_,
                                         order_, transport::tcp, {"client"}, {},

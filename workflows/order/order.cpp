@@ -20,15 +20,6 @@ std::size_t heap(const std::string& s) {
 /// Bytes of one std::map node beside its key and value (links, colour, padding).
 constexpr std::size_t map_node = 32;
 
-/// Bytes of a service's kept step results by workflow id, bookkeeping included.
-std::size_t records_bytes(const retention_map<step_result>& records) {
-    std::size_t n = records.overhead_bytes();
-    records.for_each([&](const std::string& id, const step_result& r) {
-        n += sizeof(id) + heap(id) + sizeof(r) + heap(r.failure) + heap(r.detail);
-    });
-    return n;
-}
-
 std::string email_subject(std::string_view event) {
     if (event == "payment_declined") {
         return "payment declined";
@@ -56,12 +47,10 @@ public:
         : typed_domain_service("order_placement"), catalog_(f.catalog) {}
 
 private:
-    step_result decide(const workflow&, std::uint32_t, const std::string& workflow_id,
+    step_result decide(const workflow&, std::uint32_t, const std::string&,
                        const order& o) override {
-        // Idempotent: an order already decided keeps its decision.
-        if (const auto* kept = orders_.find(workflow_id)) {
-            return *kept;
-        }
+        // Idempotent without records of its own: domain_service::run answers a step asked
+        // again from its record of it.
         std::string problem;
         if (o.customer.empty()) {
             problem = "no customer";
@@ -85,8 +74,6 @@ private:
                             ? step_result{"", fmt::format("accepted {} line(s)", o.items.size())}
                             : step_result{"invalid_order", problem};
         (problem.empty() ? accepted_ : rejected_) += 1;
-        orders_.try_emplace(workflow_id, r);
-        orders_.finish(workflow_id); // this service's part is done
         return r;
     }
 
@@ -96,17 +83,10 @@ private:
     }
 
     std::size_t on_domain_bytes() const override {
-        std::size_t n =
-            catalog_.size() * (map_node + sizeof(std::string) + sizeof(fixture::product));
-        return n + records_bytes(orders_);
+        return catalog_.size() * (map_node + sizeof(std::string) + sizeof(fixture::product));
     }
 
-    void on_retain_finished(std::size_t n) override { orders_.set_limits(n, 0); }
-
     std::map<std::string, fixture::product> catalog_;
-    /// The last orders taken, by workflow id: a duplicate keeps its decision (one older than
-    /// the retention is decided again; the counts below keep counting).
-    retention_map<step_result> orders_;
     std::size_t accepted_ = 0;
     std::size_t rejected_ = 0;
 };
@@ -118,11 +98,8 @@ public:
     explicit payment(const fixture& f) : typed_domain_service("payment"), accounts_(f.accounts) {}
 
 private:
-    step_result decide(const workflow&, std::uint32_t, const std::string& workflow_id,
+    step_result decide(const workflow&, std::uint32_t, const std::string&,
                        const order& o) override {
-        if (const auto* kept = payments_.find(workflow_id)) {
-            return *kept; // never charge one order twice (within the retention)
-        }
         const auto amount = total_cents(o);
         const auto it = accounts_.find(o.customer);
         step_result r;
@@ -134,8 +111,6 @@ private:
             charged_[o.customer] += amount;
             r = {"", fmt::format("charged {} cents", amount)};
         }
-        payments_.try_emplace(workflow_id, r);
-        payments_.finish(workflow_id); // this service's part is done
         return r;
     }
 
@@ -150,16 +125,13 @@ private:
     std::size_t on_domain_bytes() const override {
         std::size_t n =
             accounts_.size() * (map_node + sizeof(std::string) + sizeof(fixture::account));
-        n += charged_.size() * (map_node + sizeof(std::string) + sizeof(std::uint64_t));
-        return n + records_bytes(payments_);
+        return n + charged_.size() * (map_node + sizeof(std::string) + sizeof(std::uint64_t));
     }
 
-    void on_retain_finished(std::size_t n) override { payments_.set_limits(n, 0); }
-
     std::map<std::string, fixture::account> accounts_;
+    /// What each customer was charged: never twice for one order, as domain_service::run
+    /// answers a step asked again from its record of it (within the retention).
     std::map<std::string, std::uint64_t> charged_;
-    /// The last payments made or declined, by order; charged_ is the running aggregate.
-    retention_map<step_result> payments_;
 };
 
 // ---- fulfillment: ships from inventory, or back-orders --------------------------------------
@@ -173,19 +145,14 @@ public:
     }
 
 private:
-    step_result decide(const workflow&, std::uint32_t, const std::string& workflow_id,
+    step_result decide(const workflow&, std::uint32_t, const std::string&,
                        const order& o) override {
-        if (const auto* kept = shipments_.find(workflow_id)) {
-            return *kept; // never ship one order twice (within the retention)
-        }
         step_result r;
         for (const auto& item : o.items) {
             const auto it = stock_.find(item.sku);
             if (it == stock_.end() || it->second < static_cast<std::int64_t>(item.quantity)) {
                 ++back_orders_;
                 r = {"out_of_stock", fmt::format("{} short of {}", item.sku, item.quantity)};
-                shipments_.try_emplace(workflow_id, r);
-                shipments_.finish(workflow_id); // this service's part is done
                 return r;
             }
         }
@@ -195,8 +162,6 @@ private:
             units += item.quantity;
         }
         r = {"", fmt::format("shipped {} unit(s)", units)};
-        shipments_.try_emplace(workflow_id, r);
-        shipments_.finish(workflow_id); // this service's part is done
         return r;
     }
 
@@ -208,15 +173,12 @@ private:
     }
 
     std::size_t on_domain_bytes() const override {
-        std::size_t n = stock_.size() * (map_node + sizeof(std::string) + sizeof(std::int64_t));
-        return n + records_bytes(shipments_);
+        return stock_.size() * (map_node + sizeof(std::string) + sizeof(std::int64_t));
     }
 
-    void on_retain_finished(std::size_t n) override { shipments_.set_limits(n, 0); }
-
+    /// Units in stock: never decremented twice for one order, as domain_service::run answers
+    /// a step asked again from its record of it (within the retention).
     std::map<std::string, std::int64_t> stock_;
-    /// The last orders shipped or back-ordered, by order; stock_ is the running aggregate.
-    retention_map<step_result> shipments_;
     std::size_t back_orders_ = 0;
 };
 
