@@ -502,7 +502,7 @@ std::size_t node::read_some(watched& w, std::size_t most, bool& dry) {
             continue;
         }
         if (const auto why = check_sender(w, frames[first], decoded.value())) {
-            reject(why, peer, via_inbox, decoded.value().env);
+            reject(why, peer, via_inbox, decoded.value().env, decoded.value().payload.type_name());
             continue;
         }
         if (const auto* a = decoded.value().payload.get_if<msg::ack>()) {
@@ -599,7 +599,7 @@ bool node::admit(watched& w, const std::string& peer, const message& m, std::siz
         // The same workflow id placed again under a new message id: one workflow per id. Refused
         // here, before any pattern sees it, and acked, so that its sender stops resending it.
         if (placed_.find(m.env.workflow_id)) {
-            reject(errc::duplicate_workflow, peer, via_inbox, m.env);
+            reject(errc::duplicate_workflow, peer, via_inbox, m.env, m.payload.type_name());
             acks_due_.push_back(
                 {&w, via_inbox ? peer : std::string(), m.env.message_id, m.env.workflow_id});
             return false;
@@ -717,12 +717,13 @@ void node::handle(const incoming& in) {
 }
 
 void node::reject(std::error_code why, const std::string& from, bool answer,
-                  const msg::envelope& about) {
+                  const msg::envelope& about, std::string_view type) {
     bump(rejected_);
     bump(rejected_by_[static_cast<std::size_t>(why.value()) % rejected_by_.size()]);
     // The inbox's routing ids are its own binary names: the log shows who the sender says it is.
     const std::string& who = about.sender.empty() ? from : about.sender;
-    log().warn("{}: dropped a message from '{}': {}", name_, printable(who), why.message());
+    log().warn("{}: dropped a {} from '{}': {}", name_, type.empty() ? "message" : type,
+               printable(who), why.message());
     if (answer && !from.empty()) {
         // An error_reply that cannot go out is counted and logged by transmit: nothing waits
         // for it here.
@@ -734,7 +735,7 @@ void node::reject(std::error_code why, const std::string& from, bool answer,
 
 void node::refuse(const incoming& in, std::error_code why) {
     const bool is_error = in.msg.payload.holds<msg::error_reply>();
-    reject(why, in.peer, in.via_inbox && !is_error, in.msg.env);
+    reject(why, in.peer, in.via_inbox && !is_error, in.msg.env, in.msg.payload.type_name());
 }
 
 result<std::size_t> node::send(const std::string& to, outgoing out) {
@@ -864,7 +865,6 @@ node::outbound node::encode_frames(const msg::envelope& env, const msg::payload&
     body_capacity_ = std::max(smallest_body_capacity, std::bit_ceil(size));
     outbound m;
     char* data = buffer.release();
-    handed_over(data);
     try {
         m.body = zmq::message_t(data, size, &free_body, nullptr);
     } catch (...) {
@@ -1153,8 +1153,14 @@ bool node::try_send(watched& w, outbound& m) {
         } else if (!w.socket.send(m.type, more)) {
             return false;
         }
-        if ((m.routed && !w.socket.send(m.type, more)) ||
-            !w.socket.send(m.body, zmq::send_flags::dontwait)) {
+        if (m.routed && !w.socket.send(m.type, more)) {
+            bump(unroutable_);
+            dropped(peer_of(w, m), send_failure::peer_gone, m);
+            return true;
+        }
+        // Read here for the last time (the outbox copies it before): zmq frees it elsewhere.
+        handed_over(m.body.data());
+        if (!w.socket.send(m.body, zmq::send_flags::dontwait)) {
             bump(unroutable_);
             dropped(peer_of(w, m), send_failure::peer_gone, m);
         }

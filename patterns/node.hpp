@@ -297,8 +297,9 @@ private:
     bool try_send(watched& w, outbound& m);
     bool flush(watched& w);
     void after_send(watched& w);
+    /// `type`: the refused message's type, if it was decoded that far (for the log).
     void reject(std::error_code why, const std::string& from, bool answer,
-                const msg::envelope& about = {});
+                const msg::envelope& about = {}, std::string_view type = {});
     std::error_code check_sender(const watched& w, const zmq::message_t& first,
                                  const message& m) const;
     /// Returns: true if node_options::drop drops this send (and counts it).
