@@ -7,6 +7,7 @@
 #include "patterns/codec.hpp"
 #include "patterns/contracts.hpp"
 #include "patterns/retention.hpp"
+#include "patterns/snapshot.hpp"
 #include "patterns/workflow.hpp"
 
 namespace choreo {
@@ -62,6 +63,15 @@ public:
     /// Returns: bytes of the records that make steps idempotent (part of domain_bytes()).
     std::size_t ran_bytes() const;
 
+    /// Writes everything this service holds (its domain data and the records that make steps
+    /// idempotent) to `w`; load() of those bytes, into a service built the same way, gives a
+    /// service that decides every next step as this one would. A durable node's snapshot.
+    void save(snapshot::writer& w) const { on_save(w); }
+    /// Replaces what this service holds with what save() wrote.
+    /// Throws: msgpack::type_error or msgpack::unpack_error if the bytes are not such a
+    /// snapshot (the service is then as it was built, not half loaded: the node refuses to start).
+    void load(snapshot::reader& r) { on_load(r); }
+
     /// Adds this service's domain effects to `out`.
     void add_effects(msg::domain_effects& out) const { do_add_effects(out); }
     /// Returns: bytes of domain data this service holds now (accounts, stock, outbox, ...).
@@ -76,6 +86,9 @@ private:
     virtual void do_add_effects(msg::domain_effects&) const {}
     virtual std::size_t on_domain_bytes() const { return 0; }
     virtual void on_retain_finished(std::size_t) {}
+    /// A service's own domain data in a snapshot (see save() and load()).
+    virtual void on_save(snapshot::writer&) const {}
+    virtual void on_load(snapshot::reader&) {}
 
     /// Returns: the kept record of `workflow_id` for step `index` with status `status` (and
     /// outcome `event`, if given), counted as a repeat; nullptr if there is none.

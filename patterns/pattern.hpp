@@ -14,6 +14,7 @@
 #include "patterns/domain.hpp"
 #include "patterns/node.hpp"
 #include "patterns/progress.hpp"
+#include "patterns/snapshot.hpp"
 #include "patterns/workflow.hpp"
 #include "patterns/workflow_module.hpp"
 
@@ -86,12 +87,22 @@ public:
     /// pattern marks the workflow as it does for a send that fails at once.
     void send_failed(const failed_send& f) { on_send_failed(f); }
 
+    /// Writes the workflow state this service holds (a front controller's table, an
+    /// orchestrator's workflows, the stamps it keeps) to `w`, for a durable node's snapshot.
+    void save(snapshot::writer& w) const { on_save(w); }
+    /// Replaces that state with what save() wrote. Throws: msgpack::type_error or
+    /// msgpack::unpack_error if the bytes are not such a snapshot.
+    void load(snapshot::reader& r) { on_load(r); }
+
 private:
     virtual std::error_code on_receive(const incoming& in) = 0;
     /// By default nothing: a node with no workflow to mark leaves it to the node's count and log.
     virtual void on_send_failed(const failed_send&) {}
     virtual std::size_t on_state_bytes() const { return 0; }
     virtual std::size_t on_state_workflows() const { return 0; }
+    /// Every pattern says what its service keeps, even if nothing (see save() and load()).
+    virtual void on_save(snapshot::writer&) const {}
+    virtual void on_load(snapshot::reader&) {}
 };
 
 /// How a status query is asked: the request sent, and which services it goes to.
