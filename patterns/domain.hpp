@@ -91,9 +91,9 @@ private:
     virtual void on_retain_finished(std::size_t) {}
     /// A service's own domain data in a snapshot (see save() and load()): what it changes as
     /// it decides (data it is built with and never changes, such as a catalog, is not written).
-    virtual void on_save(snapshot::writer&) const {}
+    virtual void on_save(snapshot::writer&) const = 0;
     /// Reads what on_save() wrote, every part aside first: it throws before changing anything.
-    virtual void on_load(snapshot::reader&) {}
+    virtual void on_load(snapshot::reader&) = 0;
 
     /// Returns: the kept record of `workflow_id` for step `index` with status `status` (and
     /// outcome `event`, if given), counted as a repeat; nullptr if there is none.

@@ -100,9 +100,10 @@ private:
     virtual void on_send_failed(const failed_send&) {}
     virtual std::size_t on_state_bytes() const { return 0; }
     virtual std::size_t on_state_workflows() const { return 0; }
-    /// Every pattern says what its service keeps, even if nothing (see save() and load()).
-    virtual void on_save(snapshot::writer&) const {}
-    virtual void on_load(snapshot::reader&) {}
+    /// Every pattern says what its service keeps, even if nothing (see save() and load()). A load
+    /// reads every part aside first, and throws before changing anything.
+    virtual void on_save(snapshot::writer&) const = 0;
+    virtual void on_load(snapshot::reader&) = 0;
 };
 
 /// How a status query is asked: the request sent, and which services it goes to.
