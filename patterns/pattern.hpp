@@ -90,8 +90,12 @@ public:
     /// Writes the workflow state this service holds (a front controller's table, an
     /// orchestrator's workflows, the stamps it keeps) to `w`, for a durable node's snapshot.
     void save(snapshot::writer& w) const { on_save(w); }
-    /// Replaces that state with what save() wrote. Throws: msgpack::type_error or
-    /// msgpack::unpack_error if the bytes are not such a snapshot.
+    /// Replaces that state with what save() wrote. Deadlines are saved as data (when the awaited
+    /// step is due, on the wall clock), not as timers: an owner queues them again here, and one
+    /// that passed while the node was down comes due at once. Call before the node runs, or on its
+    /// io thread. Throws: msgpack::type_error or msgpack::unpack_error if the bytes are not such a
+    /// snapshot (snapshot::invalid, a type_error, if they are another node's or another
+    /// workflow's); the state is then as it was.
     void load(snapshot::reader& r) { on_load(r); }
 
 private:
