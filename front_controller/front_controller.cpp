@@ -25,7 +25,8 @@ struct tracked {
     std::string final_detail; ///< what the last actor said, until the client has been told
     msg::value details;       ///< kept until the workflow ends: a re-driven step needs it
     step_watch watch;         ///< the deadline of the step it waits for
-    bool scheduled = false;   ///< in the deadline queue
+    bool scheduled = false;   ///< in the deadline queue (not in a snapshot: load() queues)
+    MSGPACK_DEFINE_MAP(reply_to, progress, hop, ended, final_detail, details, watch)
 };
 
 class service final : public service_behaviour {
@@ -264,6 +265,40 @@ private:
     }
 
     std::size_t on_state_workflows() const override { return workflows_.size(); }
+
+    std::string kind() const { return "front_controller:" + ctx_.name(); }
+
+    void on_save(snapshot::writer& w) const override {
+        snapshot::write_kind(w, kind());
+        snapshot::write(w, workflows_);
+    }
+
+    /// Takes in the workflows of a snapshot, refused whole if any is not one of this workflow.
+    /// Deadlines are data (step_watch keeps when each is due, on the wall clock): every workflow
+    /// still waiting for a step is queued again here, and one whose deadline passed while the node
+    /// was down is re-driven (or failed) as soon as the node runs. Call before the node runs, or
+    /// on its io thread.
+    void on_load(snapshot::reader& r) override {
+        snapshot::read_kind(r, kind());
+        auto loaded = snapshot::read_new(r, workflows_);
+        std::vector<std::string> waiting;
+        loaded.for_each([&](const std::string& id, const tracked& t) {
+            if (!t.progress.fits(ctx_.flow()) || !t.watch.fits(ctx_.flow())) {
+                throw snapshot::invalid("front controller snapshot: " + id + " is no " +
+                                        ctx_.flow().name + " workflow");
+            }
+            if (!t.ended && t.watch.awaited()) {
+                waiting.push_back(id);
+            }
+        });
+        workflows_ = std::move(loaded);
+        deadlines_.clear();
+        for (const auto& id : waiting) {
+            auto& t = *workflows_.find(id);
+            t.scheduled = true;
+            deadlines_.schedule(id, t.watch.due());
+        }
+    }
 
     std::size_t on_state_bytes() const override {
         std::size_t total = workflows_.overhead_bytes();

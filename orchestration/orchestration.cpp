@@ -35,7 +35,8 @@ private:
         std::string awaiting;   ///< the service whose step_finished comes next
         std::uint32_t step = 0; ///< the step that reply is about
         step_watch watch;       ///< the deadline of that reply
-        bool scheduled = false; ///< in the deadline queue
+        bool scheduled = false; ///< in the deadline queue (not in a snapshot: load() queues)
+        MSGPACK_DEFINE_MAP(reply_to, details, progress, hop, ended, awaiting, step, watch)
     };
 
     std::error_code on_receive(const incoming& in) override {
@@ -256,6 +257,45 @@ private:
 
     std::size_t on_state_workflows() const override { return workflows_.size(); }
 
+    std::string kind() const { return "orchestrator:" + ctx_.name(); }
+
+    void on_save(snapshot::writer& w) const override {
+        snapshot::write_kind(w, kind());
+        snapshot::write(w, workflows_);
+        w << late_answers_;
+    }
+
+    /// Takes in the workflows of a snapshot, refused whole if any is not one of this workflow.
+    /// Deadlines are data (step_watch keeps when each is due, on the wall clock): every workflow
+    /// still waiting for a step is queued again here, and one whose deadline passed while the node
+    /// was down is re-driven (or failed) as soon as the node runs. Call before the node runs, or
+    /// on its io thread.
+    void on_load(snapshot::reader& r) override {
+        snapshot::read_kind(r, kind());
+        auto loaded = snapshot::read_new(r, workflows_);
+        std::uint64_t late_answers = 0;
+        r >> late_answers;
+        std::vector<std::string> waiting;
+        loaded.for_each([&](const std::string& id, const tracked& t) {
+            if (!t.progress.fits(ctx_.flow()) || !t.watch.fits(ctx_.flow()) ||
+                t.step >= ctx_.flow().steps.size()) {
+                throw snapshot::invalid("orchestrator snapshot: " + id + " is no " +
+                                        ctx_.flow().name + " workflow");
+            }
+            if (!t.ended && t.watch.awaited()) {
+                waiting.push_back(id);
+            }
+        });
+        workflows_ = std::move(loaded);
+        late_answers_ = late_answers;
+        deadlines_.clear();
+        for (const auto& id : waiting) {
+            auto& t = *workflows_.find(id);
+            t.scheduled = true;
+            deadlines_.schedule(id, t.watch.due());
+        }
+    }
+
     std::size_t on_state_bytes() const override {
         auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; };
         std::size_t n = workflows_.overhead_bytes();
@@ -312,6 +352,15 @@ private:
             in, {in.msg.env.workflow_id, in.msg.env.hop + 1, 0, step_finished{std::move(record)}}));
         // A service cannot tell when the workflow ends: its part is done once it has answered.
         ctx_.finished(in.msg.env.workflow_id);
+    }
+
+    // A service under orchestration keeps no workflow state (its domain service keeps what
+    // makes a step idempotent): its snapshot says only whose it is.
+    void on_save(snapshot::writer& w) const override {
+        snapshot::write_kind(w, "orchestration.service:" + ctx_.name());
+    }
+    void on_load(snapshot::reader& r) override {
+        snapshot::read_kind(r, "orchestration.service:" + ctx_.name());
     }
 
     service_context& ctx_;

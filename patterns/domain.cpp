@@ -38,6 +38,23 @@ std::size_t domain_service::ran_bytes() const {
     return n;
 }
 
+void domain_service::save(snapshot::writer& w) const {
+    snapshot::write_kind(w, "domain_service:" + name_);
+    snapshot::write(w, ran_);
+    w << repeats_;
+    on_save(w);
+}
+
+void domain_service::load(snapshot::reader& r) {
+    snapshot::read_kind(r, "domain_service:" + name_);
+    auto ran = snapshot::read_new(r, ran_);
+    std::uint64_t repeats = 0;
+    r >> repeats;
+    on_load(r); // takes its own data in only once all of it is read: nothing changed if it throws
+    ran_ = std::move(ran);
+    repeats_ = repeats;
+}
+
 msg::step_record domain_service::run(const workflow& wf, std::uint32_t index,
                                      const std::string& workflow_id, const msg::value& details) {
     if (const auto* r = earlier(workflow_id, index, false, {})) {

@@ -7,6 +7,7 @@
 #include "patterns/codec.hpp"
 #include "patterns/contracts.hpp"
 #include "patterns/retention.hpp"
+#include "patterns/snapshot.hpp"
 #include "patterns/workflow.hpp"
 
 namespace choreo {
@@ -18,6 +19,8 @@ struct step_result {
     /// false: nothing was decided (the business payload was refused), so nothing is
     /// remembered either: the same step with a payload it can read is decided on its merits.
     bool decided = true;
+    bool operator==(const step_result&) const = default;
+    MSGPACK_DEFINE_MAP(failure, detail, decided)
 };
 
 /// A service of a workflow with its own domain data. Outcomes are decided from that data and
@@ -62,6 +65,16 @@ public:
     /// Returns: bytes of the records that make steps idempotent (part of domain_bytes()).
     std::size_t ran_bytes() const;
 
+    /// Writes everything this service holds (its domain data and the records that make steps
+    /// idempotent) to `w`; load() of those bytes, into a service built the same way, gives a
+    /// service that decides every next step as this one would. A durable node's snapshot.
+    void save(snapshot::writer& w) const;
+    /// Replaces what this service holds with what save() wrote.
+    /// Throws: msgpack::type_error or msgpack::unpack_error if the bytes are not such a
+    /// snapshot (the service is then as it was built, not half loaded: the node refuses to start);
+    /// snapshot::invalid, a type_error, if they are the snapshot of another service.
+    void load(snapshot::reader& r);
+
     /// Adds this service's domain effects to `out`.
     void add_effects(msg::domain_effects& out) const { do_add_effects(out); }
     /// Returns: bytes of domain data this service holds now (accounts, stock, outbox, ...).
@@ -76,6 +89,11 @@ private:
     virtual void do_add_effects(msg::domain_effects&) const {}
     virtual std::size_t on_domain_bytes() const { return 0; }
     virtual void on_retain_finished(std::size_t) {}
+    /// A service's own domain data in a snapshot (see save() and load()): what it changes as
+    /// it decides (data it is built with and never changes, such as a catalog, is not written).
+    virtual void on_save(snapshot::writer&) const = 0;
+    /// Reads what on_save() wrote, every part aside first: it throws before changing anything.
+    virtual void on_load(snapshot::reader&) = 0;
 
     /// Returns: the kept record of `workflow_id` for step `index` with status `status` (and
     /// outcome `event`, if given), counted as a repeat; nullptr if there is none.

@@ -14,6 +14,7 @@
 #include "patterns/domain.hpp"
 #include "patterns/node.hpp"
 #include "patterns/progress.hpp"
+#include "patterns/snapshot.hpp"
 #include "patterns/workflow.hpp"
 #include "patterns/workflow_module.hpp"
 
@@ -86,12 +87,27 @@ public:
     /// pattern marks the workflow as it does for a send that fails at once.
     void send_failed(const failed_send& f) { on_send_failed(f); }
 
+    /// Writes the workflow state this service holds (a front controller's table, an
+    /// orchestrator's workflows, the stamps it keeps) to `w`, for a durable node's snapshot.
+    void save(snapshot::writer& w) const { on_save(w); }
+    /// Replaces that state with what save() wrote. Deadlines are saved as data (when the awaited
+    /// step is due, on the wall clock), not as timers: an owner queues them again here, and one
+    /// that passed while the node was down comes due at once. Call before the node runs, or on its
+    /// io thread. Throws: msgpack::type_error or msgpack::unpack_error if the bytes are not such a
+    /// snapshot (snapshot::invalid, a type_error, if they are another node's or another
+    /// workflow's); the state is then as it was.
+    void load(snapshot::reader& r) { on_load(r); }
+
 private:
     virtual std::error_code on_receive(const incoming& in) = 0;
     /// By default nothing: a node with no workflow to mark leaves it to the node's count and log.
     virtual void on_send_failed(const failed_send&) {}
     virtual std::size_t on_state_bytes() const { return 0; }
     virtual std::size_t on_state_workflows() const { return 0; }
+    /// Every pattern says what its service keeps, even if nothing (see save() and load()). A load
+    /// reads every part aside first, and throws before changing anything.
+    virtual void on_save(snapshot::writer&) const = 0;
+    virtual void on_load(snapshot::reader&) = 0;
 };
 
 /// How a status query is asked: the request sent, and which services it goes to.

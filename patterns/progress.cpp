@@ -166,6 +166,69 @@ std::optional<awaited_step> workflow_progress::awaited(const workflow& wf) const
     return std::nullopt;
 }
 
+bool workflow_progress::fits(const workflow& wf) const {
+    if (steps_.size() != wf.steps.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < steps_.size(); ++i) {
+        if (steps_[i] == slot::notified) {
+            return false;
+        }
+        if (steps_[i] == slot::failed && unlisted_.empty() &&
+            (failure_ >= wf.steps[i].failures.size() ||
+             notified_.size() > wf.steps[i].failures[failure_].notify.size())) {
+            return false; // records() and awaited() name the failure's services by these
+        }
+    }
+    return std::all_of(notified_.begin(), notified_.end(),
+                       [](slot s) { return s == slot::pending || s == slot::notified; });
+}
+
+workflow_progress::image_type workflow_progress::image() const {
+    auto bytes = [](const std::vector<slot>& slots) {
+        std::vector<std::uint8_t> out;
+        for (const auto s : slots) {
+            out.push_back(static_cast<std::uint8_t>(s));
+        }
+        return out;
+    };
+    std::vector<msg::step_record> undelivered;
+    if (undelivered_) {
+        undelivered.push_back(*undelivered_);
+    }
+    return {bytes(steps_), bytes(notified_), failure_,
+            unlisted_,     ended_as_,        std::move(undelivered)};
+}
+
+void workflow_progress::msgpack_unpack(const msgpack::object& o) {
+    image_type i;
+    o.convert(i);
+    auto& [steps, notified, failure, unlisted, ended_as, undelivered] = i;
+    auto slots = [](const std::vector<std::uint8_t>& codes) {
+        std::vector<slot> out;
+        for (const auto c : codes) {
+            if (c > static_cast<std::uint8_t>(slot::notified)) {
+                throw msgpack::type_error();
+            }
+            out.push_back(static_cast<slot>(c));
+        }
+        return out;
+    };
+    if (undelivered.size() > 1) {
+        throw msgpack::type_error();
+    }
+    auto s = slots(steps);
+    auto n = slots(notified);
+    steps_ = std::move(s);
+    notified_ = std::move(n);
+    failure_ = static_cast<std::size_t>(failure);
+    unlisted_ = std::move(unlisted);
+    ended_as_ = std::move(ended_as);
+    undelivered_ = undelivered.empty()
+                       ? nullptr
+                       : std::make_shared<const msg::step_record>(std::move(undelivered.front()));
+}
+
 deadline_queue::deadline_queue(boost::asio::io_context& io, check on_due)
     : timer_(io), on_due_(std::move(on_due)), self_(std::make_shared<deadline_queue*>(this)) {}
 
@@ -229,7 +292,7 @@ bool step_watch::follow(const workflow& wf, const workflow_progress& p, clock::t
         attempts_ = 0;
         stuck_since_ns_ = 0;
         if (awaited_) {
-            due_ = now + wf.steps[awaited_->step].deadline;
+            start(now, wf.steps[awaited_->step].deadline);
         }
     }
     return awaited_.has_value();
@@ -254,7 +317,7 @@ step_watch::verdict step_watch::expire(const workflow& wf, clock::time_point now
     }
     ++attempts_;
     ++redrives_;
-    due_ = now + wf.steps[awaited_->step].deadline;
+    start(now, wf.steps[awaited_->step].deadline);
     return verdict::redrive;
 }
 
@@ -300,6 +363,30 @@ std::size_t step_watch::heap_bytes() const noexcept {
         n += heap(awaited_->service) + heap(awaited_->event);
     }
     return n;
+}
+
+void step_watch::start(clock::time_point now, std::chrono::milliseconds deadline) {
+    due_ = now + deadline;
+    due_ns_ = now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(deadline).count();
+}
+
+bool step_watch::fits(const workflow& wf) const {
+    return (!awaited_ || awaited_->step < wf.steps.size()) &&
+           (stuck_since_ns_ == 0 || stuck_step_ < wf.steps.size());
+}
+
+step_watch::image_type step_watch::image() const {
+    return {awaited_, due_ns_, attempts_, redrives_, stuck_since_ns_, stuck_step_, last_};
+}
+
+void step_watch::msgpack_unpack(const msgpack::object& o) {
+    image_type i;
+    o.convert(i);
+    std::tie(awaited_, due_ns_, attempts_, redrives_, stuck_since_ns_, stuck_step_, last_) =
+        std::move(i);
+    // A deadline that passed while the node was down comes due at once: the step is re-driven
+    // (or failed, its retries spent) as if the node had been up.
+    due_ = clock::now() + std::chrono::nanoseconds(due_ns_ - now_ns());
 }
 
 bool no_progress(const msg::workflow_status& st, std::int64_t older_than_ns, std::int64_t now_ns) {

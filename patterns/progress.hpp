@@ -11,6 +11,7 @@
 #include <queue>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -44,6 +45,8 @@ struct awaited_step {
     std::string service;
     bool notice = false;
     std::string event; ///< for a notice: the failure's event
+    bool operator==(const awaited_step&) const = default;
+    MSGPACK_DEFINE_MAP(step, service, notice, event)
 };
 
 /// Deadlines of the workflows a node owns, checked by one timer whatever their number. Each
@@ -68,6 +71,9 @@ public:
     void schedule(const std::string& workflow_id, clock::time_point due);
     /// Returns: entries queued.
     std::size_t size() const noexcept { return queue_.size(); }
+    /// Forgets every entry (the owner's workflows were replaced by a snapshot's; it schedules
+    /// theirs). On the io thread.
+    void clear() { queue_ = {}; }
 
 private:
     struct entry {
@@ -91,6 +97,8 @@ private:
 class workflow_progress {
 public:
     explicit workflow_progress(const workflow& wf);
+    /// A progress of no workflow, for a snapshot to be read into (see fits()).
+    workflow_progress() = default;
 
     /// Folds in what a service did (done, failed or notified), or a message of the workflow
     /// that could not be sent (send_failed: the first one is kept, detail and all). Records of
@@ -109,6 +117,12 @@ public:
     /// refused its command, a step stuck past its retries, say): status() says so from now on,
     /// whatever records come later.
     void end_as(std::string terminal) { ended_as_ = std::move(terminal); }
+    /// Returns: whether this progress can be one of `wf` (a snapshot's may be of another).
+    bool fits(const workflow& wf) const;
+    /// A durable node's snapshot: the slots as they are.
+    template <class Packer> void msgpack_pack(Packer& o) const { o.pack(image()); }
+    /// Throws: msgpack::type_error if `o` is not what msgpack_pack() wrote.
+    void msgpack_unpack(const msgpack::object& o);
     /// Returns: bytes held beside sizeof(workflow_progress).
     std::size_t heap_bytes() const noexcept {
         auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; };
@@ -123,6 +137,12 @@ public:
 
 private:
     enum class slot : std::uint8_t { pending, done, failed, notified };
+    /// steps, notified, failure, unlisted, ended_as, undelivered (none or one record)
+    using image_type =
+        std::tuple<std::vector<std::uint8_t>, std::vector<std::uint8_t>, std::uint64_t, std::string,
+                   std::string, std::vector<msg::step_record>>;
+    image_type image() const;
+
     std::vector<slot> steps_;    ///< per step
     std::vector<slot> notified_; ///< per service told of the failure
     std::size_t failure_ = 0;    ///< index of the failure of the failed step
@@ -164,10 +184,26 @@ public:
     msg::stuck_entry entry(const std::string& workflow_id, const msg::workflow_status& st) const;
     /// Returns: bytes held beside sizeof(step_watch).
     std::size_t heap_bytes() const noexcept;
+    /// Returns: whether this watch can be one of `wf` (a snapshot's may be of another).
+    bool fits(const workflow& wf) const;
+    /// A durable node's snapshot: the deadline as wall-clock time (a steady clock's time means
+    /// nothing to another process), the rest as it is.
+    template <class Packer> void msgpack_pack(Packer& o) const { o.pack(image()); }
+    /// Reads what msgpack_pack() wrote; the deadline is as far from now (wall clock) as it was
+    /// written for, or past. The owner re-arms its deadline queue with due().
+    /// Throws: msgpack::type_error if `o` is not what msgpack_pack() wrote.
+    void msgpack_unpack(const msgpack::object& o);
 
 private:
+    using image_type = std::tuple<std::optional<awaited_step>, std::int64_t, std::uint32_t,
+                                  std::uint32_t, std::int64_t, std::uint32_t, msg::step_record>;
+    image_type image() const;
+    /// Sets the deadline `deadline` from `now`.
+    void start(clock::time_point now, std::chrono::milliseconds deadline);
+
     std::optional<awaited_step> awaited_;
     clock::time_point due_{};
+    std::int64_t due_ns_ = 0;    ///< due_ on the wall clock, for a snapshot
     std::uint32_t attempts_ = 0; ///< re-drives of the awaited step
     std::uint32_t redrives_ = 0; ///< of every step of the workflow
     std::int64_t stuck_since_ns_ = 0;

@@ -32,6 +32,8 @@ public:
     /// Returns: the node's domain service, or nullptr.
     domain_service* domain() noexcept { return domain_.get(); }
     const service_behaviour& behaviour() const noexcept { return *behaviour_; }
+    /// The pattern's behaviour, to load a snapshot into (on the io thread).
+    service_behaviour& behaviour() noexcept { return *behaviour_; }
 
     /// Holds workflow traffic (not status queries) unprocessed until release(): lets a demo or
     /// test catch a workflow mid-flight. Call on the io thread.

@@ -1,7 +1,9 @@
 // A durable node's snapshot of its state: MessagePack images of the structures that hold it.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -52,8 +54,38 @@ private:
     msgpack::object_handle handle_;
 };
 
-/// Writes `m`: its entries in progress, its finished ones in the order they finished, and the
-/// ids it retired (see retention_map::for_each_in_order). V must be MessagePack-adaptable.
+/// A snapshot that is not what it is read as (another service's, a progress of another
+/// workflow): a msgpack::type_error, as bytes of the wrong shape are, with a message that says
+/// what it is.
+class invalid : public msgpack::type_error {
+public:
+    explicit invalid(std::string what) : what_(std::move(what)) {}
+    const char* what() const noexcept override { return what_.c_str(); }
+
+private:
+    std::string what_;
+};
+
+/// Writes what kind of state follows ("front_controller:payment", "domain_service:email"):
+/// read_kind() refuses the snapshot of anything else.
+inline void write_kind(writer& w, std::string_view kind) {
+    w << kind;
+}
+
+/// Reads what write_kind() wrote. Throws: invalid if the snapshot is of another kind, or
+/// msgpack::type_error / unpack_error if it starts with no kind at all.
+inline void read_kind(reader& r, std::string_view kind) {
+    std::string got;
+    r >> got;
+    if (got != kind) {
+        constexpr std::size_t shown = 64;
+        throw invalid("a snapshot of '" + got.substr(0, shown) + "', not of '" + std::string(kind) +
+                      "'");
+    }
+}
+
+/// Writes `m`: its entries in progress (by id), its finished ones in the order they finished, and
+/// the ids it retired (see retention_map::for_each_in_order). V must be MessagePack-adaptable.
 template <class V> void write(writer& w, const retention_map<V>& m) {
     std::vector<std::pair<std::string, V>> in_progress;
     std::vector<std::tuple<std::string, V, std::string>> finished;
@@ -61,6 +93,9 @@ template <class V> void write(writer& w, const retention_map<V>& m) {
                         [&](const std::string& id, const V& v, std::string_view label) {
                             finished.emplace_back(id, v, std::string(label));
                         });
+    // In order of id: the map's own order depends on how it grew, and one state has one image.
+    std::sort(in_progress.begin(), in_progress.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
     std::vector<std::pair<std::uint64_t, std::string>> retired;
     m.retired_ids_kept().for_each([&](std::uint64_t hash, std::string_view label) {
         retired.emplace_back(hash, std::string(label));
@@ -86,6 +121,14 @@ template <class V> void read(reader& r, retention_map<V>& m) {
         m.try_emplace(id, std::move(v));
         m.finish(id, label);
     }
+}
+
+/// Returns: what write() wrote, in a map with the limits of `like` (which is left alone): a
+/// service reads every part of its snapshot aside and takes them in once all are read.
+template <class V> retention_map<V> read_new(reader& r, const retention_map<V>& like) {
+    retention_map<V> m(like.keep_finished(), like.retired_ids_kept().capacity());
+    read(r, m);
+    return m;
 }
 
 } // namespace choreo::snapshot

@@ -156,6 +156,34 @@ private:
 
     std::size_t on_state_workflows() const override { return latest_.size(); }
 
+    std::string kind() const { return "stamp_coupling:" + ctx_.name(); }
+
+    void on_save(snapshot::writer& w) const override {
+        snapshot::write_kind(w, kind());
+        snapshot::write(w, latest_);
+    }
+
+    /// Takes in the stamps of a snapshot, refused whole if one is of another workflow than it
+    /// is kept under, or names a step this workflow does not have.
+    void on_load(snapshot::reader& r) override {
+        snapshot::read_kind(r, kind());
+        auto loaded = snapshot::read_new(r, latest_);
+        loaded.for_each([&](const std::string& id, const stamp& s) {
+            const auto steps = ctx_.flow().steps.size();
+            bool fits = s.workflow_id == id;
+            for (const auto* part : {&s.steps, &s.notified}) {
+                for (const auto& e : *part) {
+                    fits = fits && e.step < steps;
+                }
+            }
+            if (!fits) {
+                throw snapshot::invalid("stamp coupling snapshot: the stamp of " + id +
+                                        " is no stamp of a " + ctx_.flow().name + " workflow");
+            }
+        });
+        latest_ = std::move(loaded);
+    }
+
     std::size_t on_state_bytes() const override {
         std::size_t n = latest_.overhead_bytes();
         latest_.for_each([&](const std::string& id, const stamp& s) {

@@ -101,6 +101,29 @@ private:
 
     std::size_t on_state_workflows() const override { return journal_.size(); }
 
+    std::string kind() const { return "stateless:" + ctx_.name(); }
+
+    void on_save(snapshot::writer& w) const override {
+        snapshot::write_kind(w, kind());
+        snapshot::write(w, journal_);
+    }
+
+    /// Takes in the journal of a snapshot, refused whole if a record names a step this workflow
+    /// does not have.
+    void on_load(snapshot::reader& r) override {
+        snapshot::read_kind(r, kind());
+        auto loaded = snapshot::read_new(r, journal_);
+        loaded.for_each([&](const std::string& id, const std::vector<msg::step_record>& records) {
+            for (const auto& record : records) {
+                if (record.step >= ctx_.flow().steps.size()) {
+                    throw snapshot::invalid("stateless snapshot: " + id + " is no " +
+                                            ctx_.flow().name + " workflow");
+                }
+            }
+        });
+        journal_ = std::move(loaded);
+    }
+
     std::size_t on_state_bytes() const override {
         auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; };
         std::size_t n = journal_.overhead_bytes();

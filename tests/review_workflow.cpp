@@ -83,6 +83,23 @@ private:
         returned_ids_.set_limits(n, 0);
     }
 
+    // The authors are the desk's, never changed: a service built the same way has them.
+    void on_save(snapshot::writer& w) const override {
+        snapshot::write(w, taken_);
+        snapshot::write(w, returned_ids_);
+        w << submitted_ << returned_;
+    }
+    void on_load(snapshot::reader& r) override {
+        auto taken = snapshot::read_new(r, taken_);
+        auto returned_ids = snapshot::read_new(r, returned_ids_);
+        std::map<std::string, std::int64_t> submitted, returned;
+        r >> submitted >> returned;
+        taken_ = std::move(taken);
+        returned_ids_ = std::move(returned_ids);
+        submitted_ = std::move(submitted);
+        returned_ = std::move(returned);
+    }
+
     std::set<std::string> authors_;
     retention_map<std::string> taken_; ///< workflow id -> author, the last ones taken
     retention_map<bool> returned_ids_; ///< the last ones returned
@@ -125,6 +142,20 @@ private:
 
     void on_retain_finished(std::size_t n) override { decided_.set_limits(n, 0); }
 
+    // The rules are the desk's, never changed: a service built the same way has them.
+    void on_save(snapshot::writer& w) const override {
+        snapshot::write(w, decided_);
+        w << checked_ << refused_;
+    }
+    void on_load(snapshot::reader& r) override {
+        auto decided = snapshot::read_new(r, decided_);
+        std::int64_t checked = 0, refused = 0;
+        r >> checked >> refused;
+        decided_ = std::move(decided);
+        checked_ = checked;
+        refused_ = refused;
+    }
+
     desk rules_;
     retention_map<step_result> decided_;
     std::int64_t checked_ = 0;
@@ -163,6 +194,19 @@ private:
     }
 
     void on_retain_finished(std::size_t n) override { catalog_.set_limits(n, 0); }
+
+    void on_save(snapshot::writer& w) const override {
+        snapshot::write(w, catalog_);
+        w << published_ << words_;
+    }
+    void on_load(snapshot::reader& r) override {
+        auto catalog = snapshot::read_new(r, catalog_);
+        std::int64_t published = 0, words = 0;
+        r >> published >> words;
+        catalog_ = std::move(catalog);
+        published_ = published;
+        words_ = words;
+    }
 
     retention_map<std::int64_t> catalog_; ///< workflow id -> catalog number, the last ones
     std::int64_t published_ = 0;          ///< running count: retiring never changes it

@@ -70,6 +70,15 @@ private:
 
     std::size_t on_domain_bytes() const override { return sizeof(*this) - sizeof(domain_service); }
 
+    void on_save(snapshot::writer& w) const override { w << passed_ << failed_ << told_; }
+    void on_load(snapshot::reader& r) override {
+        std::uint64_t passed = 0, failed = 0, told = 0;
+        r >> passed >> failed >> told;
+        passed_ = passed;
+        failed_ = failed;
+        told_ = told;
+    }
+
     std::uint64_t passed_ = 0, failed_ = 0, told_ = 0;
 };
 

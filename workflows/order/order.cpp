@@ -86,6 +86,15 @@ private:
         return catalog_.size() * (map_node + sizeof(std::string) + sizeof(fixture::product));
     }
 
+    // The catalog is the fixture's, never changed: a service built the same way has it.
+    void on_save(snapshot::writer& w) const override { w << accepted_ << rejected_; }
+    void on_load(snapshot::reader& r) override {
+        std::size_t accepted = 0, rejected = 0;
+        r >> accepted >> rejected;
+        accepted_ = accepted;
+        rejected_ = rejected;
+    }
+
     std::map<std::string, fixture::product> catalog_;
     std::size_t accepted_ = 0;
     std::size_t rejected_ = 0;
@@ -126,6 +135,14 @@ private:
         std::size_t n =
             accounts_.size() * (map_node + sizeof(std::string) + sizeof(fixture::account));
         return n + charged_.size() * (map_node + sizeof(std::string) + sizeof(std::uint64_t));
+    }
+
+    // The accounts are the fixture's, never changed: a service built the same way has them.
+    void on_save(snapshot::writer& w) const override { w << charged_; }
+    void on_load(snapshot::reader& r) override {
+        std::map<std::string, std::uint64_t> charged;
+        r >> charged;
+        charged_ = std::move(charged);
     }
 
     std::map<std::string, fixture::account> accounts_;
@@ -174,6 +191,15 @@ private:
 
     std::size_t on_domain_bytes() const override {
         return stock_.size() * (map_node + sizeof(std::string) + sizeof(std::int64_t));
+    }
+
+    void on_save(snapshot::writer& w) const override { w << stock_ << back_orders_; }
+    void on_load(snapshot::reader& r) override {
+        std::map<std::string, std::int64_t> stock;
+        std::size_t back_orders = 0;
+        r >> stock >> back_orders;
+        stock_ = std::move(stock);
+        back_orders_ = back_orders;
     }
 
     /// Units in stock: never decremented twice for one order, as domain_service::run answers
@@ -231,6 +257,18 @@ private:
     }
 
     void on_retain_finished(std::size_t n) override { outbox_.set_limits(n, 0); }
+
+    void on_save(snapshot::writer& w) const override {
+        snapshot::write(w, outbox_);
+        w << sent_;
+    }
+    void on_load(snapshot::reader& r) override {
+        auto outbox = snapshot::read_new(r, outbox_);
+        std::map<std::string, std::uint64_t> sent;
+        r >> sent;
+        outbox_ = std::move(outbox);
+        sent_ = std::move(sent);
+    }
 
     /// Subjects sent, by order, for the last orders: one email per order and subject (within
     /// the retention); sent_ is the running aggregate the effects come from.
