@@ -28,11 +28,6 @@ using testing::scaled;
 /// The service held in these tests: the second step's, so that a step has acted before it.
 const std::string held = "payment";
 
-/// Returns: whether the pattern's workflow state has one owner (its status query asks one node).
-bool has_owner(const pattern& p, const workflow& wf) {
-    return p.plan_status_query(wf, "").ask.size() == 1;
-}
-
 /// Returns: the order workflow with every step's deadline `step_deadline` and `retries`.
 workflow order_with(std::chrono::milliseconds step_deadline, std::uint32_t retries) {
     auto wf = testing::workflow_named("order");
@@ -97,16 +92,6 @@ class stuck : public ::testing::TestWithParam<std::string> {};
 /// The patterns with a node that owns the workflow state: only they can fail a workflow.
 class stuck_owner : public ::testing::TestWithParam<std::string> {};
 
-std::vector<std::string> patterns_with_an_owner() {
-    std::vector<std::string> out;
-    for (const auto& name : testing::every_pattern()) {
-        if (has_owner(pattern_named(name), testing::workflow_named("order"))) {
-            out.push_back(name);
-        }
-    }
-    return out;
-}
-
 // A step held past its deadline, with retries to spare: the owner marks the workflow stuck (the
 // step, since when) and re-drives it; once released, the workflow completes as predicted and
 // every re-driven step was answered from the service's record, not decided again. Without an
@@ -121,7 +106,7 @@ TEST_P(stuck, a_held_step_is_marked_stuck_and_redriven_without_doubling_its_effe
     d.hold(held);
     const auto one = place(d, "happy", 1, 6);
     const auto& id = one.ids[0];
-    const auto owner = has_owner(p, d.flow());
+    const auto owner = testing::has_owner(p, d.flow());
     const auto seen = testing::await_status(d, id, [&](const msg::workflow_status& s) {
         return owner ? s.state == workflow_state::stuck && s.redrives >= 2
                      : s.last_at_ns != 0 &&
@@ -178,7 +163,7 @@ TEST_P(stuck_owner, fails_a_workflow_stuck_past_its_retries_and_tells_the_client
     const auto& p = pattern_named(GetParam());
     const std::uint32_t retries = 2;
     local_deployment d(p, order_with(scaled(100ms), retries), options(transport::tcp));
-    ASSERT_TRUE(has_owner(p, d.flow()));
+    ASSERT_TRUE(testing::has_owner(p, d.flow()));
     const auto b = place(d, "mixed", 20, 5);
     ASSERT_TRUE(testing::ended_as_planned(d, b));
     const auto before = testing::predicted(d, b);
@@ -234,7 +219,7 @@ TEST_P(stuck_owner, fails_a_workflow_stuck_past_its_retries_and_tells_the_client
 TEST_P(stuck, a_stuck_query_lists_exactly_the_held_workflows_at_a_bounded_cost) {
     const auto& p = pattern_named(GetParam());
     local_deployment d(p, order_with(scaled(10s), 1'000'000), options(transport::tcp));
-    const auto owner = has_owner(p, d.flow());
+    const auto owner = testing::has_owner(p, d.flow());
     const auto b = place(d, "mixed", 30, 5);
     ASSERT_TRUE(testing::ended_as_planned(d, b));
     d.hold(held);
@@ -273,7 +258,8 @@ TEST_P(stuck, a_stuck_query_lists_exactly_the_held_workflows_at_a_bounded_cost) 
     EXPECT_TRUE(find_stuck(d.client(), p, d.flow(), query(older, 50)).workflows.empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(patterns, stuck_owner, ::testing::ValuesIn(patterns_with_an_owner()),
+INSTANTIATE_TEST_SUITE_P(patterns, stuck_owner,
+                         ::testing::ValuesIn(testing::patterns_with_an_owner()),
                          testing::pattern_name{});
 INSTANTIATE_TEST_SUITE_P(patterns, stuck, ::testing::ValuesIn(testing::every_pattern()),
                          testing::pattern_name{});
