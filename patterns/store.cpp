@@ -33,7 +33,7 @@ CREATE TABLE inbox (sender TEXT NOT NULL, message_id INTEGER NOT NULL, seq INTEG
                     PRIMARY KEY (sender, message_id)) WITHOUT ROWID;
 CREATE INDEX inbox_by_seq ON inbox (seq);
 CREATE TABLE outbox (message_id INTEGER PRIMARY KEY, peer TEXT NOT NULL, type TEXT NOT NULL,
-                     body BLOB NOT NULL);
+                     body BLOB NOT NULL, reply INTEGER NOT NULL DEFAULT 0);
 )";
 
 } // namespace
@@ -53,10 +53,11 @@ struct store::statements {
           mark(db, "INSERT OR IGNORE INTO inbox (sender, message_id, seq) VALUES (?, ?, ?)"),
           applied(db, "SELECT 1 FROM inbox WHERE sender = ? AND message_id = ?"),
           retain(db, "DELETE FROM inbox WHERE seq <= ?"),
-          outbox_put(db, "INSERT OR REPLACE INTO outbox (message_id, peer, type, body) "
-                         "VALUES (?, ?, ?, ?)"),
+          outbox_put(db, "INSERT OR REPLACE INTO outbox (message_id, peer, type, body, reply) "
+                         "VALUES (?, ?, ?, ?, ?)"),
           outbox_erase(db, "DELETE FROM outbox WHERE message_id = ?"),
-          outbox_each(db, "SELECT message_id, peer, type, body FROM outbox ORDER BY message_id") {}
+          outbox_each(db, "SELECT message_id, peer, type, body, reply FROM outbox "
+                          "ORDER BY message_id") {}
 };
 
 namespace {
@@ -318,12 +319,13 @@ void store::retain_applied(std::uint64_t keep) {
 }
 
 void store::outbox_put(std::uint64_t message_id, std::string_view peer, std::string_view type,
-                       std::string_view body) {
+                       std::string_view body, bool reply) {
     auto& s = st_->outbox_put;
     s.bind(1, static_cast<std::int64_t>(message_id));
     bind_text(s, 2, peer);
     bind_text(s, 3, type);
     bind_blob(s, 4, body);
+    s.bind(5, reply ? 1 : 0);
     rows_written_ += static_cast<std::uint64_t>(run(s));
 }
 
@@ -335,10 +337,14 @@ void store::outbox_erase(std::uint64_t message_id) {
 void store::for_each_outbox(
     const std::function<void(std::uint64_t, std::string_view, std::string_view, std::string_view)>&
         f) const {
+    for_each_outbox_row([&](const outbox_row& r) { f(r.message_id, r.peer, r.type, r.body); });
+}
+
+void store::for_each_outbox_row(const std::function<void(const outbox_row&)>& f) const {
     auto& q = st_->outbox_each;
     while (q.executeStep()) {
-        f(static_cast<std::uint64_t>(q.getColumn(0).getInt64()), blob_of(q.getColumn(1)),
-          blob_of(q.getColumn(2)), blob_of(q.getColumn(3)));
+        f({static_cast<std::uint64_t>(q.getColumn(0).getInt64()), blob_of(q.getColumn(1)),
+           blob_of(q.getColumn(2)), blob_of(q.getColumn(3)), q.getColumn(4).getInt() != 0});
     }
     q.reset();
 }
