@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
 
 namespace choreo {
 namespace {
@@ -18,6 +19,19 @@ constexpr std::string_view format_name = "choreo-node";
 
 [[noreturn]] void refuse(const std::filesystem::path& path, const std::string& why) {
     throw store_refused(path.string() + ": " + why);
+}
+
+/// Returns: an SQLite URI that opens `path` read-only and immutable (no lock, no WAL, no shm).
+std::string immutable_uri(const std::filesystem::path& path) {
+    std::string uri = "file:";
+    for (const char c : path.string()) {
+        if (c == '%' || c == '?' || c == '#') {
+            uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+        } else {
+            uri += c;
+        }
+    }
+    return uri + "?immutable=1";
 }
 
 std::string errno_text() {
@@ -98,12 +112,32 @@ store::store(const std::filesystem::path& dir, const store_identity& who, store_
         refuse(dir, "cannot be read and written: " + errno_text());
     }
     const bool existed = std::filesystem::exists(std::filesystem::symlink_status(path_, ec));
-    if (existed) {
-        check_existing(who);
-    }
     // One process per database: a second node on the same data would corrupt both.
     const auto lock = path_.string() + ".lock";
-    lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (existed) {
+        // A database in use is refused before it is read: even a read-only reader writes to the
+        // WAL index of a database in use. Its lock file exists then (every user creates it).
+        lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
+        if (lock_fd_ >= 0 && ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+            const auto why = errno == EWOULDBLOCK ? std::string("is in use by another process")
+                                                  : "cannot be locked: " + errno_text();
+            ::close(lock_fd_);
+            lock_fd_ = -1;
+            refuse(path_, why);
+        }
+        try {
+            check_existing(who);
+        } catch (...) {
+            if (lock_fd_ >= 0) {
+                ::close(lock_fd_);
+                lock_fd_ = -1;
+            }
+            throw;
+        }
+    }
+    if (lock_fd_ < 0) {
+        lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    }
     if (lock_fd_ < 0) {
         refuse(lock, "cannot be opened: " + errno_text());
     }
@@ -161,7 +195,13 @@ void store::check_existing(const store_identity& who) const {
         }
     }
     try {
-        SQLite::Database db(path_.string(), SQLite::OPEN_READONLY);
+        // Opened read-only, SQLite would still create NAME.db-wal and NAME.db-shm beside a WAL
+        // database. Without a WAL left by a crash nothing is missed by opening it immutable,
+        // which creates nothing: the directory stays as it was, byte for byte. (With one, the
+        // WAL holds commits to be read: it is opened as usual.)
+        const bool wal = std::filesystem::exists(path_.string() + "-wal");
+        SQLite::Database db(wal ? path_.string() : immutable_uri(path_),
+                            SQLite::OPEN_READONLY | (wal ? 0 : SQLite::OPEN_URI));
         if (!db.tableExists("choreo_meta")) {
             refuse(path_, "is an SQLite database but not choreo's (no choreo_meta table)");
         }
