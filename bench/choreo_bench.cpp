@@ -134,6 +134,10 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_flag("--spawn", base.spawn,
                  "one process per node (tcp unless --transport ipc); reports each node's CPU time");
+    cli::storage kept;
+    cli::add_storage(app, kept,
+                     "Without it, --spawn runs keep them in a fresh directory of their own "
+                     "(removed at the end) and one-process runs in memory.");
     app.add_option("--workflow", workflow_name, "workflow: " + cli::workflow_forms())
         ->check(cli::workflow_name())
         ->capture_default_str();
@@ -218,6 +222,8 @@ int main(int argc, char** argv) {
                   << " workflows: per-workflow figures count only the workflows still kept\n";
     }
     base.via = *transport_by_name(transport_name);
+    base.data_dir = kept.data_dir;
+    base.in_memory = kept.in_memory;
     if (soak > 0 && !base.faults.empty()) {
         std::cerr << "choreo-bench: --fault is for measured runs, not --soak\n";
         return 2;

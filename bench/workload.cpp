@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "demo/cli.hpp"
 #include "demo/fault_run.hpp"
 #include "demo/spawn.hpp"
 #include "patterns/deployment.hpp"
@@ -246,6 +247,16 @@ struct services {
     std::unique_ptr<deployment> d;
 };
 
+/// Returns: choreo-node's arguments for the nodes of a spawned run of `c`.
+std::vector<std::string> node_args_of(const run_config& c, bool soak) {
+    auto args =
+        cli::spawned_storage({c.data_dir, c.in_memory}, std::string(c.pattern_used->name()));
+    if (soak) {
+        args.emplace_back("--no-trace");
+    }
+    return args;
+}
+
 /// Starts the nodes of `c`. A soak keeps no history anywhere: nodes run with --no-trace and
 /// the client forgets each workflow once it has ended.
 services start_services(const run_config& c, const workflow& wf, bool soak) {
@@ -257,8 +268,7 @@ services start_services(const run_config& c, const workflow& wf, bool soak) {
         s.children = std::make_unique<demo::spawned_services>(
             demo::sibling_binary("choreo-node"), *c.pattern_used, wf, c.via,
             std::vector<std::string>{"client"}, c.link_delay, c.retain_finished,
-            soak ? std::vector<std::string>{"--no-trace"} : std::vector<std::string>{}, c.faults,
-            c.seed);
+            node_args_of(c, soak), c.faults, c.seed);
         remote_options o;
         o.node = node;
         o.keep_history = !soak;
@@ -273,6 +283,9 @@ services start_services(const run_config& c, const workflow& wf, bool soak) {
         deployment_options o;
         o.via = c.via;
         o.keep_trace = false;
+        if (!c.data_dir.empty()) {
+            node.data_dir = cli::fresh_directory(c.data_dir, std::string(c.pattern_used->name()));
+        }
         o.node = node;
         o.curve = c.curve;
         s.d = std::make_unique<local_deployment>(*c.pattern_used, wf,

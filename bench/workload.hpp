@@ -34,6 +34,10 @@ struct run_config {
     std::size_t floor_messages = 200'000; ///< streamed to measure the floor's message rate
     std::chrono::seconds deadline{120};   ///< give up once no workflow has ended for this long
     demo::fault_plan faults; ///< injected (kill and pause need spawn); a drop seeded by `seed`
+    /// Where the nodes keep their stores: given, a fresh subdirectory per run; else a spawned
+    /// run's own directory, and memory in one process. in_memory: nothing on disk.
+    std::string data_dir;
+    bool in_memory = false;
 };
 
 struct percentiles {

@@ -37,9 +37,17 @@ CLI::Validator one_of(const std::vector<std::string>& choices, const std::string
 /// Throws: std::runtime_error naming the nodes that did not answer within 10 s.
 template <class Run>
 void on_spawned(const pattern& p, const workflow& wf, const demo::tour_options& o,
-                std::size_t retain_finished, const demo::fault_plan& faults, Run&& run) {
-    demo::spawned_services children(demo::sibling_binary("choreo-node"), p, wf, o.via, {"client"},
-                                    {}, retain_finished, {}, faults, o.seed);
+                std::size_t retain_finished, const demo::fault_plan& faults,
+                const cli::storage& kept, Run&& run) {
+    demo::spawned_services children(
+        demo::sibling_binary("choreo-node"), p, wf, o.via, {"client"}, {}, retain_finished,
+        cli::spawned_storage(kept, std::string(p.name())), faults, o.seed);
+    std::cerr << "choreo-demo: " << p.name() << ": "
+              << (children.data_dir().empty()
+                      ? std::string("nodes in memory")
+                      : "stores in " + children.data_dir().string() +
+                            (kept.data_dir.empty() ? " (removed at the end)" : ""))
+              << "\n";
     remote_options ropt;
     ropt.node.retain_finished = retain_finished;
     remote_deployment d(p, wf, children.where(), ropt);
@@ -50,18 +58,28 @@ void on_spawned(const pattern& p, const workflow& wf, const demo::tour_options& 
     run(d, children);
 }
 
+/// Returns: the data directory of a one-process run of `p`: none unless --data-dir was given.
+std::filesystem::path local_storage(const cli::storage& kept, const pattern& p) {
+    if (kept.data_dir.empty()) {
+        return {};
+    }
+    auto dir = cli::fresh_directory(kept.data_dir, std::string(p.name()));
+    std::cerr << "choreo-demo: " << p.name() << ": stores in " << dir.string() << "\n";
+    return dir;
+}
+
 /// choreo-demo --fault: each chosen pattern's batch under the faults. Returns: the exit status,
 /// 0 whatever was lost (a finding, shown), 1 if a run could not be made.
 int run_faulted(const std::vector<const pattern*>& chosen, const workflow& wf,
                 const demo::tour_options& o, const demo::fault_plan& faults, bool spawn,
-                std::size_t retain_finished) {
+                std::size_t retain_finished, const cli::storage& kept) {
     try {
         if (spawn) {
             demo::stop_children_on_interrupt();
         }
         for (const auto* p : chosen) {
             if (spawn) {
-                on_spawned(*p, wf, o, retain_finished, faults,
+                on_spawned(*p, wf, o, retain_finished, faults, kept,
                            [&](remote_deployment& d, demo::spawned_services& children) {
                                demo::print_fault_run(
                                    std::cout, demo::run_with_faults(d, o, faults, &children));
@@ -70,6 +88,7 @@ int run_faulted(const std::vector<const pattern*>& chosen, const workflow& wf,
                 deployment_options dopt;
                 dopt.via = o.via;
                 dopt.node.retain_finished = retain_finished;
+                dopt.node.data_dir = local_storage(kept, *p);
                 local_deployment d(*p, wf, faults.local_options(dopt, o.seed));
                 demo::print_fault_run(std::cout, demo::run_with_faults(d, o, faults, nullptr));
             }
@@ -128,6 +147,10 @@ int main(int argc, char** argv) {
                      "kill and pause need --spawn. With faults, the demo runs the batch under "
                      "them instead of the tour, and prints per pattern what each fault did and "
                      "how many workflows were placed, ended, and did not end.");
+    cli::storage kept;
+    cli::add_storage(app, kept,
+                     "Without it, --spawn runs keep them in a fresh directory of their own "
+                     "(removed at the end) and one-process runs in memory.");
     if (const auto status = cli::parse(app, argc, argv)) {
         return *status;
     }
@@ -167,7 +190,7 @@ int main(int argc, char** argv) {
         }
     }
     if (!faults.empty()) {
-        return run_faulted(chosen, wf, o, faults, spawn, retain_finished);
+        return run_faulted(chosen, wf, o, faults, spawn, retain_finished, kept);
     }
     try {
         std::vector<demo::tour> tours;
@@ -176,7 +199,7 @@ int main(int argc, char** argv) {
         }
         for (const auto* p : chosen) {
             if (spawn) {
-                on_spawned(*p, wf, o, retain_finished, {},
+                on_spawned(*p, wf, o, retain_finished, {}, kept,
                            [&](remote_deployment& d, demo::spawned_services&) {
                                tours.push_back(demo::run_tour(d, *p, o));
                            });
@@ -185,6 +208,7 @@ int main(int argc, char** argv) {
                 dopt.via = o.via;
                 dopt.keep_trace = true;
                 dopt.node.retain_finished = retain_finished;
+                dopt.node.data_dir = local_storage(kept, *p);
                 local_deployment d(*p, wf, dopt);
                 tours.push_back(demo::run_tour(d, *p, o));
             }

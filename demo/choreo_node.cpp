@@ -1,6 +1,7 @@
 // choreo-node: one node of a workflow under one pattern (a service, or a node the pattern adds,
 // such as an orchestrator), as a process of its own.
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 
 #include <unistd.h>
@@ -67,6 +68,30 @@ int main(int argc, char** argv) {
                      "--spawn do that for their children.");
     app.add_flag("--no-trace", no_trace,
                  "count messages but do not keep each one (long runs; inspect gets no entries)");
+    constexpr std::string_view default_data_dir = "choreo-data";
+    std::string data_dir(default_data_dir);
+    bool in_memory = false;
+    std::string sync_name = "process";
+    std::uint64_t snapshot_every = node_options{}.snapshot_every_batches;
+    auto* dir_option =
+        app.add_option("--data-dir", data_dir,
+                       "directory of the node's store, DIR/SERVICE.db (SQLite, WAL): its outbox, "
+                       "the message ids it applied, a journal of what it applied and snapshots "
+                       "of its state. A node restarted on it carries on where it stopped. The "
+                       "directory must exist, except the default, which is created")
+            ->capture_default_str();
+    app.add_flag("--in-memory", in_memory, "keep nothing on disk: a restarted node starts empty")
+        ->excludes(dir_option);
+    app.add_option("--store-sync", sync_name,
+                   "process: a commit survives the process being killed; machine: also a crash "
+                   "of the machine (an fsync per commit)")
+        ->check(CLI::IsMember({"process", "machine"}))
+        ->capture_default_str();
+    app.add_option("--snapshot-every", snapshot_every,
+                   "committed batches after which a snapshot of the node's state replaces its "
+                   "journal (also after 10 times as many journaled messages)")
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000'000}))
+        ->capture_default_str();
     if (const auto status = cli::parse(app, argc, argv)) {
         return *status;
     }
@@ -116,8 +141,34 @@ int main(int argc, char** argv) {
     options.insecure = insecure;
     options.link_delay = std::chrono::microseconds(link_delay_us);
     options.retain_finished = retain_finished;
+    if (!in_memory) {
+        std::error_code ignored;
+        if (data_dir == default_data_dir && !std::filesystem::exists(data_dir, ignored)) {
+            std::filesystem::create_directory(data_dir, ignored); // refused below if it failed
+        }
+        options.data_dir = data_dir;
+        options.sync =
+            sync_name == "machine" ? store_sync::machine_crash : store_sync::process_crash;
+        options.snapshot_every_batches = snapshot_every;
+        options.snapshot_every_messages = snapshot_every * 10;
+    }
     options = faults.options_for(service, options, 0);
-    service_node self(context, io, used, wf, service, std::move(domain).value(), book, options);
+    std::unique_ptr<service_node> made;
+    try {
+        made = std::make_unique<service_node>(context, io, used, wf, service,
+                                              std::move(domain).value(), book, options);
+    } catch (const store_refused& e) {
+        std::cerr << "choreo-node: data directory refused: " << e.what() << "\n";
+        return 2;
+    }
+    service_node& self = *made;
+    int status = 0;
+    self.net().on_store_failed([&](std::string_view why) {
+        std::cerr << "choreo-node: " << service << ": stopped: the store refused a commit: " << why
+                  << "\n";
+        status = 1;
+        io.stop();
+    });
     if (const auto* f = faults.process_fault_of(service)) {
         // Raised by the node itself, right after its N-th handled message: the count is exact,
         // whatever the timing. What it sent while handling that message may not have left yet.
@@ -180,8 +231,14 @@ int main(int argc, char** argv) {
         self.net().drain_and_stop();
         io.stop();
     });
-    std::cerr << fmt::format("choreo-node: {} ({}, {}) on {}{}\n", service, pattern_name,
-                             workflow_name, endpoint, options.keys ? ", CURVE" : "");
+    const auto& recovered = self.recovered();
+    std::cerr << fmt::format("choreo-node: {} ({}, {}) on {}{}{}\n", service, pattern_name,
+                             workflow_name, endpoint, options.keys ? ", CURVE" : "",
+                             self.durable() == nullptr
+                                 ? std::string(", in memory")
+                                 : fmt::format(", store {} ({} replayed, {} to resend)",
+                                               self.durable()->db().path().string(),
+                                               recovered.replayed, recovered.unacked));
     // A program's io thread: an exception escaping a handler ends the process, non-zero.
     run_guarded(io, service, exit_on_escape);
     const auto c = self.net().counters();
@@ -189,5 +246,5 @@ int main(int argc, char** argv) {
                              "never accepted by a peer {}, dropped by a fault {}\n",
                              service, c.received, c.sent, c.rejected, c.backlog,
                              c.dropped_by_fault);
-    return 0;
+    return status;
 }

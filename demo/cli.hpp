@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -101,6 +102,46 @@ inline void add_security(CLI::App& app, std::string& keys, bool& insecure) {
     app.add_flag("--insecure", insecure,
                  "without --keys, allow binding an address other than loopback (anyone who can "
                  "reach it can speak for any node)");
+}
+
+/// Where the nodes of a demo or bench run keep their stores (choreo-node --data-dir).
+struct storage {
+    std::string data_dir; ///< given: each run gets a fresh subdirectory of it
+    bool in_memory = false;
+};
+
+/// Adds --data-dir DIR and --in-memory; `what` says what the default is.
+inline void add_storage(CLI::App& app, storage& s, const std::string& what) {
+    auto* dir = app.add_option("--data-dir", s.data_dir,
+                               "an existing directory where each run's nodes keep their stores "
+                               "(a fresh subdirectory per run, named after its pattern). " +
+                                   what)
+                    ->check(CLI::ExistingDirectory);
+    app.add_flag("--in-memory", s.in_memory, "nodes keep nothing on disk")->excludes(dir);
+}
+
+/// Returns: a new directory under `dir` named `name` (or `name-2`, `name-3`, ...), created.
+/// Throws: std::filesystem::filesystem_error if it cannot be created.
+inline std::filesystem::path fresh_directory(const std::filesystem::path& dir,
+                                             const std::string& name) {
+    for (int n = 1;; ++n) {
+        auto path = dir / (n == 1 ? name : name + "-" + std::to_string(n));
+        if (std::filesystem::create_directory(path)) {
+            return path;
+        }
+    }
+}
+
+/// Returns: the choreo-node arguments that give a spawned run named `name` its storage: a
+/// fresh subdirectory of --data-dir, --in-memory, or none (spawned_services' own directory).
+inline std::vector<std::string> spawned_storage(const storage& s, const std::string& name) {
+    if (s.in_memory) {
+        return {"--in-memory"};
+    }
+    if (!s.data_dir.empty()) {
+        return {"--data-dir", fresh_directory(s.data_dir, name).string()};
+    }
+    return {};
 }
 
 /// Returns: the credentials of `self` from a keys directory, or null if `dir` is empty.

@@ -150,6 +150,16 @@ spawned_services::spawned_services(std::filesystem::path node_binary, const patt
            ("choreo-" + std::to_string(::getpid()) + "-" +
             std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
     std::filesystem::create_directories(dir_);
+    // Durable unless told otherwise: each child keeps its store in the run's own data
+    // directory (removed with the run), where a restarted child finds it again.
+    const auto given = std::find(node_args_.begin(), node_args_.end(), "--data-dir");
+    if (given != node_args_.end() && given + 1 != node_args_.end()) {
+        data_dir_ = *(given + 1);
+    } else if (std::find(node_args_.begin(), node_args_.end(), "--in-memory") == node_args_.end()) {
+        data_dir_ = dir_ / "data";
+        std::filesystem::create_directories(data_dir_);
+        node_args_.insert(node_args_.end(), {"--data-dir", data_dir_.string()});
+    }
     nodes_ = p.nodes(wf);
     file_ = dir_ / "topology.txt";
     for (const auto& c : clients) {

@@ -55,6 +55,10 @@ struct fault_tally {
 ///
 /// Over ipc the endpoints are socket files in a directory of the deployment's own.
 ///
+/// The children are durable (choreo-node --data-dir): unless `node_args` hold --data-dir DIR or
+/// --in-memory, they keep their stores in a fresh directory of the deployment's own, so that a
+/// restarted child carries on from its store; data_dir() says where.
+///
 /// With `faults`, every child gets them (`choreo-node --fault ...`, a drop's seed resolved to
 /// `fault_seed`): a child with a kill or pause raises SIGKILL or SIGSTOP on itself right after
 /// its N-th handled workflow message. A thread of this object watches those children (waitpid
@@ -92,6 +96,10 @@ public:
     /// one, or leaves an endpoint unresolved (`*`); std::runtime_error if a child is gone.
     void share(const topology& full);
 
+    /// Returns: where the children keep their stores (choreo-node --data-dir): the one given in
+    /// `node_args`, else a fresh directory of this run's own, removed with it; empty with
+    /// --in-memory in `node_args`.
+    const std::filesystem::path& data_dir() const noexcept { return data_dir_; }
     /// Returns: every running child as (node name, pid), in the order of `p.nodes(wf)`.
     std::vector<std::pair<std::string, pid_t>> processes() const;
     /// Returns: the pid of a node's running process, or -1 if it has none.
@@ -143,6 +151,7 @@ private:
     std::string workflow_;
     std::filesystem::path dir_;
     std::filesystem::path file_;
+    std::filesystem::path data_dir_;
     topology topology_;
     bool shared_ = false;
     std::vector<std::string> nodes_; ///< every node started, in the pattern's order

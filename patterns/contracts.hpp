@@ -200,10 +200,13 @@ struct inspect_reply {
     std::uint64_t resent{};           ///< workflow messages sent again, unacknowledged
     std::uint64_t unacked{};          ///< workflow messages waiting for their ack (the outbox)
     std::uint64_t applied_ids{};      ///< message ids remembered to drop duplicates
+    std::uint64_t store_commits{};    ///< durable node: transactions committed (0 in memory)
+    std::uint64_t store_rows_written{}; ///< durable node: rows inserted, replaced or deleted
     bool operator==(const inspect_reply&) const = default;
     MSGPACK_DEFINE_MAP(node, sent, more, received_messages, received_bytes, rejected, backlog,
                        state_bytes, state_workflows, domain_bytes, effects, dropped_by_fault,
-                       duplicates, acks_sent, acks_bytes, acked_ids, resent, unacked, applied_ids)
+                       duplicates, acks_sent, acks_bytes, acked_ids, resent, unacked, applied_ids,
+                       store_commits, store_rows_written)
 };
 
 /// Hold (or release) a node's workflow traffic, to catch a workflow mid-flight.

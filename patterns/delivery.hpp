@@ -9,8 +9,15 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+#include <vector>
 
 namespace choreo {
+
+/// What a durable store wrote: transactions committed and rows inserted, replaced or deleted.
+struct delivery_writes {
+    std::uint64_t commits{};
+    std::uint64_t rows_written{};
+};
 
 /// A workflow message sent and not yet acknowledged, as it went on the wire.
 struct unacked {
@@ -19,6 +26,9 @@ struct unacked {
     std::string routing_id; ///< a reply on the inbox: the connection it went to; else empty
     std::string type;       ///< type frame
     std::string body;       ///< body frame, envelope included: a resend is the same message
+    /// A reply on the inbox whose connection is gone (a restarted node's): resent on the
+    /// connection its peer sends on next.
+    bool reply = false;
 };
 
 /// Where a node keeps the workflow messages its peers have not acknowledged. The node keeps
@@ -35,6 +45,8 @@ public:
     virtual bool remove(std::uint64_t id) = 0;
     virtual std::size_t size() const = 0;
     virtual std::size_t capacity() const = 0;
+    /// Returns: the ids of every message kept, in no particular order.
+    virtual std::vector<std::uint64_t> ids() const = 0;
 };
 
 /// The message ids a node has applied, by sender, to drop a message that arrives again.
@@ -47,6 +59,12 @@ public:
     /// commits its transaction here, once per batch). Acks for the batch go out after it.
     virtual void commit() = 0;
     virtual std::size_t size() const = 0;
+    /// Whether the node must hold its workflow sends until commit(): a durable store's messages
+    /// must not leave the node before the transaction holding their outbox rows commits.
+    virtual bool holds_sends() const { return false; }
+    /// Whether anything was written since the last commit() (an open transaction).
+    virtual bool pending() const { return false; }
+    virtual delivery_writes written() const { return {}; }
 };
 
 /// An outbox in memory, of at most `capacity` messages.
@@ -67,6 +85,14 @@ public:
     bool remove(std::uint64_t id) override { return kept_.erase(id) > 0; }
     std::size_t size() const override { return kept_.size(); }
     std::size_t capacity() const override { return capacity_; }
+    std::vector<std::uint64_t> ids() const override {
+        std::vector<std::uint64_t> out;
+        out.reserve(kept_.size());
+        for (const auto& [id, m] : kept_) {
+            out.push_back(id);
+        }
+        return out;
+    }
 
 private:
     std::size_t capacity_;

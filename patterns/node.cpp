@@ -224,9 +224,20 @@ void node::set_delivery_stores(std::unique_ptr<outbox> out, std::unique_ptr<appl
     applied_ = std::move(applied);
     unacked_.store(outbox_->size(), std::memory_order_relaxed);
     applied_ids_.store(applied_->size(), std::memory_order_relaxed);
+    const auto w = applied_->written();
+    store_commits_.store(w.commits, std::memory_order_relaxed);
+    store_rows_.store(w.rows_written, std::memory_order_relaxed);
 }
 
 void node::start() {
+    // A restarted durable node's outbox: every message is sent again now, with the backoff
+    // from its start (its peers may have applied some: they drop those and ack them again).
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto id : outbox_->ids()) {
+        resends_[id] = {1, resend_order_.emplace(now, id)};
+        orphan_replies_ = orphan_replies_ || outbox_->find(id)->reply;
+    }
+    arm_resend();
     watch(*inbox_);
     monitor_fd_.assign(monitor_.get(zmq::sockopt::fd));
     watch_monitor();
@@ -284,6 +295,9 @@ void node::read_monitor() {
 void node::stop() {
     if (stopped_) {
         return;
+    }
+    if (!store_failed_ && (applied_->pending() || !held_.empty())) {
+        end_of_batch(); // what was written sticks, and its sends go out before the sockets close
     }
     stopped_ = true;
     delay_timer_.cancel();
@@ -505,6 +519,9 @@ std::size_t node::read_some(watched& w, std::size_t most, bool& dry) {
             reject(why, peer, via_inbox, decoded.value().env, decoded.value().payload.type_name());
             continue;
         }
+        if (orphan_replies_ && via_inbox) {
+            learn_route(decoded.value().env.sender, peer);
+        }
         if (const auto* a = decoded.value().payload.get_if<msg::ack>()) {
             bump(acks_received_);
             take_ack(decoded.value().env.sender, *a);
@@ -513,7 +530,13 @@ std::size_t node::read_some(watched& w, std::size_t most, bool& dry) {
         if (!admit(w, peer, decoded.value(), bytes)) {
             continue;
         }
-        w.batch.push_back({std::move(decoded).value(), std::move(peer), via_inbox, bytes});
+        std::string body;
+        if (applied_->holds_sends() &&
+            carries_effects(decoded.value().payload, decoded.value().env.query_id)) {
+            body = frames[first + 1].to_string(); // journaled as received
+        }
+        w.batch.push_back(
+            {std::move(decoded).value(), std::move(peer), via_inbox, bytes, std::move(body)});
     }
     return read;
 }
@@ -629,14 +652,37 @@ void node::take_ack(const std::string& sender, const msg::ack& a) {
 }
 
 void node::end_of_batch() {
-    if (acks_due_.empty()) {
+    // A batch read inside a handler (a new DEALER's first service pass) is part of the batch of
+    // that handler: committing here would let the first half of the handler's sends out.
+    if (handling_ > 0 || store_failed_ ||
+        (acks_due_.empty() && held_.empty() && !applied_->pending())) {
         return;
     }
     auto due = std::move(acks_due_);
     acks_due_.clear();
-    // What the batch applied sticks before any of it is acknowledged (a durable store commits
-    // here: one transaction per batch).
-    applied_->commit();
+    // What the batch applied sticks before any of it is acknowledged or any of its sends
+    // leaves (a durable store commits here: one transaction per batch).
+    try {
+        applied_->commit();
+    } catch (const std::exception& e) {
+        store_failed(e.what());
+        return;
+    }
+    const auto written = applied_->written();
+    store_commits_.store(written.commits, std::memory_order_relaxed);
+    store_rows_.store(written.rows_written, std::memory_order_relaxed);
+    auto held = std::move(held_);
+    held_.clear();
+    held_count_.store(0, std::memory_order_relaxed);
+    for (auto& h : held) {
+        if (outbox_->find(h.id) == nullptr) {
+            continue; // given up meanwhile (the send failed): nothing to send
+        }
+        schedule_resend(h.id, 1);
+        if (!stopped_) {
+            hand_over(*h.socket, std::move(h.frames), std::move(h.record));
+        }
+    }
     std::vector<char> sent(due.size(), 0);
     for (std::size_t i = 0; i < due.size(); ++i) {
         if (sent[i] != 0) {
@@ -708,11 +754,44 @@ void node::handle(const incoming& in) {
     if (!handler_) {
         return;
     }
+    ++handling_;
     try {
         handler_(*this, in);
     } catch (const std::exception& e) {
         bump(handler_errors_);
         log().error("{}: handler failed: {}", name_, printable(e.what()));
+    }
+    --handling_;
+}
+
+void node::commit_soon() {
+    if (commit_posted_ || !applied_->holds_sends()) {
+        return;
+    }
+    commit_posted_ = true;
+    asio::post(io_, [this] {
+        commit_posted_ = false;
+        if (!stopped_) {
+            end_of_batch();
+        }
+    });
+}
+
+void node::store_failed(std::string_view why) {
+    // The transaction is rolled back: its applied ids, outbox rows and journal are not in the
+    // store, while the handlers' effects are in memory. Going on would send or ack what the
+    // store does not hold; the node stops, and a restart on its data directory carries on from
+    // the last commit (its senders resend what it never acknowledged).
+    store_failed_ = true;
+    log().error("{}: cannot commit to the store: {}; stopping ({} send(s) and {} ack(s) of the "
+                "batch not sent)",
+                name_, printable(why), held_.size(), acks_due_.size());
+    held_.clear();
+    held_count_.store(0, std::memory_order_relaxed);
+    acks_due_.clear();
+    stop();
+    if (store_failed_hook_) {
+        asio::post(io_, [this, text = std::string(why)] { store_failed_hook_(text); });
     }
 }
 
@@ -739,6 +818,9 @@ void node::refuse(const incoming& in, std::error_code why) {
 }
 
 result<std::size_t> node::send(const std::string& to, outgoing out) {
+    if (suppressed_) {
+        return std::size_t{0}; // replaying: what it sent then is in the outbox
+    }
     if (const auto it = dealers_.find(to); it != dealers_.end()) {
         return transmit(*it->second, {}, to, std::move(out));
     }
@@ -758,6 +840,9 @@ result<std::size_t> node::send(const std::string& to, outgoing out) {
 }
 
 result<std::size_t> node::reply(const incoming& asker, outgoing out) {
+    if (suppressed_) {
+        return std::size_t{0};
+    }
     if (asker.via_inbox) {
         return transmit(*inbox_, asker.peer, asker.msg.env.sender, std::move(out));
     }
@@ -813,6 +898,7 @@ void node::dropped(std::string_view to, send_failure why, std::string_view type,
     if (outbox_->remove(what.value().env.message_id)) {
         unschedule(what.value().env.message_id);
         unacked_.store(outbox_->size(), std::memory_order_relaxed);
+        commit_soon();
     }
     if (!send_failed_hook_ || what.value().env.query_id != 0 ||
         what.value().env.workflow_id.empty()) {
@@ -912,6 +998,9 @@ result<std::size_t> node::transmit(watched& w, std::string_view routing_id, cons
         send_failed(to, send_failure::node_stopped, out.payload.type_name());
         return std::error_code(send_failure::node_stopped);
     }
+    if (suppressed_) {
+        return std::size_t{0};
+    }
     const bool keep = carries_effects(out.payload, out.query_id);
     if (keep && outbox_->size() >= outbox_->capacity()) {
         // Refused, not dropped: the caller is told, as for any send that cannot be made.
@@ -931,22 +1020,47 @@ result<std::size_t> node::transmit(watched& w, std::string_view routing_id, cons
             return std::error_code(send_failure::outbox_full);
         }
         unacked_.store(outbox_->size(), std::memory_order_relaxed);
-        schedule_resend(env.message_id, 1);
     }
     const bool client = options_.role == node_role::client ||
                         (&w == inbox_.get() ? topology_.is_client(to) : w.peer_is_client);
-    if (dropped_by_fault(out.query_id, client, env.workflow_id)) {
-        return bytes; // lost on the way, as a network loses it: the sender cannot tell
+    send_record record{at,
+                       std::string(to),
+                       out.payload.type_name(),
+                       ledger_.keeps_trace() ? label_of(out.payload) : std::string(),
+                       bytes,
+                       env.workflow_id,
+                       out.query_id,
+                       client};
+    if (keep && applied_->holds_sends()) {
+        // Held until the transaction holding its outbox row commits (end_of_batch); a drop
+        // fault acts when it leaves, as on any send.
+        held_.push_back({&w, std::move(m), std::move(record), env.message_id});
+        held_count_.store(held_.size(), std::memory_order_relaxed);
+        if (handling_ == 0) {
+            commit_soon(); // sent outside a batch: no end of batch will commit it
+        }
+        return bytes;
+    }
+    if (keep) {
+        schedule_resend(env.message_id, 1);
+    }
+    hand_over(w, std::move(m), std::move(record));
+    return bytes;
+}
+
+void node::hand_over(watched& w, outbound m, send_record r) {
+    if (dropped_by_fault(r.query_id, r.client, r.workflow_id)) {
+        return; // lost on the way, as a network loses it: the sender cannot tell
     }
     if (ledger_.keeps_trace()) {
         // `to` may be a routing id from the wire: recorded as printable UTF-8 (inspect's str).
-        ledger_.record_sent({0, at, name_, printable(to), std::string(out.payload.type_name()),
-                             label_of(out.payload), bytes, env.workflow_id, out.query_id, client});
+        ledger_.record_sent({0, r.at, name_, printable(r.to), std::string(r.type),
+                             std::move(r.label), r.bytes, r.workflow_id, r.query_id, r.client});
     } else {
-        ledger_.count_sent(env.workflow_id, out.query_id, client, bytes);
+        ledger_.count_sent(r.workflow_id, r.query_id, r.client, r.bytes);
     }
     bump(sent_);
-    if (out.query_id != 0 && &w != inbox_.get()) {
+    if (r.query_id != 0 && &w != inbox_.get()) {
         ++w.awaiting;
         ++awaiting_replies_;
     }
@@ -957,7 +1071,6 @@ result<std::size_t> node::transmit(watched& w, std::string_view routing_id, cons
     } else {
         enqueue(w, std::move(m));
     }
-    return bytes;
 }
 
 void node::enqueue(watched& w, outbound m) {
@@ -1091,10 +1204,28 @@ void node::resend_due() {
             continue;
         }
         watched* w = nullptr;
+        std::string_view route = m->routing_id;
         if (!m->routing_id.empty()) {
             w = inbox_.get(); // a reply goes back on the connection the request came in on
+        } else if (m->reply) {
+            // Its connection went with the node's last run: it goes on the peer's latest one,
+            // once the peer has sent something on it; until then it waits.
+            if (const auto r = inbox_routes_.find(m->to); r != inbox_routes_.end()) {
+                w = inbox_.get();
+                route = r->second;
+            }
         } else if (const auto d = dealers_.find(m->to); d != dealers_.end()) {
             w = d->second.get();
+        } else if (topology_.endpoint_of(m->to) &&
+                   (!options_.keys || options_.keys->ring->knows(m->to))) {
+            // A restarted durable node's outbox: through the peer's inbox, connected now. (A
+            // reply that went back on an inbox connection comes back without it: resent so.)
+            const std::string to = m->to;
+            w = &dealer_for(to);
+            m = outbox_->find(id);
+            if (m == nullptr) {
+                continue;
+            }
         }
         const auto contract = find_contract(m->type);
         // A socket that has not taken the message yet (no connection, high-water mark) holds it
@@ -1106,8 +1237,8 @@ void node::resend_due() {
             copy.type = zmq::message_t(m->type.data(), m->type.size());
             copy.type_name = contract->type_name;
             copy.body = zmq::message_t(m->body.data(), m->body.size());
-            if (!m->routing_id.empty()) {
-                copy.routing_id = zmq::message_t(m->routing_id.data(), m->routing_id.size());
+            if (!route.empty()) {
+                copy.routing_id = zmq::message_t(route.data(), route.size());
                 copy.routed = true;
             }
             ledger_.count_resent(copy.type.size() + copy.body.size());
@@ -1118,6 +1249,33 @@ void node::resend_due() {
             schedule_resend(id, sends + 1);
         }
     }
+}
+
+void node::learn_route(const std::string& sender, const std::string& routing_id) {
+    if (!topology_.endpoint_of(sender)) {
+        return; // only the topology's names: the map stays as small as the deployment
+    }
+    auto& known = inbox_routes_[sender];
+    if (known == routing_id) {
+        return;
+    }
+    known = routing_id;
+    // A new connection from a peer that awaits replies: they go now, not at their next resend.
+    bool orphans = false;
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto id : outbox_->ids()) {
+        const auto* m = outbox_->find(id);
+        if (m->reply && m->routing_id.empty()) {
+            orphans = true;
+            if (m->to == sender) {
+                const auto sends = resends_.contains(id) ? resends_[id].sends : 1;
+                unschedule(id);
+                resends_[id] = {sends, resend_order_.emplace(now, id)};
+            }
+        }
+    }
+    orphan_replies_ = orphans;
+    arm_resend();
 }
 
 void node::arm_delay() {
@@ -1193,7 +1351,10 @@ node_counters node::counters() const {
                     applied_ids_,
                     {},
                     {},
-                    dropped_by_fault_};
+                    dropped_by_fault_,
+                    store_commits_,
+                    store_rows_,
+                    held_count_};
     for (std::size_t i = 1; i < rejected_by_.size(); ++i) {
         if (const auto n = rejected_by_[i].load(); n > 0) {
             c.rejected_by[error_code_name(static_cast<errc>(i))] = n;

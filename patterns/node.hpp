@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -30,6 +31,7 @@
 #include "patterns/errors.hpp"
 #include "patterns/ledger.hpp"
 #include "patterns/retention.hpp"
+#include "patterns/store.hpp"
 #include "patterns/topology.hpp"
 
 namespace choreo {
@@ -88,6 +90,20 @@ struct node_options {
     /// drawn from a generator seeded with ack_loss_seed), counted in acks_lost.
     double ack_loss = 0.0;
     std::uint64_t ack_loss_seed = 1;
+
+    // Durability (docs/PROTOCOL.md, Durability): a service_node with a data directory keeps its
+    // outbox, applied ids, journal and snapshots in DIR/NODE.db (patterns/durable.hpp).
+    /// Empty: everything in memory, lost with the process.
+    std::filesystem::path data_dir;
+    store_sync sync = store_sync::process_crash;
+    /// A snapshot of the domain's and the pattern's state replaces the journal after this many
+    /// committed batches, or this many journaled messages, whichever comes first.
+    std::uint64_t snapshot_every_batches = 1'000;
+    std::uint64_t snapshot_every_messages = 10'000;
+    /// Fault injection for tests: the node named `commit_fault_node` finds its
+    /// `commit_fault_at`-th commit refused (rolled back, as a full disk would), and stops.
+    std::string commit_fault_node;
+    std::uint64_t commit_fault_at = 0;
 };
 
 /// A message to send; the node fills in the rest of the envelope.
@@ -107,6 +123,9 @@ struct incoming {
     std::string peer;
     bool via_inbox{}; ///< arrived on the ROUTER inbox: reply() answers on the same connection
     std::size_t bytes{};
+    /// The body frame as received, for a node that journals what it applies (a durable node's
+    /// workflow messages); empty otherwise.
+    std::string body;
 };
 
 /// Why a message this node meant to send never left it.
@@ -162,7 +181,10 @@ struct node_counters {
     std::uint64_t applied_ids{};   ///< message ids remembered now to drop duplicates
     std::map<std::string, std::uint64_t> rejected_by;    ///< reason -> count
     std::map<std::string, std::uint64_t> send_failed_by; ///< send_failure name -> count
-    std::uint64_t dropped_by_fault{}; ///< inter-service sends dropped by node_options::drop
+    std::uint64_t dropped_by_fault{};   ///< inter-service sends dropped by node_options::drop
+    std::uint64_t store_commits{};      ///< durable: transactions committed (0 in memory)
+    std::uint64_t store_rows_written{}; ///< durable: rows inserted, replaced or deleted
+    std::uint64_t held{};               ///< workflow sends waiting for their batch to commit
 };
 
 /// Sockets and handlers run only on the io_context's thread; counters() may be read anywhere.
@@ -213,8 +235,29 @@ public:
     /// message (query_id 0, a workflow id) dropped after send() or reply() accepted it.
     void on_send_failed(send_failure_handler h) { send_failed_hook_ = std::move(h); }
     /// Replaces the in-memory outbox and applied ids (a durable store, say). Call before
-    /// start(), before anything is sent.
+    /// start(), before anything is sent. If `applied` holds_sends(), a workflow message sent
+    /// leaves the node only once the transaction that holds it commits (the end of the batch
+    /// whose handler sent it; for a send outside a batch, a commit posted at once). A commit
+    /// that fails stops the node: nothing of its batch is sent or acknowledged, and the
+    /// on_store_failed hook is told.
     void set_delivery_stores(std::unique_ptr<outbox> out, std::unique_ptr<applied_ids> applied);
+    /// Called on the io thread, once, after a commit failed and the node stopped.
+    void on_store_failed(std::function<void(std::string_view why)> h) {
+        store_failed_hook_ = std::move(h);
+    }
+    /// Message ids go on from `first` at least (a restarted durable node: above every id it
+    /// used before). Call before start().
+    void continue_message_ids_from(std::uint64_t first) {
+        next_message_id_ = std::max(next_message_id_, first);
+    }
+    /// Returns: the last message id this node used.
+    std::uint64_t last_message_id() const noexcept { return next_message_id_; }
+    /// While true, send() and reply() send nothing and keep nothing: a durable node replaying
+    /// its journal, whose messages sent then are in its outbox already.
+    void suppress_sends(bool on) noexcept { suppressed_ = on; }
+    /// Returns: whether a message with this payload and query id is a workflow message: kept
+    /// in the outbox until acknowledged, its id noted as applied by its receiver.
+    static bool carries_effects(const msg::payload& p, std::uint64_t query_id);
 
     /// Starts watching the sockets. Call on the io thread (or before it runs).
     void start();
@@ -279,12 +322,27 @@ private:
     void dropped(std::string_view to, send_failure why, std::string_view type,
                  std::string_view body);
     // Delivery: see the class comment.
-    static bool carries_effects(const msg::payload& p, std::uint64_t query_id);
     /// Returns: whether `m` (a workflow message just read) is new here; a duplicate is acked
     /// again, a second place_order for a workflow refused.
     bool admit(watched& w, const std::string& peer, const message& m, std::size_t bytes);
     void take_ack(const std::string& sender, const msg::ack& a);
     void end_of_batch();
+    /// What the ledger records of a send: kept with a held message until it leaves.
+    struct send_record {
+        std::int64_t at{};
+        std::string to;
+        std::string_view type;
+        std::string label;
+        std::size_t bytes{};
+        std::string workflow_id;
+        std::uint64_t query_id{};
+        bool client{};
+    };
+    /// Counts `m` as sent and hands it to the socket (after link_delay).
+    void hand_over(watched& w, outbound m, send_record r);
+    /// Posts a commit of what was written outside a batch (a timer's send, a give-up).
+    void commit_soon();
+    void store_failed(std::string_view why);
     std::chrono::nanoseconds resend_wait(std::uint32_t sends) const;
     void schedule_resend(std::uint64_t id, std::uint32_t sends);
     void unschedule(std::uint64_t id);
@@ -364,6 +422,23 @@ private:
         std::string workflow_id; ///< empty for a duplicate: acked before, counted then
     };
     std::vector<ack_due> acks_due_; ///< for the batch being handled
+    struct held_send {
+        watched* socket;
+        outbound frames;
+        send_record record;
+        std::uint64_t id{};
+    };
+    std::vector<held_send> held_; ///< sends of the open transaction (applied_ids::holds_sends)
+    /// A restarted durable node's replies whose inbox connection is gone: each peer's latest
+    /// inbox connection (topology names only), learned while any such reply is in the outbox.
+    std::unordered_map<std::string, std::string> inbox_routes_;
+    bool orphan_replies_ = false;
+    void learn_route(const std::string& sender, const std::string& routing_id);
+    bool commit_posted_ = false;
+    int handling_ = 0; ///< handlers running: a nested batch (a new DEALER's) does not commit
+    bool suppressed_ = false;
+    bool store_failed_ = false;
+    std::function<void(std::string_view)> store_failed_hook_;
     std::mt19937_64 ack_loss_rng_;
     bool stopped_ = false;
     std::uint64_t next_message_id_ = 0;
@@ -378,7 +453,7 @@ private:
         handler_errors_{0}, backlog_{0}, handshake_failed_{0}, send_failed_{0},
         dropped_by_fault_{0};
     std::atomic<std::uint64_t> duplicates_{0}, acks_sent_{0}, acks_received_{0}, acks_lost_{0},
-        resent_{0}, unacked_{0}, applied_ids_{0};
+        resent_{0}, unacked_{0}, applied_ids_{0}, store_commits_{0}, store_rows_{0}, held_count_{0};
     std::array<std::atomic<std::uint64_t>, 16> rejected_by_{};
     std::array<std::atomic<std::uint64_t>, 16> send_failed_by_{};
 };

@@ -35,6 +35,93 @@ service_node::service_node(zmq::context_t& context, asio::io_context& io, const 
     }
     node_.on_message([this](node&, const incoming& in) { receive(in); });
     node_.on_send_failed([this](const failed_send& f) { behaviour_->send_failed(f); });
+    if (!options.data_dir.empty()) {
+        open_store(p, wf, options);
+    }
+}
+
+namespace {
+// Message ids reserved beyond the last one used at each commit: more than the acks and error
+// replies a node can send before its next commit (at most a batch's worth).
+constexpr std::uint64_t message_id_headroom = 1U << 20;
+} // namespace
+
+void service_node::open_store(const pattern& p, const workflow& wf, const node_options& options) {
+    limits_ = options.limits;
+    snapshot_every_batches_ = std::max<std::uint64_t>(1, options.snapshot_every_batches);
+    snapshot_every_messages_ = std::max<std::uint64_t>(1, options.snapshot_every_messages);
+    durable_ = std::make_shared<durable_store>(
+        options.data_dir, store_identity{std::string(p.name()), wf.name, node_.name()},
+        options.sync);
+    const auto where = durable_->db().path().string();
+    try {
+        if (const auto bytes = durable_->last_snapshot()) {
+            snapshot::reader r(*bytes);
+            if (domain_) {
+                domain_->load(r);
+            }
+            behaviour_->load(r);
+            recovered_.snapshot = true;
+        }
+    } catch (const std::exception& e) {
+        throw store_refused(where + ": its snapshot cannot be read: " + e.what());
+    }
+    // The journal's messages were applied after the snapshot: applied again, in order, they
+    // rebuild the state. What they sent then is in the outbox already: nothing is sent now.
+    node_.suppress_sends(true);
+    try {
+        durable_->for_each_journaled([&](std::string_view type, std::string_view body) {
+            auto m = decode(type, body, limits_);
+            if (!m) {
+                throw store_refused(where + ": a journaled " + std::string(type) +
+                                    " cannot be decoded: " + m.error().message());
+            }
+            incoming in{std::move(m).value(), {}, false, body.size(), {}};
+            in.peer = in.msg.env.sender;
+            static_cast<void>(behaviour_->receive(in)); // refused then too: answered then
+            ++recovered_.replayed;
+        });
+    } catch (const msgpack::type_error& e) {
+        node_.suppress_sends(false);
+        throw store_refused(where + ": its journal cannot be read: " + e.what());
+    } catch (...) {
+        node_.suppress_sends(false);
+        throw;
+    }
+    node_.suppress_sends(false);
+    node_.continue_message_ids_from(durable_->message_ids_from());
+    auto out = std::make_unique<store_outbox>(durable_, options.outbox_capacity);
+    recovered_.unacked = out->size();
+    node_.set_delivery_stores(std::move(out), std::make_unique<store_applied_ids>(
+                                                  durable_, options.applied_ids_retained));
+    if (!options.commit_fault_node.empty() && options.commit_fault_node == node_.name()) {
+        durable_->refuse_commit(options.commit_fault_at);
+    }
+    durable_->before_commit([this] { before_commit(); });
+    if (recovered_.snapshot || recovered_.replayed > 0 || recovered_.unacked > 0) {
+        log().info("{}: restarted from {}: snapshot {}, {} journaled message(s) replayed, {} "
+                   "unacknowledged message(s) to send again",
+                   node_.name(), where, recovered_.snapshot ? "loaded" : "none",
+                   recovered_.replayed, recovered_.unacked);
+    }
+}
+
+void service_node::before_commit() {
+    ++batches_since_snapshot_;
+    // Held messages are journaled but not applied yet: a snapshot now would miss them.
+    if (waiting_.empty() && durable_->journal_rows() > 0 &&
+        (durable_->journal_rows() >= snapshot_every_messages_ ||
+         batches_since_snapshot_ >= snapshot_every_batches_)) {
+        snapshot::writer w;
+        if (domain_) {
+            domain_->save(w);
+        }
+        behaviour_->save(w);
+        durable_->snapshot(w.bytes());
+        batches_since_snapshot_ = 0;
+        ++snapshots_;
+    }
+    durable_->reserve_message_ids(node_.last_message_id(), message_id_headroom);
 }
 
 service_node::~service_node() {
@@ -77,6 +164,8 @@ msg::inspect_reply service_node::inspect(std::uint64_t since, std::size_t limit)
     r.resent = c.resent;
     r.unacked = c.unacked;
     r.applied_ids = c.applied_ids;
+    r.store_commits = c.store_commits;
+    r.store_rows_written = c.store_rows_written;
     r.state_bytes = behaviour_->state_bytes();
     r.state_workflows = behaviour_->state_workflows();
     if (domain_) {
@@ -98,6 +187,11 @@ void service_node::receive(const incoming& in) {
         h->hold ? hold() : release();
         static_cast<void>(node_.reply(in, {"", 0, in.msg.env.query_id, inspect(0, 0)}));
         return;
+    }
+    if (durable_ && node::carries_effects(in.msg.payload, in.msg.env.query_id) &&
+        !in.body.empty()) {
+        // In the batch's transaction, with its applied id: replayed after a restart.
+        durable_->journal(in.msg.payload.type_name(), in.body);
     }
     if (held_ && in.msg.env.query_id == 0) {
         waiting_.push_back(in);

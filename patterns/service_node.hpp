@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "patterns/domain.hpp"
+#include "patterns/durable.hpp"
 #include "patterns/node.hpp"
 #include "patterns/pattern.hpp"
 
@@ -20,7 +21,12 @@ result<std::unique_ptr<domain_service>> domain_for(const pattern& p, const workf
 /// One node of a deployment: a domain service (or a node of the pattern's own) under a pattern.
 class service_node {
 public:
-    /// `domain` may be null for a node that runs no domain service.
+    /// `domain` may be null for a node that runs no domain service. With options.data_dir the
+    /// node is durable (docs/PROTOCOL.md, Durability): it opens DIR/NAME.db and, if that holds
+    /// a previous run's state, loads its snapshot, replays its journal (sending nothing) and
+    /// sends its outbox again once started.
+    /// Throws: store_refused naming the path and the reason if the data directory cannot be
+    /// used (nothing in it is changed then).
     service_node(zmq::context_t& context, asio::io_context& io, const pattern& p,
                  const workflow& wf, std::string name, std::unique_ptr<domain_service> domain,
                  ledger& book, node_options options = {});
@@ -34,6 +40,17 @@ public:
     const service_behaviour& behaviour() const noexcept { return *behaviour_; }
     /// The pattern's behaviour, to load a snapshot into (on the io thread).
     service_behaviour& behaviour() noexcept { return *behaviour_; }
+    /// Returns: the node's durable store, or nullptr for a node in memory.
+    durable_store* durable() noexcept { return durable_.get(); }
+    /// What a durable node found in its store when it started.
+    struct recovery {
+        bool snapshot = false;      ///< a snapshot was loaded
+        std::uint64_t replayed = 0; ///< journaled messages replayed after it
+        std::uint64_t unacked = 0;  ///< outbox messages to send again
+    };
+    const recovery& recovered() const noexcept { return recovered_; }
+    /// Returns: snapshots written since the node started.
+    std::uint64_t snapshots() const noexcept { return snapshots_; }
 
     /// Holds workflow traffic (not status queries) unprocessed until release(): lets a demo or
     /// test catch a workflow mid-flight. Call on the io thread.
@@ -51,6 +68,8 @@ public:
 
 private:
     void receive(const incoming& in);
+    void open_store(const pattern& p, const workflow& wf, const node_options& options);
+    void before_commit();
 
     node node_;
     std::unique_ptr<domain_service> domain_;
@@ -59,6 +78,13 @@ private:
     bool held_ = false;
     std::deque<incoming> waiting_;
     std::function<void(const incoming&)> handled_hook_;
+    std::shared_ptr<durable_store> durable_;
+    std::uint64_t snapshot_every_batches_ = 0;
+    std::uint64_t snapshot_every_messages_ = 0;
+    std::uint64_t batches_since_snapshot_ = 0;
+    std::uint64_t snapshots_ = 0;
+    recovery recovered_;
+    codec_limits limits_;
 };
 
 } // namespace choreo

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
 
 namespace choreo {
 namespace {
@@ -18,6 +19,19 @@ constexpr std::string_view format_name = "choreo-node";
 
 [[noreturn]] void refuse(const std::filesystem::path& path, const std::string& why) {
     throw store_refused(path.string() + ": " + why);
+}
+
+/// Returns: an SQLite URI that opens `path` read-only and immutable (no lock, no WAL, no shm).
+std::string immutable_uri(const std::filesystem::path& path) {
+    std::string uri = "file:";
+    for (const char c : path.string()) {
+        if (c == '%' || c == '?' || c == '#') {
+            uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+        } else {
+            uri += c;
+        }
+    }
+    return uri + "?immutable=1";
 }
 
 std::string errno_text() {
@@ -33,7 +47,7 @@ CREATE TABLE inbox (sender TEXT NOT NULL, message_id INTEGER NOT NULL, seq INTEG
                     PRIMARY KEY (sender, message_id)) WITHOUT ROWID;
 CREATE INDEX inbox_by_seq ON inbox (seq);
 CREATE TABLE outbox (message_id INTEGER PRIMARY KEY, peer TEXT NOT NULL, type TEXT NOT NULL,
-                     body BLOB NOT NULL);
+                     body BLOB NOT NULL, reply INTEGER NOT NULL DEFAULT 0);
 )";
 
 } // namespace
@@ -53,10 +67,11 @@ struct store::statements {
           mark(db, "INSERT OR IGNORE INTO inbox (sender, message_id, seq) VALUES (?, ?, ?)"),
           applied(db, "SELECT 1 FROM inbox WHERE sender = ? AND message_id = ?"),
           retain(db, "DELETE FROM inbox WHERE seq <= ?"),
-          outbox_put(db, "INSERT OR REPLACE INTO outbox (message_id, peer, type, body) "
-                         "VALUES (?, ?, ?, ?)"),
+          outbox_put(db, "INSERT OR REPLACE INTO outbox (message_id, peer, type, body, reply) "
+                         "VALUES (?, ?, ?, ?, ?)"),
           outbox_erase(db, "DELETE FROM outbox WHERE message_id = ?"),
-          outbox_each(db, "SELECT message_id, peer, type, body FROM outbox ORDER BY message_id") {}
+          outbox_each(db, "SELECT message_id, peer, type, body, reply FROM outbox "
+                          "ORDER BY message_id") {}
 };
 
 namespace {
@@ -97,12 +112,32 @@ store::store(const std::filesystem::path& dir, const store_identity& who, store_
         refuse(dir, "cannot be read and written: " + errno_text());
     }
     const bool existed = std::filesystem::exists(std::filesystem::symlink_status(path_, ec));
-    if (existed) {
-        check_existing(who);
-    }
     // One process per database: a second node on the same data would corrupt both.
     const auto lock = path_.string() + ".lock";
-    lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (existed) {
+        // A database in use is refused before it is read: even a read-only reader writes to the
+        // WAL index of a database in use. Its lock file exists then (every user creates it).
+        lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
+        if (lock_fd_ >= 0 && ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+            const auto why = errno == EWOULDBLOCK ? std::string("is in use by another process")
+                                                  : "cannot be locked: " + errno_text();
+            ::close(lock_fd_);
+            lock_fd_ = -1;
+            refuse(path_, why);
+        }
+        try {
+            check_existing(who);
+        } catch (...) {
+            if (lock_fd_ >= 0) {
+                ::close(lock_fd_);
+                lock_fd_ = -1;
+            }
+            throw;
+        }
+    }
+    if (lock_fd_ < 0) {
+        lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    }
     if (lock_fd_ < 0) {
         refuse(lock, "cannot be opened: " + errno_text());
     }
@@ -160,7 +195,13 @@ void store::check_existing(const store_identity& who) const {
         }
     }
     try {
-        SQLite::Database db(path_.string(), SQLite::OPEN_READONLY);
+        // Opened read-only, SQLite would still create NAME.db-wal and NAME.db-shm beside a WAL
+        // database. Without a WAL left by a crash nothing is missed by opening it immutable,
+        // which creates nothing: the directory stays as it was, byte for byte. (With one, the
+        // WAL holds commits to be read: it is opened as usual.)
+        const bool wal = std::filesystem::exists(path_.string() + "-wal");
+        SQLite::Database db(wal ? path_.string() : immutable_uri(path_),
+                            SQLite::OPEN_READONLY | (wal ? 0 : SQLite::OPEN_URI));
         if (!db.tableExists("choreo_meta")) {
             refuse(path_, "is an SQLite database but not choreo's (no choreo_meta table)");
         }
@@ -318,12 +359,13 @@ void store::retain_applied(std::uint64_t keep) {
 }
 
 void store::outbox_put(std::uint64_t message_id, std::string_view peer, std::string_view type,
-                       std::string_view body) {
+                       std::string_view body, bool reply) {
     auto& s = st_->outbox_put;
     s.bind(1, static_cast<std::int64_t>(message_id));
     bind_text(s, 2, peer);
     bind_text(s, 3, type);
     bind_blob(s, 4, body);
+    s.bind(5, reply ? 1 : 0);
     rows_written_ += static_cast<std::uint64_t>(run(s));
 }
 
@@ -335,10 +377,14 @@ void store::outbox_erase(std::uint64_t message_id) {
 void store::for_each_outbox(
     const std::function<void(std::uint64_t, std::string_view, std::string_view, std::string_view)>&
         f) const {
+    for_each_outbox_row([&](const outbox_row& r) { f(r.message_id, r.peer, r.type, r.body); });
+}
+
+void store::for_each_outbox_row(const std::function<void(const outbox_row&)>& f) const {
     auto& q = st_->outbox_each;
     while (q.executeStep()) {
-        f(static_cast<std::uint64_t>(q.getColumn(0).getInt64()), blob_of(q.getColumn(1)),
-          blob_of(q.getColumn(2)), blob_of(q.getColumn(3)));
+        f({static_cast<std::uint64_t>(q.getColumn(0).getInt64()), blob_of(q.getColumn(1)),
+           blob_of(q.getColumn(2)), blob_of(q.getColumn(3)), q.getColumn(4).getInt() != 0});
     }
     q.reset();
 }

@@ -101,14 +101,27 @@ public:
     void retain_applied(std::uint64_t keep);
 
     // ---- outbox: messages sent and not yet acknowledged ----------------------------------
+    /// `reply`: it went as a reply on an inbox connection (a restarted node resends it on the
+    /// peer's next connection).
     void outbox_put(std::uint64_t message_id, std::string_view peer, std::string_view type,
-                    std::string_view body);
+                    std::string_view body, bool reply = false);
     void outbox_erase(std::uint64_t message_id);
     /// Calls `f(message_id, peer, type, body)` for every message in the outbox, oldest first.
     void for_each_outbox(const std::function<void(std::uint64_t, std::string_view, std::string_view,
                                                   std::string_view)>& f) const;
+    struct outbox_row {
+        std::uint64_t message_id;
+        std::string_view peer, type, body;
+        bool reply;
+    };
+    /// Calls `f` for every message in the outbox, oldest first.
+    void for_each_outbox_row(const std::function<void(const outbox_row&)>& f) const;
 
+    /// Counts the rows of each table: a scan, for an operator's look, not for every batch.
     store_counters counters() const;
+    /// Transactions committed and rows written so far (no read of the database).
+    std::uint64_t commits() const noexcept { return commits_; }
+    std::uint64_t rows_written() const noexcept { return rows_written_; }
 
 private:
     void check_existing(const store_identity& who) const;

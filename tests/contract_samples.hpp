@@ -136,7 +136,9 @@ template <> inline msg::inspect_reply sample() {
             130,
             7,
             2,
-            100'000};
+            100'000,
+            12,
+            345};
 }
 template <> inline msg::hold_request sample() {
     return {true};

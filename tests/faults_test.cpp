@@ -320,8 +320,8 @@ void kill_and_restart(const pattern& p, const workflow& wf, const std::string& v
     EXPECT_TRUE(testing::ended_as_planned(s.d, after));
     EXPECT_EQ(s.children.tally(), (demo::fault_tally{1, 1, 0, 0}));
     EXPECT_EQ(s.children.pid_of(victim), second_pid);
-    // Not asserted: refusals. The restarted node keeps nothing in memory, and its peers resend
-    // what it never acknowledged, about workflows it has forgotten; it refuses those, counted.
+    // Not asserted: refusals. The restarted node carries on from its store (tests/durable_test.cpp
+    // asserts none); a node in memory would have forgotten the workflows its peers resend about.
 }
 
 TEST_P(faults, a_killed_node_dies_at_its_nth_message_and_serves_again_once_restarted) {

@@ -54,7 +54,7 @@ TEST_P(multiprocess, mixed_orders_end_as_predicted_and_a_restarted_node_serves_t
     EXPECT_EQ(answer.status.state, d.client().outcome(first.ids[7])->terminal);
     EXPECT_TRUE(answer.errors.empty());
 
-    // payment dies without a chance to clean up, and comes back empty-handed
+    // payment dies without a chance to clean up, and comes back on its store
     const int status = children.kill("payment", SIGKILL);
     EXPECT_TRUE(WIFSIGNALED(status));
     children.restart("payment");

@@ -1,0 +1,326 @@
+// Durable nodes: a node killed and restarted on its data directory carries on; a batch's sends
+// leave only once it commits; a data directory that is not the node's is refused.
+#include "patterns/durable.hpp"
+
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "demo/spawn.hpp"
+#include "harness.hpp"
+#include "patterns/deployment.hpp"
+#include "patterns/remote_deployment.hpp"
+#include "traffic_model.hpp"
+
+namespace choreo {
+namespace {
+
+const std::string bin_dir = CHOREO_BIN_DIR;
+
+/// A directory of the test's own, removed with it.
+class scratch {
+public:
+    scratch() {
+        auto pattern = (std::filesystem::temp_directory_path() / "choreo-durable-XXXXXX").string();
+        if (::mkdtemp(pattern.data()) == nullptr) {
+            throw std::system_error(errno, std::generic_category(), "mkdtemp");
+        }
+        path_ = pattern;
+    }
+    ~scratch() {
+        std::error_code ignored;
+        std::filesystem::permissions(path_, std::filesystem::perms::owner_all, ignored);
+        std::filesystem::remove_all(path_, ignored);
+    }
+    const std::filesystem::path& path() const noexcept { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+/// Every file under `dir` (relative path -> its bytes and permissions): to see that nothing
+/// in it changed, byte for byte.
+std::map<std::string, std::string> contents_of(const std::filesystem::path& dir) {
+    std::map<std::string, std::string> out;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+        const auto rel = std::filesystem::relative(e.path(), dir).string();
+        const auto perms = std::to_string(static_cast<unsigned>(e.status().permissions()));
+        if (e.is_regular_file()) {
+            std::ifstream in(e.path(), std::ios::binary);
+            const std::string bytes(std::istreambuf_iterator<char>(in), {});
+            // Size and hash, not the bytes: a failure prints what differs, readably.
+            out[rel] = perms + ":" + std::to_string(bytes.size()) + " B, hash " +
+                       std::to_string(std::hash<std::string>{}(bytes));
+        } else {
+            out[rel] = perms + ":(directory)";
+        }
+    }
+    return out;
+}
+
+// ---- (a) a node's process killed and restarted on its data directory -----------------------
+
+class durable_restart : public ::testing::TestWithParam<std::string> {
+protected:
+    const pattern& pattern_ = testing::pattern_named(GetParam());
+    const workflow wf_ = testing::workflow_named("order");
+
+    /// Kills payment's process after `after` handled messages while a batch is in flight,
+    /// restarts it on its data directory, and checks that every workflow ends as predicted
+    /// with every domain effect once.
+    void kill_mid_batch(std::vector<std::string> node_args) {
+        constexpr std::size_t workflows = 40;
+        const std::string victim = "payment";
+        const std::size_t after = 25; // mid-batch: payment handles more than 40 messages
+        demo::spawned_services children(
+            bin_dir + "/choreo-node", pattern_, wf_, transport::tcp, {"client"}, {},
+            default_retain_finished, std::move(node_args),
+            demo::parse_faults({"kill:" + victim + "@" + std::to_string(after) + ":restart=100ms"})
+                .plan,
+            1);
+        ASSERT_FALSE(children.data_dir().empty()); // durable unless told otherwise
+        remote_deployment d(pattern_, wf_, children.where(), testing::remote());
+        children.share(d.where());
+        ASSERT_TRUE(d.wait_ready(testing::deadline).empty());
+
+        const auto b = testing::place(d, "mixed", workflows, 31);
+        ASSERT_TRUE(children.await_fault_events(2, testing::deadline));
+        const auto events = children.fault_events();
+        ASSERT_EQ(events.size(), 2U);
+        EXPECT_EQ(events[0].what, "killed");
+        EXPECT_EQ(events[1].what, "restarted") << events[1].detail;
+        EXPECT_EQ(children.tally(), (demo::fault_tally{1, 1, 0, 0}));
+
+        ASSERT_TRUE(testing::ended_as_planned(d, b));
+        // Nothing lost (the journal and snapshot rebuilt the state, the outbox resent what was
+        // not acknowledged), nothing doubled (the inbox dropped what was applied already).
+        EXPECT_TRUE(testing::effects_as_predicted(d, b));
+        // The restarted node remembers every workflow: nothing it is sent again is refused.
+        EXPECT_EQ(d.rejected(), 0U);
+        for (const auto& seen : d.inspect_all()) {
+            EXPECT_GT(seen.store_commits, 0U) << seen.node;
+            EXPECT_GT(seen.store_rows_written, seen.store_commits) << seen.node;
+        }
+    }
+};
+
+TEST_P(durable_restart, a_killed_node_restarted_on_its_data_dir_replays_its_journal) {
+    kill_mid_batch({}); // no snapshot in so short a run: the journal holds everything
+}
+
+TEST_P(durable_restart, a_killed_node_restarted_on_its_data_dir_loads_its_snapshot) {
+    // A snapshot at every commit: the restarted node's state comes from it (save() and load()
+    // of its domain service and its pattern), the journal holds at most the last batch.
+    kill_mid_batch({"--snapshot-every", "1"});
+}
+
+INSTANTIATE_TEST_SUITE_P(every_pattern, durable_restart,
+                         ::testing::ValuesIn(testing::modelled_patterns()),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
+// ---- (b) sends held until their batch commits ----------------------------------------------
+
+class held_sends : public ::testing::TestWithParam<std::string> {
+protected:
+    const pattern& pattern_ = testing::pattern_named(GetParam());
+    const workflow wf_ = testing::workflow_named("order");
+};
+
+// The entry node's first commit is refused: the node stops with the batch rolled back. What
+// the handler of the client's place_order sent never reached the wire (no other node received
+// anything), nothing was acknowledged (the client resends it), and the store holds nothing of
+// the batch: no applied id, no outbox row, no journal row.
+TEST_P(held_sends, a_batch_whose_commit_fails_sends_nothing_and_acks_nothing) {
+    scratch dir;
+    const auto entry = pattern_.entry(wf_);
+    auto o = testing::options(transport::tcp);
+    o.node.data_dir = dir.path();
+    o.node.commit_fault_node = entry;
+    o.node.commit_fault_at = 1;
+    {
+        local_deployment d(pattern_, wf_, o);
+        auto gen = module_of(wf_).make_workload(wf_, "happy", 5);
+        d.client().place(gen.value()->take(1).front().details);
+        // The client resends what was never acknowledged (resend_initial later): by then what
+        // the entry's handler sent had every chance to arrive, had it been sent.
+        const auto until = std::chrono::steady_clock::now() + testing::deadline;
+        while (d.counters(d.client().name()).resent < 1 &&
+               std::chrono::steady_clock::now() < until) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        const auto client = d.counters(d.client().name());
+        ASSERT_GE(client.resent, 1U);
+        EXPECT_EQ(client.acks_received, 0U);
+        EXPECT_EQ(client.unacked, 1U);
+        const auto stopped = d.counters(entry);
+        EXPECT_EQ(stopped.received, 1U);
+        EXPECT_EQ(stopped.sent, 0U); // held, then dropped with the rolled-back batch
+        EXPECT_EQ(stopped.acks_sent, 0U);
+        EXPECT_EQ(stopped.store_commits, 0U);
+        for (const auto& n : d.nodes()) {
+            if (n != entry) {
+                EXPECT_EQ(d.counters(n).received, 0U) << n;
+            }
+        }
+    }
+    store s(dir.path(), {std::string(pattern_.name()), wf_.name, entry});
+    const auto c = s.counters();
+    EXPECT_EQ(c.applied_ids, 0U);
+    EXPECT_EQ(c.outbox, 0U);
+    EXPECT_EQ(c.state_entries, 0U);
+}
+
+// Without a fault the same deployment, durable, ends every workflow as predicted, one commit
+// per batch: never more commits than the batches it read, and what it applied is in its inbox.
+TEST_P(held_sends, a_durable_deployment_ends_every_workflow_as_predicted) {
+    scratch dir;
+    auto o = testing::options(transport::tcp);
+    o.node.data_dir = dir.path();
+    local_deployment d(pattern_, wf_, o);
+    const auto b = testing::place(d, "mixed", 30, 7);
+    ASSERT_TRUE(testing::ended_as_planned(d, b));
+    EXPECT_TRUE(testing::effects_as_predicted(d, b));
+    std::uint64_t commits = 0, rows = 0, received = 0;
+    for (const auto& n : d.nodes()) {
+        const auto c = d.counters(n);
+        EXPECT_GT(c.store_commits, 0U) << n;
+        EXPECT_LE(c.store_commits, c.received + c.acks_received) << n;
+        EXPECT_EQ(c.held, 0U) << n;
+        commits += c.store_commits;
+        rows += c.store_rows_written;
+        received += c.received;
+    }
+    // What a durable run costs, for the record (not asserted: batching follows the timing).
+    std::cout << pattern_.name() << ": " << b.ids.size() << " workflows, " << received
+              << " messages handled, " << commits << " commits, " << rows << " rows written\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(every_pattern, held_sends,
+                         ::testing::ValuesIn(testing::modelled_patterns()),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
+// ---- (c) data directories that are not the node's --------------------------------------------
+
+class bad_data_dir : public ::testing::Test {
+protected:
+    void SetUp() override {
+        topology_ = files_.path() / "topology";
+        std::ofstream t(topology_);
+        for (const auto& n : testing::pattern_named("stateless").nodes(wf_)) {
+            t << n << " ipc://" << (files_.path() / n).string() << ".sock\n";
+        }
+        t << "client ipc://" << (files_.path() / "client.sock").string() << " client\n";
+    }
+    /// Runs payment under stateless on `data`. Returns: its exit status and what it printed.
+    std::pair<int, std::string> run_on(const std::filesystem::path& data) {
+        return testing::run_command(bin_dir +
+                                    "/choreo-node --pattern stateless --service payment "
+                                    "--topology " +
+                                    topology_.string() + " --data-dir " + data.string() + " 2>&1");
+    }
+    /// Expects payment refused on `data` with status 2, naming `path` and `why`, and `data`
+    /// left as it was, byte for byte.
+    void expect_refused(const std::filesystem::path& data, const std::filesystem::path& path,
+                        const std::string& why) {
+        const bool listable =
+            std::filesystem::is_directory(data) && ::access(data.c_str(), R_OK) == 0;
+        const auto before = listable ? contents_of(data) : std::map<std::string, std::string>{};
+        const auto [code, out] = run_on(data);
+        EXPECT_EQ(code, 2) << out;
+        EXPECT_NE(out.find("data directory refused: " + path.string() + ": "), std::string::npos)
+            << out;
+        EXPECT_NE(out.find(why), std::string::npos) << out;
+        if (listable) {
+            EXPECT_EQ(contents_of(data), before) << data;
+        }
+    }
+
+    const workflow wf_ = testing::workflow_named("order");
+    scratch files_; ///< the topology
+    scratch data_;
+    std::filesystem::path topology_;
+};
+
+TEST_F(bad_data_dir, a_missing_directory) {
+    const auto missing = data_.path() / "missing";
+    expect_refused(missing, missing, "does not exist");
+    EXPECT_FALSE(std::filesystem::exists(missing));
+}
+
+TEST_F(bad_data_dir, a_file_instead_of_a_directory) {
+    const auto file = data_.path() / "file";
+    std::ofstream(file) << "not a directory";
+    expect_refused(file, file, "is not a directory");
+}
+
+TEST_F(bad_data_dir, a_directory_that_cannot_be_read_and_written) {
+    if (::geteuid() == 0) {
+        GTEST_SKIP() << "root reads and writes any directory";
+    }
+    const auto closed = data_.path() / "closed";
+    std::filesystem::create_directory(closed);
+    std::filesystem::permissions(closed, std::filesystem::perms::owner_read |
+                                             std::filesystem::perms::owner_exec);
+    expect_refused(closed, closed, "cannot be read and written");
+    EXPECT_TRUE(std::filesystem::is_empty(closed));
+}
+
+TEST_F(bad_data_dir, a_file_that_is_not_a_database) {
+    std::ofstream(data_.path() / "payment.db") << "payment's notes, not a database at all";
+    expect_refused(data_.path(), data_.path() / "payment.db", "is not an SQLite database");
+}
+
+TEST_F(bad_data_dir, an_empty_file) {
+    std::ofstream(data_.path() / "payment.db").flush();
+    expect_refused(data_.path(), data_.path() / "payment.db", "is empty");
+}
+
+TEST_F(bad_data_dir, an_sqlite_database_that_is_not_choreo_s) {
+    {
+        SQLite::Database db((data_.path() / "payment.db").string(),
+                            SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        db.exec("CREATE TABLE accounts (id TEXT PRIMARY KEY, cents INTEGER)");
+    }
+    expect_refused(data_.path(), data_.path() / "payment.db", "not choreo's");
+}
+
+TEST_F(bad_data_dir, another_schema_version) {
+    { store made(data_.path(), {"stateless", "order", "payment"}); }
+    {
+        SQLite::Database db((data_.path() / "payment.db").string(), SQLite::OPEN_READWRITE);
+        db.exec("UPDATE choreo_meta SET value = '99' WHERE key = 'schema'");
+    }
+    expect_refused(data_.path(), data_.path() / "payment.db", "has schema version 99");
+}
+
+TEST_F(bad_data_dir, a_database_of_another_pattern) {
+    { store made(data_.path(), {"orchestration", "order", "payment"}); }
+    expect_refused(data_.path(), data_.path() / "payment.db",
+                   "was made for payment of order under orchestration, not payment of order "
+                   "under stateless");
+}
+
+TEST_F(bad_data_dir, a_database_in_use_by_another_node) {
+    store running(data_.path(), {"stateless", "order", "payment"});
+    expect_refused(data_.path(), data_.path() / "payment.db", "is in use by another process");
+}
+
+TEST_F(bad_data_dir, choreo_demo_and_choreo_bench_refuse_a_missing_directory_with_status_2) {
+    const auto missing = (data_.path() / "missing").string();
+    for (const auto* program : {"choreo-demo", "choreo-bench"}) {
+        const auto [code, out] =
+            testing::run_command(bin_dir + "/" + program + " --data-dir " + missing + " 2>&1");
+        EXPECT_EQ(code, 2) << program << ": " << out;
+        EXPECT_NE(out.find(missing), std::string::npos) << program << ": " << out;
+    }
+    EXPECT_FALSE(std::filesystem::exists(missing));
+}
+
+} // namespace
+} // namespace choreo
