@@ -38,6 +38,18 @@ std::string errno_text() {
     return std::strerror(errno);
 }
 
+/// Takes `fd`'s lock for this process, or closes `fd` (setting it to -1) and refuses `database`.
+void lock_or_refuse(int& fd, const std::filesystem::path& database) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        return;
+    }
+    const auto why = errno == EWOULDBLOCK ? std::string("is in use by another process")
+                                          : "cannot be locked: " + errno_text();
+    ::close(fd);
+    fd = -1;
+    refuse(database, why);
+}
+
 /// Every table of schema version 1. The inbox's seq orders ids for the retention.
 constexpr std::string_view schema_v1 = R"(
 CREATE TABLE choreo_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -118,12 +130,8 @@ store::store(const std::filesystem::path& dir, const store_identity& who, store_
         // A database in use is refused before it is read: even a read-only reader writes to the
         // WAL index of a database in use. Its lock file exists then (every user creates it).
         lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
-        if (lock_fd_ >= 0 && ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-            const auto why = errno == EWOULDBLOCK ? std::string("is in use by another process")
-                                                  : "cannot be locked: " + errno_text();
-            ::close(lock_fd_);
-            lock_fd_ = -1;
-            refuse(path_, why);
+        if (lock_fd_ >= 0) {
+            lock_or_refuse(lock_fd_, path_);
         }
         try {
             check_existing(who);
@@ -137,16 +145,10 @@ store::store(const std::filesystem::path& dir, const store_identity& who, store_
     }
     if (lock_fd_ < 0) {
         lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    }
-    if (lock_fd_ < 0) {
-        refuse(lock, "cannot be opened: " + errno_text());
-    }
-    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-        const auto why = errno == EWOULDBLOCK ? std::string("is in use by another process")
-                                              : "cannot be locked: " + errno_text();
-        ::close(lock_fd_);
-        lock_fd_ = -1;
-        refuse(path_, why);
+        if (lock_fd_ < 0) {
+            refuse(lock, "cannot be opened: " + errno_text());
+        }
+        lock_or_refuse(lock_fd_, path_);
     }
     try {
         db_ = std::make_unique<SQLite::Database>(path_.string(),
