@@ -254,7 +254,7 @@ nlohmann::json durability_to_json(const std::vector<run_result>& runs,
     auto rows = to_json(runs);
     for (std::size_t i = 0; i < runs.size() && i < rows.size(); ++i) {
         rows[i]["storage"] = storage_label(runs[i].config);
-        rows[i]["store_sync"] = sync_name(runs[i].config.sync);
+        rows[i]["store_sync"] = runs[i].config.in_memory ? "none" : sync_name(runs[i].config.sync);
     }
     auto kills = nlohmann::json::array();
     for (const auto& r : recoveries) {

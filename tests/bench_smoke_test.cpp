@@ -271,6 +271,7 @@ TEST(bench_smoke, durability_runs_every_pattern_in_memory_and_durable_side_by_si
         }
         EXPECT_EQ(memory["store_commits_per_workflow"].get<double>(), 0.0) << p;
         EXPECT_EQ(memory["store_syncs_per_workflow"].get<double>(), 0.0) << p;
+        EXPECT_EQ(memory["store_sync"], "none");
         EXPECT_EQ(durable["store_sync"], "process");
         EXPECT_GT(durable["store_commits_per_workflow"].get<double>(), 0.0) << p;
         EXPECT_GT(durable["store_rows_written_per_workflow"].get<double>(),
