@@ -4,9 +4,11 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ostream.h>
 #include <fmt/ranges.h>
 
 #include "bench/anatomy.hpp"
+#include "bench/durability.hpp"
 #include "bench/report.hpp"
 #include "bench/workload.hpp"
 #include "demo/cli.hpp"
@@ -82,6 +84,76 @@ int run_soaks(const CLI::App& app, bench::run_config base, std::size_t workflows
     } else {
         bench::print_soak_table(std::cout, soaks);
     }
+    if (!healthy) {
+        std::cerr << "choreo-bench: some workflows were lost or ended other than predicted, or "
+                     "their domain effects were not as predicted\n";
+        return 1;
+    }
+    return 0;
+}
+
+/// --durability: every configuration of `plan` in memory and durable, then (with --spawn) the
+/// recoveries from a kill. Returns: the exit status: 1 if a run lost a workflow without faults
+/// or ended one wrongly, else 0.
+int run_durability_mode(bench::durability_config config,
+                        const std::vector<std::pair<workflow, std::vector<std::string>>>& plan,
+                        const std::string& pattern_name, bool json) {
+    std::vector<bench::run_result> runs;
+    std::vector<bench::recovery_run> recoveries;
+    const auto& b = config.base;
+    fmt::print(stderr, "durability: {}, {} in flight, stores {}\n",
+               b.spawn
+                   ? fmt::format("one choreo-node process per node over {}", to_string(b.via))
+                   : fmt::format("every node a thread of this process, over {}", to_string(b.via)),
+               b.inflight,
+               !b.data_dir.empty() ? "under " + b.data_dir
+               : b.spawn           ? std::string("in a directory of the run's own")
+                                   : std::string("in a temporary directory"));
+    try {
+        for (const auto& [wf, scenarios] : plan) {
+            for (const auto* p : selected_patterns(pattern_name)) {
+                for (const auto& scenario : scenarios) {
+                    auto c = config;
+                    c.base.pattern_used = p;
+                    c.base.workflow = wf.name;
+                    c.base.scenario = scenario;
+                    for (auto& r : bench::run_durability(c)) {
+                        std::cerr << fmt::format("  {} {} {} {}: {} workflows, p50 {:.1f} us, "
+                                                 "{:.0f}/s\n",
+                                                 p->name(), wf.name, scenario,
+                                                 bench::storage_label(r.config), r.completed,
+                                                 r.e2e_us.p50, r.workflows_per_s);
+                        runs.push_back(std::move(r));
+                    }
+                    if (b.spawn && c.recovery_runs > 0) {
+                        for (auto& r : bench::run_recoveries(c, bench::recovery_victims(*p, wf))) {
+                            recoveries.push_back(std::move(r));
+                        }
+                    }
+                }
+            }
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "choreo-bench: " << e.what() << "\n";
+        return 1;
+    }
+    if (json) {
+        std::cout << bench::durability_to_json(runs, recoveries).dump(2) << "\n";
+    } else {
+        fmt::print(std::cout,
+                   "Nodes: {}; {} workflows measured per run after {} of warm-up, {} "
+                   "in flight.\n",
+                   b.spawn ? fmt::format("one choreo-node process per node ({})", to_string(b.via))
+                           : fmt::format("threads of one process ({})", to_string(b.via)),
+                   b.workflows, b.warm_up, b.inflight);
+        bench::print_durability(std::cout, runs);
+        if (!recoveries.empty()) {
+            bench::print_recoveries(std::cout, recoveries);
+        }
+    }
+    const bool healthy = std::all_of(runs.begin(), runs.end(), [](const bench::run_result& r) {
+        return r.lost == 0 && r.wrong == 0 && r.effects_differing == 0;
+    });
     if (!healthy) {
         std::cerr << "choreo-bench: some workflows were lost or ended other than predicted, or "
                      "their domain effects were not as predicted\n";
@@ -169,6 +241,30 @@ int main(int argc, char** argv) {
                    "does not divide --soak")
         ->check(cli::count_of("workflows", 1, 1'000'000'000))
         ->needs(soak_option)
+        ->capture_default_str();
+    bool durability = false;
+    std::string store_sync_name = "both", restart_delay_text = "500ms";
+    bench::durability_config durable;
+    auto* durability_flag = app.add_flag(
+        "--durability", durability,
+        "run each configuration in memory and durable (one SQLite database per node), side by "
+        "side in one run: latency, wf/s, acks, commits and fsyncs per workflow and the durable "
+        "/ in-memory throughput; with --spawn, then the recovery from a kill of payment and of "
+        "the entry node (restart to first workflow ended, and to the backlog drained)");
+    app.add_option("--store-sync", store_sync_name,
+                   "--durability: the durable runs' sync: process (survives a killed process), "
+                   "machine (every commit fsynced), or both")
+        ->check(CLI::IsMember({"process", "machine", "both"}))
+        ->needs(durability_flag)
+        ->capture_default_str();
+    app.add_option("--recovery-runs", durable.recovery_runs,
+                   "--durability --spawn: kills measured per pattern and victim (0: none)")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{1'000}))
+        ->needs(durability_flag)
+        ->capture_default_str();
+    app.add_option("--restart-delay", restart_delay_text,
+                   "--durability --spawn: how long a killed node stays down")
+        ->needs(durability_flag)
         ->capture_default_str();
     app.add_flag("--json", json, "print JSON instead of the table");
     app.add_flag("--csv", csv, "print CSV instead of the table");
@@ -264,6 +360,32 @@ int main(int argc, char** argv) {
         } else {
             plan.emplace_back(std::move(wf), std::vector<std::string>{scenario_name});
         }
+    }
+    if (durability) {
+        for (const auto* other :
+             {"--curve", "--anatomy", "--in-memory", "--fault", "--csv", "--csv-file", "--plot"}) {
+            if (app.count(other) > 0) {
+                std::cerr << "--durability: " << other << " does not apply (it runs each "
+                          << "configuration in memory and durable, and makes its own kills)\n";
+                return 2;
+            }
+        }
+        const auto restart = cli::parse_duration(restart_delay_text);
+        if (!restart || *restart > std::chrono::seconds(10)) {
+            std::cerr << "--restart-delay: '" << restart_delay_text
+                      << "' is not a duration up to 10 s; valid: a number with ns, us, ms or s\n";
+            return 2;
+        }
+        durable.restart_delay = std::chrono::duration_cast<std::chrono::milliseconds>(*restart);
+        durable.base = base;
+        durable.syncs = store_sync_name == "both"
+                            ? std::vector{store_sync::process_crash, store_sync::machine_crash}
+                        : store_sync_name == "machine" ? std::vector{store_sync::machine_crash}
+                                                       : std::vector{store_sync::process_crash};
+        if (base.spawn) {
+            demo::stop_children_on_interrupt();
+        }
+        return run_durability_mode(durable, plan, pattern_name, json);
     }
     if (anatomy) {
         try {

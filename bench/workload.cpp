@@ -165,6 +165,102 @@ delivery_totals delivery_of(deployment& d) {
     return d.traffic().delivery();
 }
 
+/// A durable store's counts: transactions, rows written, file syncs.
+struct store_totals {
+    std::uint64_t commits{}, rows{}, syncs{};
+};
+
+/// Returns: what every node's store has done so far (remote: as their inspect_replies tell,
+/// since each process opened its database).
+store_totals store_of(deployment& d) {
+    store_totals sum;
+    if (auto* remote = dynamic_cast<remote_deployment*>(&d)) {
+        for (const auto& r : remote->inspect_all()) {
+            sum.commits += r.store_commits;
+            sum.rows += r.store_rows_written;
+            sum.syncs += r.store_syncs;
+        }
+    } else if (auto* local = dynamic_cast<local_deployment*>(&d)) {
+        // Counters read from this thread while a node commits may be one commit apart from its
+        // syncs: read until two readings a few milliseconds apart agree (2 s at most).
+        const auto read = [&] {
+            store_totals t;
+            for (const auto& name : local->nodes()) {
+                const auto c = local->counters(name);
+                t.commits += c.store_commits;
+                t.rows += c.store_rows_written;
+                t.syncs += c.store_syncs;
+            }
+            return t;
+        };
+        const auto until = clock_type::now() + std::chrono::seconds(2);
+        sum = read();
+        for (;;) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            const auto again = read();
+            if ((again.commits == sum.commits && again.rows == sum.rows &&
+                 again.syncs == sum.syncs) ||
+                clock_type::now() >= until) {
+                return again;
+            }
+            sum = again;
+        }
+    }
+    return sum;
+}
+
+/// Returns: `after - before` per workflow, 0 if a count went back (a node restarted since).
+double per_workflow(std::uint64_t before, std::uint64_t after, double n) {
+    return after >= before ? static_cast<double>(after - before) / n : 0.0;
+}
+
+/// Returns: how the run came back from its first restart, or nullopt if no node restarted.
+/// `placed`: every workflow of the run with its id.
+std::optional<recovery_figures> recovery_of(const demo::spawned_services& children, deployment& d,
+                                            const placed_workflows& placed) {
+    const auto events = children.fault_events();
+    const auto restart = std::find_if(events.begin(), events.end(), [](const demo::fault_event& e) {
+        return e.what == "restarted";
+    });
+    if (restart == events.end()) {
+        return std::nullopt;
+    }
+    recovery_figures f;
+    f.victim = restart->service;
+    f.restart_at_s = std::chrono::duration<double>(restart->at).count();
+    // The client's outcomes carry steady_ns() of this process: the same clock as the events'.
+    const auto at_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           (children.started_at() + restart->at).time_since_epoch())
+                           .count();
+    std::optional<std::int64_t> first_end, drained;
+    for (const auto& [id, plan] : placed) {
+        const auto o = d.client().outcome(id);
+        if (o && o->ended_ns >= at_ns) {
+            first_end = std::min(first_end.value_or(o->ended_ns), o->ended_ns);
+        }
+        if (o && o->placed_ns >= at_ns) {
+            continue; // placed after the restart: not the backlog
+        }
+        if (!o) {
+            // Never ended: placed before the restart, or after it (then outcome() cannot say
+            // when); either way the backlog was not drained.
+            ++f.backlog;
+            ++f.backlog_never_ended;
+        } else if (o->ended_ns >= at_ns) {
+            ++f.backlog;
+            drained = std::max(drained.value_or(o->ended_ns), o->ended_ns);
+        }
+    }
+    const auto ms = [&](std::int64_t t) { return static_cast<double>(t - at_ns) / 1e6; };
+    if (first_end) {
+        f.first_end_ms = ms(*first_end);
+    }
+    if (f.backlog_never_ended == 0) {
+        f.drained_ms = drained ? ms(*drained) : 0.0;
+    }
+    return f;
+}
+
 /// Waits until an in-process deployment is quiet: every message sent has been received (the
 /// nodes share one ledger), twice in a row a millisecond apart. Messages that follow a
 /// workflow's end (a notification, a last progress report) are then all counted.
@@ -254,6 +350,9 @@ std::vector<std::string> node_args_of(const run_config& c, bool soak) {
     if (soak) {
         args.emplace_back("--no-trace");
     }
+    if (!c.in_memory && c.sync == store_sync::machine_crash) {
+        args.insert(args.end(), {"--store-sync", "machine"});
+    }
     return args;
 }
 
@@ -263,6 +362,7 @@ services start_services(const run_config& c, const workflow& wf, bool soak) {
     services s;
     node_options node;
     node.link_delay = c.link_delay;
+    node.sync = c.sync;
     node.retain_finished = c.retain_finished;
     if (c.spawn) {
         s.children = std::make_unique<demo::spawned_services>(
@@ -354,6 +454,7 @@ run_result run_workload(const run_config& c) {
         children ? children->processes() : std::vector<std::pair<std::string, pid_t>>{};
     const auto handled_before = local ? handled_by_node(*local) : std::map<std::string, double>{};
     const auto delivery_before = delivery_of(*d);
+    const auto store_before = store_of(*d);
     const auto cpu_before = cpu_times(processes);
     const auto start = clock_type::now();
     {
@@ -414,6 +515,10 @@ run_result run_workload(const run_config& c) {
         static_cast<double>(delivery_after.acked_ids - delivery_before.acked_ids) / n;
     r.resent_per_workflow =
         static_cast<double>(delivery_after.resent.messages - delivery_before.resent.messages) / n;
+    const auto store_after = store_of(*d);
+    r.store_commits_per_workflow = per_workflow(store_before.commits, store_after.commits, n);
+    r.store_rows_per_workflow = per_workflow(store_before.rows, store_after.rows, n);
+    r.store_syncs_per_workflow = per_workflow(store_before.syncs, store_after.syncs, n);
 
     std::vector<double> query_latency;
     std::map<std::string, double> asked_by_queries;
@@ -499,6 +604,9 @@ run_result run_workload(const run_config& c) {
     if (!c.faults.empty()) {
         for (const auto& [node, dropped] : demo::dropped_by_fault(*d)) {
             r.dropped_by_fault += dropped.value_or(0);
+        }
+        if (children) {
+            r.recovery = recovery_of(*children, *d, placed);
         }
         for (const auto& e :
              children ? children->fault_events() : std::vector<demo::fault_event>{}) {

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "bench/floor.hpp"
 #include "demo/faults.hpp"
 #include "patterns/pattern.hpp"
+#include "patterns/store.hpp"
 #include "patterns/topology.hpp"
 
 namespace choreo::bench {
@@ -38,6 +40,7 @@ struct run_config {
     /// run's own directory, and memory in one process. in_memory: nothing on disk.
     std::string data_dir;
     bool in_memory = false;
+    store_sync sync = store_sync::process_crash; ///< of a durable node's commits
 };
 
 struct percentiles {
@@ -53,6 +56,19 @@ struct node_load {
     double messages_per_workflow{};
     double cpu_us_per_workflow{}; ///< CPU time of its process per completed workflow (--spawn)
     double cpu_share{};           ///< of the CPU time of every node's process together (--spawn)
+};
+
+/// How a run came back from a kill and restart (a kill fault with restart=DELAY that fired),
+/// from the client's clock: from the restart (the node serving again, as the parent saw it)
+/// to the first workflow ending after it, and to the backlog drained: every workflow placed
+/// before the restart (during the outage too) ended. Warm-up workflows included.
+struct recovery_figures {
+    std::string victim;
+    double restart_at_s{};              ///< since the nodes were started
+    std::optional<double> first_end_ms; ///< none if no workflow ended after the restart
+    std::optional<double> drained_ms;   ///< none if some of the backlog never ended
+    std::size_t backlog{};              ///< placed before the restart, not ended by then
+    std::size_t backlog_never_ended{};  ///< of those
 };
 
 struct run_result {
@@ -71,6 +87,12 @@ struct run_result {
     double acks_per_workflow{};
     double acked_per_workflow{};
     double resent_per_workflow{};
+    /// A durable node's store over the measured phase, every node together, per completed
+    /// workflow: transactions committed, rows written, syncs of its files (fsyncs) as counted
+    /// by the store's counting VFS. 0 in memory.
+    double store_commits_per_workflow{};
+    double store_rows_per_workflow{};
+    double store_syncs_per_workflow{};
     percentiles e2e_us; ///< order placed -> terminal event at the client
     double workflows_per_s{};
     double path_messages{}; ///< median messages on a workflow's critical path, as measured
@@ -94,7 +116,8 @@ struct run_result {
     double latency_ratio{};           ///< e2e p50 / (path messages x (floor one-way + link delay))
     double rate_ratio{};              ///< workflows/s x messages per workflow / floor messages/s
     std::uint64_t dropped_by_fault{}; ///< inter-service sends a drop fault dropped, every node
-    std::vector<std::string> fault_events; ///< what kills and pauses did, as the parent saw it
+    std::vector<std::string> fault_events;    ///< what kills and pauses did, as the parent saw it
+    std::optional<recovery_figures> recovery; ///< after a kill that fired and a restart
 };
 
 /// Runs one configuration: warm-up, then the measured workload with status queries beside it,

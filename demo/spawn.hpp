@@ -119,6 +119,8 @@ public:
     /// Stops every child now (SIGTERM, then SIGKILL after a grace period) and removes the files.
     void stop_all() noexcept;
 
+    /// Returns: when the children were started: fault_event::at counts from here.
+    std::chrono::steady_clock::time_point started_at() const noexcept { return started_; }
     /// Returns: what the process faults did so far, in order.
     std::vector<fault_event> fault_events() const;
     /// Returns: how often the process faults acted so far.

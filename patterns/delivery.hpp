@@ -13,10 +13,12 @@
 
 namespace choreo {
 
-/// What a durable store wrote: transactions committed and rows inserted, replaced or deleted.
+/// What a durable store wrote: transactions committed, rows inserted, replaced or deleted, and
+/// syncs of its files to the disk.
 struct delivery_writes {
     std::uint64_t commits{};
     std::uint64_t rows_written{};
+    std::uint64_t syncs{};
 };
 
 /// A workflow message sent and not yet acknowledged, as it went on the wire.

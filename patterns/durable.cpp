@@ -45,6 +45,7 @@ durable_store::durable_store(const std::filesystem::path& dir, const store_ident
     });
     commits_ = db_.commits();
     rows_ = db_.rows_written();
+    syncs_ = db_.syncs();
 }
 
 void durable_store::write() {
@@ -71,6 +72,7 @@ void durable_store::commit() {
     }
     commits_.store(db_.commits(), std::memory_order_relaxed);
     rows_.store(db_.rows_written(), std::memory_order_relaxed);
+    syncs_.store(db_.syncs(), std::memory_order_relaxed);
 }
 
 void durable_store::journal(std::string_view type, std::string_view body) {

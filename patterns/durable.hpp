@@ -43,9 +43,10 @@ public:
         refuse_at_ = nth;
         attempts_ = 0;
     }
-    /// Transactions committed and rows written so far.
+    /// Transactions committed, rows written and files synced so far.
     delivery_writes written() const noexcept {
-        return {commits_.load(std::memory_order_relaxed), rows_.load(std::memory_order_relaxed)};
+        return {commits_.load(std::memory_order_relaxed), rows_.load(std::memory_order_relaxed),
+                syncs_.load(std::memory_order_relaxed)};
     }
 
     // ---- journal: the workflow messages applied since the last snapshot --------------------
@@ -71,7 +72,7 @@ public:
 private:
     store db_;
     std::function<void()> before_commit_;
-    std::atomic<std::uint64_t> commits_{0}, rows_{0};
+    std::atomic<std::uint64_t> commits_{0}, rows_{0}, syncs_{0};
     std::uint64_t journal_next_ = 1;
     std::uint64_t journal_rows_ = 0;
     std::uint64_t ids_below_ = 0;

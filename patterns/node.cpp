@@ -227,6 +227,7 @@ void node::set_delivery_stores(std::unique_ptr<outbox> out, std::unique_ptr<appl
     const auto w = applied_->written();
     store_commits_.store(w.commits, std::memory_order_relaxed);
     store_rows_.store(w.rows_written, std::memory_order_relaxed);
+    store_syncs_.store(w.syncs, std::memory_order_relaxed);
 }
 
 void node::start() {
@@ -671,6 +672,7 @@ void node::end_of_batch() {
     const auto written = applied_->written();
     store_commits_.store(written.commits, std::memory_order_relaxed);
     store_rows_.store(written.rows_written, std::memory_order_relaxed);
+    store_syncs_.store(written.syncs, std::memory_order_relaxed);
     auto held = std::move(held_);
     held_.clear();
     held_count_.store(0, std::memory_order_relaxed);
@@ -1354,7 +1356,8 @@ node_counters node::counters() const {
                     dropped_by_fault_,
                     store_commits_,
                     store_rows_,
-                    held_count_};
+                    held_count_,
+                    store_syncs_};
     for (std::size_t i = 1; i < rejected_by_.size(); ++i) {
         if (const auto n = rejected_by_[i].load(); n > 0) {
             c.rejected_by[error_code_name(static_cast<errc>(i))] = n;

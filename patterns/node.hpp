@@ -185,6 +185,7 @@ struct node_counters {
     std::uint64_t store_commits{};      ///< durable: transactions committed (0 in memory)
     std::uint64_t store_rows_written{}; ///< durable: rows inserted, replaced or deleted
     std::uint64_t held{};               ///< workflow sends waiting for their batch to commit
+    std::uint64_t store_syncs{}; ///< durable: syncs of the store's files to the disk (fsyncs)
 };
 
 /// Sockets and handlers run only on the io_context's thread; counters() may be read anywhere.
@@ -453,7 +454,8 @@ private:
         handler_errors_{0}, backlog_{0}, handshake_failed_{0}, send_failed_{0},
         dropped_by_fault_{0};
     std::atomic<std::uint64_t> duplicates_{0}, acks_sent_{0}, acks_received_{0}, acks_lost_{0},
-        resent_{0}, unacked_{0}, applied_ids_{0}, store_commits_{0}, store_rows_{0}, held_count_{0};
+        resent_{0}, unacked_{0}, applied_ids_{0}, store_commits_{0}, store_rows_{0}, held_count_{0},
+        store_syncs_{0};
     std::array<std::atomic<std::uint64_t>, 16> rejected_by_{};
     std::array<std::atomic<std::uint64_t>, 16> send_failed_by_{};
 };

@@ -151,8 +151,10 @@ store::store(const std::filesystem::path& dir, const store_identity& who, store_
         lock_or_refuse(lock_fd_, path_);
     }
     try {
+        files_ = std::make_unique<store_file_counts>(path_);
         db_ = std::make_unique<SQLite::Database>(path_.string(),
-                                                 SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+                                                 SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 0,
+                                                 store_file_counts::vfs_name());
         db_->exec("PRAGMA journal_mode = WAL");
         db_->exec(sync == store_sync::machine_crash ? "PRAGMA synchronous = FULL"
                                                     : "PRAGMA synchronous = NORMAL");

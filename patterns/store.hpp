@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "patterns/store_vfs.hpp"
+
 namespace SQLite {
 class Database;
 class Statement;
@@ -122,6 +124,9 @@ public:
     /// Transactions committed and rows written so far (no read of the database).
     std::uint64_t commits() const noexcept { return commits_; }
     std::uint64_t rows_written() const noexcept { return rows_written_; }
+    /// The database's files synced to the disk so far (xSync calls, counted by
+    /// store_file_counts): one per commit with store_sync::machine_crash, besides checkpoints.
+    std::uint64_t syncs() const noexcept { return files_ ? files_->syncs() : 0; }
 
 private:
     void check_existing(const store_identity& who) const;
@@ -130,6 +135,7 @@ private:
 
     std::filesystem::path path_;
     int lock_fd_ = -1;
+    std::unique_ptr<store_file_counts> files_; ///< before db_: counts the files db_ opens
     std::unique_ptr<SQLite::Database> db_;
     struct statements;
     std::unique_ptr<statements> st_;

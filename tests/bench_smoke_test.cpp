@@ -1,5 +1,6 @@
 // choreo-bench runs end to end with tiny counts and reports every field, losing nothing.
 #include <algorithm>
+#include <map>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -231,8 +232,101 @@ TEST(bench_smoke, a_soak_refuses_bad_counts_and_options_it_does_not_take_with_st
     }
 }
 
+/// The rows of a --durability run, by pattern and storage.
+std::map<std::pair<std::string, std::string>, nlohmann::json>
+rows_by_storage(const nlohmann::json& rows) {
+    std::map<std::pair<std::string, std::string>, nlohmann::json> out;
+    for (const auto& row : rows) {
+        out[{row["pattern"].get<std::string>(), row["storage"].get<std::string>()}] = row;
+    }
+    return out;
+}
+
+// In one process: each pattern in memory, durable and durable with every commit synced. The
+// stores' figures are counts: none in memory; durable, a commit per batch and no sync (no WAL
+// checkpoint comes in so small a run); synced, one sync per commit exactly.
+TEST(bench_smoke, durability_runs_every_pattern_in_memory_and_durable_side_by_side) {
+    const auto [code, out] =
+        run_command(bench + " --durability --scenario happy --workflows 20 --warmup 5 --queries 0 "
+                            "--inflight 4 --floor-messages 1000 --json 2>/dev/null");
+    ASSERT_EQ(code, 0) << out;
+    const auto json = nlohmann::json::parse(out);
+    ASSERT_TRUE(json["recoveries"].empty()); // one process: nothing to kill
+    const auto& rows = json["runs"];
+    const auto patterns = choreo::builtin_patterns().names();
+    expect_complete(rows, patterns.size() * 3, 20);
+    const auto by = rows_by_storage(rows);
+    ASSERT_EQ(by.size(), patterns.size() * 3);
+    for (const auto& name : patterns) {
+        const std::string p(name);
+        const auto& memory = by.at({p, "memory"});
+        const auto& durable = by.at({p, "durable"});
+        const auto& synced = by.at({p, "durable+fsync"});
+        for (const auto& row : {memory, durable, synced}) {
+            expect_completing_run_as_modelled(row); // happy: every workflow completes
+            for (const auto* field : {"store_commits_per_workflow", "store_syncs_per_workflow",
+                                      "store_rows_written_per_workflow"}) {
+                EXPECT_TRUE(row.contains(field)) << field;
+            }
+        }
+        EXPECT_EQ(memory["store_commits_per_workflow"].get<double>(), 0.0) << p;
+        EXPECT_EQ(memory["store_syncs_per_workflow"].get<double>(), 0.0) << p;
+        EXPECT_EQ(memory["store_sync"], "none");
+        EXPECT_EQ(durable["store_sync"], "process");
+        EXPECT_GT(durable["store_commits_per_workflow"].get<double>(), 0.0) << p;
+        EXPECT_GT(durable["store_rows_written_per_workflow"].get<double>(),
+                  durable["store_commits_per_workflow"].get<double>())
+            << p;
+        EXPECT_EQ(durable["store_syncs_per_workflow"].get<double>(), 0.0) << p;
+        EXPECT_EQ(synced["store_sync"], "machine");
+        EXPECT_GT(synced["store_commits_per_workflow"].get<double>(), 0.0) << p;
+        EXPECT_EQ(synced["store_syncs_per_workflow"].get<double>(),
+                  synced["store_commits_per_workflow"].get<double>())
+            << p;
+    }
+}
+
+// With --spawn, each choreo-node's syncs come back in its inspect_reply (one per commit under
+// --store-sync machine); then a kill of payment and of the entry node, each restarted: the kill
+// fires (its point is drawn below the messages those nodes handle), nothing is lost, and the
+// recovery is measured from the restart.
+TEST(bench_smoke, durability_with_spawn_measures_the_recovery_from_a_kill_of_each_victim) {
+    const auto [code, out] = run_command(
+        bench + " --durability --spawn --pattern stateless --scenario happy --store-sync machine "
+                "--workflows 30 --warmup 10 --queries 0 --inflight 4 --floor-messages 1000 "
+                "--recovery-runs 1 --restart-delay 100ms --json 2>/dev/null");
+    ASSERT_EQ(code, 0) << out;
+    const auto json = nlohmann::json::parse(out);
+    expect_complete(json["runs"], 2, 30);
+    const auto& synced = json["runs"][1];
+    EXPECT_EQ(synced["storage"], "durable+fsync");
+    EXPECT_GT(synced["store_commits_per_workflow"].get<double>(), 0.0);
+    EXPECT_EQ(synced["store_syncs_per_workflow"].get<double>(),
+              synced["store_commits_per_workflow"].get<double>());
+    const auto& kills = json["recoveries"];
+    const auto& p = choreo::testing::pattern_named("stateless");
+    const auto wf = choreo::testing::workflow_named("order");
+    std::vector<std::string> victims{"payment"};
+    if (p.entry(wf) != "payment") {
+        victims.push_back(p.entry(wf));
+    }
+    ASSERT_EQ(kills.size(), victims.size()) << kills.dump();
+    for (std::size_t i = 0; i < victims.size(); ++i) {
+        const auto& k = kills[i];
+        EXPECT_EQ(k["victim"], victims[i]);
+        EXPECT_TRUE(k["killed"].get<bool>()) << k.dump();
+        EXPECT_EQ(k["workflows_lost"], 0) << k.dump();
+        EXPECT_EQ(k["backlog_never_ended"], 0) << k.dump();
+        EXPECT_TRUE(k["drained_ms"].is_number()) << k.dump();
+        EXPECT_TRUE(k.contains("first_end_ms")) << k.dump();
+    }
+}
+
 TEST(bench_smoke, bad_arguments_exit_with_status_2) {
-    for (const auto* args : {"--link-delay fast", "--sweep 2,x", "--inflight 0", "--pattern x"}) {
+    for (const auto* args :
+         {"--link-delay fast", "--sweep 2,x", "--inflight 0", "--pattern x", "--store-sync machine",
+          "--durability --curve", "--durability --in-memory", "--durability --restart-delay soon",
+          "--durability --store-sync disk"}) {
         EXPECT_EQ(run_command(bench + " " + args + " 2>/dev/null").first, 2) << args;
     }
 }

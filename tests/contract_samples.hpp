@@ -138,7 +138,8 @@ template <> inline msg::inspect_reply sample() {
             2,
             100'000,
             12,
-            345};
+            345,
+            67};
 }
 template <> inline msg::hold_request sample() {
     return {true};

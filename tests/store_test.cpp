@@ -176,6 +176,56 @@ TEST_F(store_dir, the_inbox_keeps_the_newest_ids_it_is_told_to) {
     EXPECT_TRUE(s.applied("client", 100));
 }
 
+/// Commits `n` transactions of one row each. Returns: the store's syncs they added.
+std::uint64_t syncs_of_commits(store& s, int n) {
+    const auto before = s.syncs();
+    for (int i = 0; i < n; ++i) {
+        s.begin();
+        s.put("account", "alice", std::to_string(i));
+        s.commit();
+    }
+    return s.syncs() - before;
+}
+
+// The first commit into a fresh WAL also syncs the WAL's header; after it, each commit under
+// machine_crash syncs the WAL once (no checkpoint comes before 1,000 pages of WAL).
+TEST_F(store_dir, every_commit_is_synced_once_when_it_must_survive_a_machine_crash) {
+    store s(dir_, payment_, store_sync::machine_crash);
+    EXPECT_GE(syncs_of_commits(s, 1), 1U);
+    EXPECT_EQ(syncs_of_commits(s, 20), 20U);
+    EXPECT_EQ(s.commits(), 21U);
+}
+
+// synchronous=NORMAL in WAL mode: a commit writes the WAL and syncs nothing; only a checkpoint
+// would (none comes before 1,000 pages of WAL).
+TEST_F(store_dir, no_commit_is_synced_when_it_must_survive_only_a_process_crash) {
+    store s(dir_, payment_, store_sync::process_crash);
+    syncs_of_commits(s, 1);
+    EXPECT_EQ(syncs_of_commits(s, 20), 0U);
+    EXPECT_EQ(s.commits(), 21U);
+}
+
+// The counting VFS counts per database: two stores of one process count their own syncs, and a
+// store opened after another was closed on the same path starts from zero.
+TEST_F(store_dir, each_store_counts_the_syncs_of_its_own_files) {
+    const auto other_dir = dir_ / "other";
+    std::filesystem::create_directory(other_dir);
+    {
+        store synced(dir_, payment_, store_sync::machine_crash);
+        store unsynced(other_dir, payment_, store_sync::process_crash);
+        syncs_of_commits(synced, 1);
+        syncs_of_commits(unsynced, 1);
+        const auto quiet = unsynced.syncs();
+        EXPECT_EQ(syncs_of_commits(synced, 5), 5U);
+        EXPECT_EQ(unsynced.syncs(), quiet);
+    }
+    store reopened(dir_, payment_, store_sync::machine_crash);
+    const auto at_open = reopened.syncs();
+    syncs_of_commits(reopened, 1);
+    EXPECT_EQ(syncs_of_commits(reopened, 3), 3U);
+    EXPECT_LE(at_open, 2U); // the opening's own, if any: not the first store's
+}
+
 TEST_F(store_dir, a_second_process_on_the_same_data_is_refused) {
     store first(dir_, payment_);
     expect_refused(dir_, payment_, db(), "in use by another process");
