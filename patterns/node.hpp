@@ -258,6 +258,15 @@ public:
     /// Returns: whether a message with this payload and query id is a workflow message: kept
     /// in the outbox until acknowledged, its id noted as applied by its receiver.
     static bool carries_effects(const msg::payload& p, std::uint64_t query_id);
+    /// The workflow ids of the place_orders this node has read, the newest applied_ids_retained
+    /// of them as 64-bit hashes: a second place_order for one is refused duplicate_workflow.
+    /// A durable node keeps them in its snapshot and notes those of its journal as it replays
+    /// it (service_node), so that a restart forgets none.
+    const retired_ids& placed() const noexcept { return placed_; }
+    /// Notes `workflow_id` as placed here (a replayed place_order). Call before start().
+    void note_placed(std::string_view workflow_id) { placed_.add(workflow_id, 0); }
+    /// Notes an id by the hash placed().for_each() gave for it (a snapshot). Call before start().
+    void note_placed_hash(std::uint64_t hash) { placed_.remember(hash, {}); }
 
     /// Starts watching the sockets. Call on the io thread (or before it runs).
     void start();
