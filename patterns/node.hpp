@@ -73,7 +73,9 @@ struct node_options {
     // At-least-once delivery (docs/PROTOCOL.md, Delivery): a workflow message (query_id 0) waits
     // in the outbox until its receiver acknowledges it, and is sent again meanwhile.
     /// The first resend comes this long after the send (plus twice link_delay), each next one
-    /// twice as long after the one before, at most resend_max apart.
+    /// twice as long after the one before, at most resend_max apart. When a DEALER connects to
+    /// its peer again (the peer restarted), the peer's messages are sent again at once and their
+    /// backoff starts over (their sends still count towards resend_limit).
     std::chrono::milliseconds resend_initial{200};
     std::chrono::milliseconds resend_max{3'200};
     /// Sends (the first included) after which an unacknowledged message is given up: counted
@@ -185,6 +187,9 @@ struct node_counters {
     std::uint64_t store_commits{};      ///< durable: transactions committed (0 in memory)
     std::uint64_t store_rows_written{}; ///< durable: rows inserted, replaced or deleted
     std::uint64_t held{};               ///< workflow sends waiting for their batch to commit
+    /// Connections to a peer's inbox made again after the first (the peer restarted, or came
+    /// back): each sends that peer's unacknowledged messages again at once.
+    std::uint64_t reconnects{};
 };
 
 /// Sockets and handlers run only on the io_context's thread; counters() may be read anywhere.
@@ -352,8 +357,8 @@ private:
     /// Posts a commit of what was written outside a batch (a timer's send, a give-up).
     void commit_soon();
     void store_failed(std::string_view why);
-    std::chrono::nanoseconds resend_wait(std::uint32_t sends) const;
-    void schedule_resend(std::uint64_t id, std::uint32_t sends);
+    std::chrono::nanoseconds resend_wait(std::uint32_t step) const;
+    void schedule_resend(std::uint64_t id, std::uint32_t sends, std::uint32_t step);
     void unschedule(std::uint64_t id);
     void arm_resend();
     void resend_due();
@@ -373,8 +378,25 @@ private:
     bool dropped_by_fault(std::uint64_t query_id, bool client, const std::string& workflow_id);
     static std::uint64_t drop_stream_of(std::uint64_t seed, std::string_view name) noexcept;
     void arm_delay();
-    void watch_monitor();
-    void read_monitor();
+    /// libzmq's events of one socket (zmq_socket_monitor), read on the io thread.
+    struct monitor {
+        explicit monitor(asio::io_context& io) : fd(io) {}
+        // ZMQ_FD belongs to the socket: the descriptor object must never close it.
+        ~monitor() { fd.release(); }
+        zmq::socket_t socket;
+        asio::posix::stream_descriptor fd;
+        std::function<void(std::uint16_t event, std::uint32_t value)> on_event;
+    };
+    /// Makes `m` report `events` of `s`. Call before `s` binds or connects.
+    void monitor_socket(zmq::socket_t& s, int events, monitor& m);
+    void watch_events(monitor& m);
+    void read_events(monitor& m);
+    void close_monitor(monitor& m);
+    /// The inbox's failed handshakes: counted and logged.
+    void handshake_failed(std::uint16_t event, std::uint32_t value);
+    /// A DEALER connected to its peer again: the peer's unacknowledged messages go now, and
+    /// their backoff starts over.
+    void reconnected(const std::string& peer);
     void configure(zmq::socket_t& s);
 
     zmq::context_t& context_;
@@ -393,8 +415,7 @@ private:
     std::set<std::pair<std::string, send_failure>> failures_logged_;
     std::size_t strangers_logged_ = 0;
     std::unique_ptr<watched> inbox_;
-    zmq::socket_t monitor_; ///< the inbox's handshake failures, as libzmq reports them
-    asio::posix::stream_descriptor monitor_fd_;
+    monitor inbox_events_; ///< the inbox's handshake failures, as libzmq reports them
     std::array<std::uint64_t, 3> handshake_failures_seen_{}; ///< per kind, for the log
     std::map<std::string, std::unique_ptr<watched>, std::less<>> dealers_;
     struct delayed {
@@ -409,7 +430,8 @@ private:
     std::unique_ptr<applied_ids> applied_;
     retired_ids placed_; ///< workflow ids of the place_orders read here, hashed
     struct resend_state {
-        std::uint32_t sends{};
+        std::uint32_t sends{}; ///< so far: counted against resend_limit
+        std::uint32_t step{}; ///< of the backoff: the wait after the last send is resend_wait(step)
         std::multimap<std::chrono::steady_clock::time_point, std::uint64_t>::iterator at;
     };
     std::unordered_map<std::uint64_t, resend_state> resends_; ///< by message id
@@ -462,7 +484,8 @@ private:
         handler_errors_{0}, backlog_{0}, handshake_failed_{0}, send_failed_{0},
         dropped_by_fault_{0};
     std::atomic<std::uint64_t> duplicates_{0}, acks_sent_{0}, acks_received_{0}, acks_lost_{0},
-        resent_{0}, unacked_{0}, applied_ids_{0}, store_commits_{0}, store_rows_{0}, held_count_{0};
+        resent_{0}, unacked_{0}, applied_ids_{0}, store_commits_{0}, store_rows_{0}, held_count_{0},
+        reconnects_{0};
     std::array<std::atomic<std::uint64_t>, 16> rejected_by_{};
     std::array<std::atomic<std::uint64_t>, 16> send_failed_by_{};
 };
