@@ -140,7 +140,6 @@ node::node(zmq::context_t& context, asio::io_context& io, std::string name, ledg
       outbox_(std::make_unique<memory_outbox>(options_.outbox_capacity)),
       applied_(std::make_unique<memory_applied_ids>(options_.applied_ids_retained)),
       placed_(options_.applied_ids_retained), resend_timer_(io),
-      ack_loss_rng_(options_.ack_loss_seed),
       // Message ids stay unique across restarts: each incarnation counts on from the wall clock
       // at its start, in ns, which a restarted node has passed unless it sent more than one
       // message per ns before.
@@ -755,8 +754,7 @@ void node::end_of_batch() {
         if (stopped_) {
             return;
         }
-        if (options_.ack_loss > 0 &&
-            std::bernoulli_distribution(options_.ack_loss)(ack_loss_rng_)) {
+        if (options_.ack_loss > 0 && draw(ack_loss_stream_) < options_.ack_loss) {
             bump(acks_lost_);
             continue;
         }
@@ -1034,7 +1032,7 @@ node::outbound node::encode_frames(const msg::envelope& env, const msg::payload&
     return m;
 }
 
-std::uint64_t node::drop_stream_of(std::uint64_t seed, std::string_view name) noexcept {
+std::uint64_t node::stream_of(std::uint64_t seed, std::string_view name) noexcept {
     std::uint64_t h = 14'695'981'039'346'656'037ULL; // FNV-1a: the same on every build
     for (const char c : name) {
         h = (h ^ static_cast<unsigned char>(c)) * 1'099'511'628'211ULL;
@@ -1042,16 +1040,22 @@ std::uint64_t node::drop_stream_of(std::uint64_t seed, std::string_view name) no
     return seed ^ h;
 }
 
+double node::draw(std::uint64_t& stream) noexcept {
+    // splitmix64: the same numbers on every build and standard library (std::mt19937_64 is, but
+    // std::bernoulli_distribution over it is not specified).
+    std::uint64_t z = (stream += 0x9e37'79b9'7f4a'7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58'476d'1ce4'e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d0'49bb'1331'11ebULL;
+    z ^= z >> 31;
+    return static_cast<double>(z >> 11) * 0x1.0p-53; // 53 bits: uniform in [0, 1)
+}
+
 bool node::dropped_by_fault(std::uint64_t query_id, bool client, const std::string& workflow_id) {
     if (options_.drop.probability <= 0 || query_id != 0 || client || workflow_id.empty()) {
         return false;
     }
-    // splitmix64: one draw per inter-service workflow send, whatever the outcome.
-    std::uint64_t z = (drop_stream_ += 0x9e37'79b9'7f4a'7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58'476d'1ce4'e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d0'49bb'1331'11ebULL;
-    z ^= z >> 31;
-    if (static_cast<double>(z >> 11) * 0x1.0p-53 >= options_.drop.probability) {
+    // One draw per inter-service workflow send, whatever the outcome.
+    if (draw(drop_stream_) >= options_.drop.probability) {
         return false;
     }
     bump(dropped_by_fault_);

@@ -10,7 +10,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <random>
 #include <set>
 #include <string>
 #include <string_view>
@@ -88,8 +87,10 @@ struct node_options {
     /// Applied message ids remembered, the most recent first, to drop duplicates (see
     /// memory_applied_ids); place_order workflow ids remembered to refuse a second one.
     std::size_t applied_ids_retained = 100'000;
-    /// Fault injection for tests: the share of ack messages this node does not send (each
-    /// drawn from a generator seeded with ack_loss_seed), counted in acks_lost.
+    /// Fault injection for tests: the share of ack messages this node does not send, counted in
+    /// acks_lost. Each is drawn from a stream derived from ack_loss_seed and the node's name,
+    /// apart from the stream of `drop`: the number of acks follows the batching, which follows
+    /// the timing, and must not move which sends are dropped.
     double ack_loss = 0.0;
     std::uint64_t ack_loss_seed = 1;
 
@@ -376,7 +377,11 @@ private:
                                  const message& m) const;
     /// Returns: true if node_options::drop drops this send (and counts it).
     bool dropped_by_fault(std::uint64_t query_id, bool client, const std::string& workflow_id);
-    static std::uint64_t drop_stream_of(std::uint64_t seed, std::string_view name) noexcept;
+    /// Returns: the start of a random stream for `name` (a node's, or one of its purposes)
+    /// under `seed`: the same on every build.
+    static std::uint64_t stream_of(std::uint64_t seed, std::string_view name) noexcept;
+    /// Returns: the next number of `stream`, uniform in [0, 1) (splitmix64).
+    static double draw(std::uint64_t& stream) noexcept;
     void arm_delay();
     /// libzmq's events of one socket (zmq_socket_monitor), read on the io thread.
     struct monitor {
@@ -470,14 +475,14 @@ private:
     bool suppressed_ = false;
     bool store_failed_ = false;
     std::function<void(std::string_view)> store_failed_hook_;
-    std::mt19937_64 ack_loss_rng_;
     bool stopped_ = false;
     std::uint64_t next_message_id_ = 0;
     std::size_t body_capacity_ = 512;  ///< first allocation for an encoded body
     std::size_t awaiting_replies_ = 0; ///< over every DEALER: query traffic not yet answered
     int servicing_ = 0;                ///< service passes running (nested when a DEALER is new)
     std::vector<watched*> touched_;    ///< sockets sent on during the running service pass
-    std::uint64_t drop_stream_ = drop_stream_of(options_.drop.seed, name_); ///< splitmix64 state
+    std::uint64_t drop_stream_ = stream_of(options_.drop.seed, name_); ///< see draw()
+    std::uint64_t ack_loss_stream_ = stream_of(options_.ack_loss_seed, name_ + "/ack_loss");
 
     // Written on the io thread only, read anywhere: relaxed atomics, no shared lock.
     std::atomic<std::uint64_t> received_{0}, sent_{0}, rejected_{0}, unroutable_{0},
