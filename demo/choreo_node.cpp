@@ -60,6 +60,8 @@ int main(int argc, char** argv) {
     std::string keys;
     bool insecure = false;
     cli::add_security(app, keys, insecure);
+    std::string step_deadline;
+    cli::add_step_deadline(app, step_deadline);
     std::vector<std::string> fault_specs;
     demo::add_faults(app, fault_specs,
                      "Only the faults of this node act here (a drop acts on every node; without "
@@ -99,7 +101,11 @@ int main(int argc, char** argv) {
         std::cerr << "choreo-node: --topology FILE or --bind ENDPOINT is required\n";
         return 2;
     }
-    const auto wf = builtin_workflows().find(workflow_name).value();
+    auto wf = builtin_workflows().find(workflow_name).value();
+    if (!step_deadline.empty()) { // checked by its validator
+        wf.set_step_deadlines(
+            std::get<std::chrono::milliseconds>(cli::parse_step_deadline(step_deadline)));
+    }
     const auto& used = *builtin_patterns().find(pattern_name);
     const auto nodes = used.nodes(wf);
     auto domain = domain_for(used, wf, service);

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -155,8 +156,9 @@ inline std::shared_ptr<const credentials> load_keys(const topology& t, const std
 }
 
 /// Reads a duration such as "200us", "1ms" or "0" (units ns, us or µs, ms, s; a bare number
-/// only if it is 0), at most 10 s. Returns: the duration, or nullopt if malformed.
-inline std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
+/// only if it is 0), at most `most`. Returns: the duration, or nullopt if malformed.
+inline std::optional<std::chrono::nanoseconds>
+parse_duration(std::string_view text, std::chrono::nanoseconds most = std::chrono::seconds(10)) {
     double value = 0;
     const auto* end = text.data() + text.size();
     const auto [rest, ec] = std::from_chars(text.data(), end, value);
@@ -171,10 +173,48 @@ inline std::optional<std::chrono::nanoseconds> parse_duration(std::string_view t
                          : unit == "s"                  ? 1e9
                          : unit.empty() && value == 0   ? 1
                                                         : -1;
-    if (scale < 0 || value * scale > 10e9) {
+    if (scale < 0 || value * scale > static_cast<double>(most.count())) {
         return std::nullopt;
     }
     return std::chrono::nanoseconds(static_cast<std::int64_t>(value * scale));
+}
+
+/// The shortest and the longest --step-deadline.
+inline constexpr std::chrono::milliseconds shortest_step_deadline{1};
+inline constexpr std::chrono::hours longest_step_deadline{24};
+
+/// Reads a `--step-deadline` (a duration from 1 ms to 24 h, its unit given: 500ms, 30s,
+/// 3600s), rounded down to whole milliseconds.
+/// Returns: the deadline, or what is wrong with `text`.
+inline std::variant<std::chrono::milliseconds, std::string>
+parse_step_deadline(std::string_view text) {
+    const auto d = parse_duration(text, longest_step_deadline);
+    if (!d || *d < shortest_step_deadline) {
+        return fmt::format("'{}' is not a duration from 1ms to 24h with its unit (ns, us, ms, s), "
+                           "e.g. 500ms or 30s",
+                           text);
+    }
+    return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+}
+
+/// Adds `--step-deadline DURATION` to `app`, read into `text` (empty: not given); its value is
+/// checked by parse_step_deadline(), which reads it after parsing.
+inline CLI::Option* add_step_deadline(CLI::App& app, std::string& text) {
+    return app
+        .add_option("--step-deadline", text,
+                    "how long a node that owns the workflow state (front controller, "
+                    "orchestrator) waits for each step before it marks the workflow stuck and "
+                    "re-drives the step (the workflow's retries, then it fails it), in place of "
+                    "the workflow model's deadline (60s): 1ms to 24h, e.g. 500ms or 30s. Nodes "
+                    "without the state ignore it")
+        ->check(CLI::Validator(
+            [](std::string& value) -> std::string {
+                const auto d = parse_step_deadline(value);
+                const auto* error = std::get_if<std::string>(&d);
+                return error == nullptr ? std::string() : *error;
+            },
+            "DURATION"))
+        ->type_name("DURATION");
 }
 
 /// Returns: an empty string if `value` is a whole number from `low` to `high`, else what is

@@ -9,7 +9,6 @@
 #include "patterns/clock.hpp"
 #include "patterns/codec.hpp"
 #include "patterns/errors.hpp"
-#include "patterns/log.hpp"
 #include "patterns/progress.hpp"
 #include "patterns/retention.hpp"
 
@@ -221,33 +220,14 @@ private:
     std::optional<deadline_queue::clock::time_point>
     on_deadline(const std::string& id, deadline_queue::clock::time_point now) {
         auto* t = workflows_.find(id);
-        if (t == nullptr || t->ended) {
-            if (t != nullptr) {
-                t->scheduled = false;
-            }
-            return std::nullopt;
-        }
-        if (t->watch.due() > now) {
-            return t->watch.due(); // progress moved the deadline on
-        }
-        const auto& wf = ctx_.flow();
-        const auto& a = *t->watch.awaited();
-        // Step 0 is the controller's own, taken with the order: it cannot be waiting for it.
-        const bool drivable = a.notice || a.step > 0;
-        if (t->watch.expire(wf, now) == step_watch::verdict::fail || !drivable) {
-            const auto detail = t->watch.failure_detail(wf);
-            log().warn("{}: {} {}; failed", ctx_.name(), id, detail);
-            t->progress.end_as(std::string(workflow_state::failed));
-            end(id, *t, std::string(workflow_state::failed), detail);
-            t->scheduled = false;
-            return std::nullopt;
-        }
-        redrive(id, *t);
-        if (t->ended) { // the re-driven event could not be sent
-            t->scheduled = false;
-            return std::nullopt;
-        }
-        return t->watch.due();
+        return owner_deadline_check(
+            ctx_.flow(), ctx_.name(), id, t, now,
+            // Step 0 is the controller's own, taken with the order: it cannot be waiting for it.
+            [](const awaited_step& a) { return a.notice || a.step > 0; }, [&] { redrive(id, *t); },
+            [&](const std::string& detail) {
+                t->progress.end_as(std::string(workflow_state::failed));
+                end(id, *t, std::string(workflow_state::failed), detail);
+            });
     }
 
     void redrive(const std::string& id, tracked& t) {

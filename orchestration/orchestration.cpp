@@ -6,7 +6,6 @@
 #include "patterns/clock.hpp"
 #include "patterns/codec.hpp"
 #include "patterns/errors.hpp"
-#include "patterns/log.hpp"
 #include "patterns/progress.hpp"
 #include "patterns/retention.hpp"
 
@@ -212,33 +211,18 @@ private:
     std::optional<deadline_queue::clock::time_point>
     on_deadline(const std::string& id, deadline_queue::clock::time_point now) {
         auto* t = workflows_.find(id);
-        if (t == nullptr || t->ended) {
-            if (t != nullptr) {
-                t->scheduled = false;
-            }
-            return std::nullopt;
-        }
-        if (t->watch.due() > now) {
-            return t->watch.due(); // an answer moved the deadline on
-        }
         const auto& wf = ctx_.flow();
-        if (t->watch.expire(wf, now) == step_watch::verdict::fail) {
-            const auto detail = t->watch.failure_detail(wf);
-            log().warn("{}: {} {}; failed", ctx_.name(), id, detail);
-            t->scheduled = false;
-            end(id, *t, std::string(refused_terminal), detail);
-            return std::nullopt;
-        }
-        const auto& a = *t->watch.awaited();
-        const auto details = t->details;
-        send_command(id, *t, t->awaiting, t->step,
-                     a.notice ? msg::payload(tell_failure{wf.name, a.step, a.event, details})
-                              : msg::payload(run_step{wf.name, a.step, details}));
-        if (t->ended) { // the command could not be sent again
-            t->scheduled = false;
-            return std::nullopt;
-        }
-        return t->watch.due();
+        return owner_deadline_check(
+            wf, ctx_.name(), id, t, now, [](const awaited_step&) { return true; },
+            [&] {
+                const auto& a = *t->watch.awaited();
+                const auto details = t->details;
+                send_command(id, *t, t->awaiting, t->step,
+                             a.notice
+                                 ? msg::payload(tell_failure{wf.name, a.step, a.event, details})
+                                 : msg::payload(run_step{wf.name, a.step, details}));
+            },
+            [&](const std::string& detail) { end(id, *t, std::string(refused_terminal), detail); });
     }
 
     void end(const std::string& id, tracked& t, const std::string& terminal,

@@ -113,14 +113,16 @@ const std::error_category& send_failure_category() noexcept {
 struct node::watched {
     watched(zmq::context_t& ctx, zmq::socket_type type, asio::io_context& io, std::string p,
             bool to_client)
-        : socket(ctx, type), fd(io), peer(std::move(p)), peer_is_client(to_client) {}
+        : socket(ctx, type), fd(io), events(io), peer(std::move(p)), peer_is_client(to_client) {}
     // ZMQ_FD belongs to the socket: the descriptor object must never close it.
     ~watched() { fd.release(); }
 
     zmq::socket_t socket;
     asio::posix::stream_descriptor fd;
-    std::string peer;    ///< empty for the inbox
-    bool peer_is_client; ///< a DEALER to a client's inbox
+    monitor events;              ///< a DEALER's connections (the inbox's: inbox_events_)
+    std::uint64_t connections{}; ///< a DEALER's handshakes with its peer so far
+    std::string peer;            ///< empty for the inbox
+    bool peer_is_client;         ///< a DEALER to a client's inbox
     std::deque<outbound> backlog;
     std::size_t awaiting = 0;    ///< query traffic sent on this DEALER, not yet answered
     std::vector<incoming> batch; ///< decoded by drain(), then handled
@@ -134,11 +136,10 @@ struct node::watched {
 node::node(zmq::context_t& context, asio::io_context& io, std::string name, ledger& book,
            node_options options)
     : context_(context), io_(io), name_(std::move(name)), ledger_(book),
-      options_(std::move(options)), monitor_fd_(io), delay_timer_(io),
+      options_(std::move(options)), inbox_events_(io), delay_timer_(io),
       outbox_(std::make_unique<memory_outbox>(options_.outbox_capacity)),
       applied_(std::make_unique<memory_applied_ids>(options_.applied_ids_retained)),
       placed_(options_.applied_ids_retained), resend_timer_(io),
-      ack_loss_rng_(options_.ack_loss_seed),
       // Message ids stay unique across restarts: each incarnation counts on from the wall clock
       // at its start, in ns, which a restarted node has passed unless it sent more than one
       // message per ns before.
@@ -163,22 +164,28 @@ node::node(zmq::context_t& context, asio::io_context& io, std::string name, ledg
         inbox_->socket.set(zmq::sockopt::zap_domain, std::string(open_zap_domain));
     }
     // Failed handshakes are counted: a peer refused for its mechanism, ZMTP version or key.
+    monitor_socket(inbox_->socket,
+                   ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH,
+                   inbox_events_);
+    inbox_events_.on_event = [this](std::uint16_t event, std::uint32_t value) {
+        handshake_failed(event, value);
+    };
+}
+
+void node::monitor_socket(zmq::socket_t& s, int events, monitor& m) {
     static std::atomic<std::uint64_t> monitors{0};
-    const auto monitor_endpoint =
+    const auto endpoint =
         "inproc://choreo-monitor-" + std::to_string(::getpid()) + "-" + std::to_string(++monitors);
-    if (zmq_socket_monitor(inbox_->socket.handle(), monitor_endpoint.c_str(),
-                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
+    if (zmq_socket_monitor(s.handle(), endpoint.c_str(), events) != 0) {
         throw zmq::error_t();
     }
-    monitor_ = zmq::socket_t(context_, zmq::socket_type::pair);
-    monitor_.set(zmq::sockopt::linger, 0);
-    monitor_.connect(monitor_endpoint);
+    m.socket = zmq::socket_t(context_, zmq::socket_type::pair);
+    m.socket.set(zmq::sockopt::linger, 0);
+    m.socket.connect(endpoint);
 }
 
 node::~node() {
-    monitor_fd_.release(); // ZMQ_FD belongs to the monitor socket
     if (zap_) {
         zap_->leave(zap_domain_);
     }
@@ -235,34 +242,37 @@ void node::start() {
     // from its start (its peers may have applied some: they drop those and ack them again).
     const auto now = std::chrono::steady_clock::now();
     for (const auto id : outbox_->ids()) {
-        resends_[id] = {1, resend_order_.emplace(now, id)};
+        resends_[id] = {1, 1, resend_order_.emplace(now, id)};
         orphan_replies_ = orphan_replies_ || outbox_->find(id)->reply;
     }
     arm_resend();
     watch(*inbox_);
-    monitor_fd_.assign(monitor_.get(zmq::sockopt::fd));
-    watch_monitor();
+    watch_events(inbox_events_);
 }
 
-void node::watch_monitor() {
-    monitor_fd_.async_wait(asio::posix::stream_descriptor::wait_read,
-                           [this](const boost::system::error_code& ec) {
-                               if (!ec && !stopped_) {
-                                   watch_monitor();
-                               }
-                           });
-    read_monitor();
+void node::watch_events(monitor& m) {
+    if (!m.fd.is_open()) {
+        m.fd.assign(m.socket.get(zmq::sockopt::fd));
+    }
+    // Armed before reading, as watch() does: ZMQ_FD signals a change only once.
+    m.fd.async_wait(asio::posix::stream_descriptor::wait_read,
+                    [this, &m](const boost::system::error_code& ec) {
+                        if (!ec && !stopped_) {
+                            watch_events(m);
+                        }
+                    });
+    read_events(m);
 }
 
-void node::read_monitor() {
+void node::read_events(monitor& m) {
     try {
         for (;;) {
             zmq::message_t event, endpoint;
-            if (!monitor_.recv(event, zmq::recv_flags::dontwait)) {
+            if (!m.socket.recv(event, zmq::recv_flags::dontwait)) {
                 break;
             }
             if (event.more()) {
-                (void)monitor_.recv(endpoint, zmq::recv_flags::dontwait);
+                (void)m.socket.recv(endpoint, zmq::recv_flags::dontwait);
             }
             if (event.size() < 6) {
                 continue;
@@ -271,25 +281,68 @@ void node::read_monitor() {
             std::uint32_t value = 0;
             std::memcpy(&kind, event.data(), sizeof(kind));
             std::memcpy(&value, static_cast<const char*>(event.data()) + 2, sizeof(value));
-            bump(handshake_failed_);
-            const std::size_t slot = kind == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH       ? 2
-                                     : kind == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? 1
-                                                                                   : 0;
-            // Logged at 1, 10, 100, ... of each kind: a flood of bad peers cannot flood the log.
-            const auto seen = ++handshake_failures_seen_[slot];
-            if ((seen & (seen - 1)) == 0 || seen % 1000 == 0) {
-                static constexpr std::array<const char*, 3> what{
-                    "handshake failed",
-                    "handshake failed: protocol error (wrong mechanism, ZMTP "
-                    "before 3.0, or not ZMTP)",
-                    "handshake failed: key refused"};
-                log().warn("{}: a peer's {} (code {}; {} so far)", name_, what[slot], value, seen);
+            if (m.on_event) {
+                m.on_event(kind, value);
             }
         }
     } catch (const zmq::error_t& e) {
         if (!stopped_) {
-            log().error("{}: handshake monitor: {}", name_, e.what());
+            log().error("{}: socket monitor: {}", name_, e.what());
         }
+    } catch (const std::exception& e) {
+        bump(handler_errors_); // no exception may escape a handler running on the io_context
+        log().error("{}: socket monitor: {}", name_, e.what());
+    }
+}
+
+void node::close_monitor(monitor& m) {
+    boost::system::error_code ignored;
+    m.fd.cancel(ignored);
+    m.fd.release();
+    m.socket.close();
+}
+
+void node::handshake_failed(std::uint16_t event, std::uint32_t value) {
+    bump(handshake_failed_);
+    const std::size_t slot = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH       ? 2
+                             : event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? 1
+                                                                            : 0;
+    // Logged at 1, 10, 100, ... of each kind: a flood of bad peers cannot flood the log.
+    const auto seen = ++handshake_failures_seen_[slot];
+    if ((seen & (seen - 1)) == 0 || seen % 1000 == 0) {
+        static constexpr std::array<const char*, 3> what{
+            "handshake failed",
+            "handshake failed: protocol error (wrong mechanism, ZMTP before 3.0, or not ZMTP)",
+            "handshake failed: key refused"};
+        log().warn("{}: a peer's {} (code {}; {} so far)", name_, what[slot], value, seen);
+    }
+}
+
+void node::reconnected(const std::string& peer) {
+    bump(reconnects_);
+    // A restarted peer starts a queue of its own: what it acknowledged before says nothing of
+    // it (see resend_due).
+    acks_from_.erase(peer);
+    // Whatever reached the peer's last run and was not acknowledged may be lost with it: sent
+    // again now, rather than when a backoff of up to resend_max comes due. A message held for
+    // its batch's commit is not scheduled yet: it goes when the batch commits.
+    const auto now = std::chrono::steady_clock::now();
+    bool any = false;
+    for (const auto id : outbox_->ids()) {
+        const auto* m = outbox_->find(id);
+        const auto it = resends_.find(id);
+        if (m->to != peer || !m->routing_id.empty() || m->reply || it == resends_.end()) {
+            continue; // another peer's, or a reply, which goes on the inbox, not this DEALER
+        }
+        const auto sends = it->second.sends;
+        unschedule(id);
+        resends_[id] = {sends, 0, resend_order_.emplace(now, id)};
+        any = true;
+    }
+    if (any) {
+        log().info("{}: '{}' connected again: its unacknowledged messages are sent again now",
+                   name_, printable(peer));
+        arm_resend();
     }
 }
 
@@ -316,12 +369,10 @@ void node::stop() {
         w.socket.close();
     };
     close(*inbox_);
-    boost::system::error_code ignored;
-    monitor_fd_.cancel(ignored);
-    monitor_fd_.release();
-    monitor_.close();
+    close_monitor(inbox_events_);
     for (auto& [peer, w] : dealers_) {
         close(*w);
+        close_monitor(w->events);
     }
     if (undelivered > 0) {
         log().error("{}: stopped with {} message(s) never accepted by their peer", name_,
@@ -680,7 +731,7 @@ void node::end_of_batch() {
         if (outbox_->find(h.id) == nullptr) {
             continue; // given up meanwhile (the send failed): nothing to send
         }
-        schedule_resend(h.id, 1);
+        schedule_resend(h.id, 1, 1);
         if (!stopped_) {
             hand_over(*h.socket, std::move(h.frames), std::move(h.record));
         }
@@ -705,8 +756,7 @@ void node::end_of_batch() {
         if (stopped_) {
             return;
         }
-        if (options_.ack_loss > 0 &&
-            std::bernoulli_distribution(options_.ack_loss)(ack_loss_rng_)) {
+        if (options_.ack_loss > 0 && draw(ack_loss_stream_) < options_.ack_loss) {
             bump(acks_lost_);
             continue;
         }
@@ -932,9 +982,23 @@ node::watched& node::dealer_for(const std::string& to) {
     } else {
         w->socket.set(zmq::sockopt::zap_domain, std::string(open_zap_domain));
     }
+    // Its handshakes tell when the peer is back after it went away (it restarted).
+    monitor_socket(w->socket, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, w->events);
     w->socket.connect(*topology_.endpoint_of(to)); // throws on a bad endpoint: nothing is kept
     auto& slot = *dealers_.emplace(to, std::move(w)).first->second;
+    slot.events.on_event = [this, &slot](std::uint16_t event, std::uint32_t) {
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && ++slot.connections > 1) {
+            // What waited for the connection goes first: a resend does not copy a message
+            // still in the backlog.
+            if (!slot.backlog.empty() && !slot.in_service) {
+                flush(slot);
+                after_send(slot);
+            }
+            reconnected(slot.peer);
+        }
+    };
     watch(slot);
+    watch_events(slot.events);
     return slot;
 }
 
@@ -970,7 +1034,7 @@ node::outbound node::encode_frames(const msg::envelope& env, const msg::payload&
     return m;
 }
 
-std::uint64_t node::drop_stream_of(std::uint64_t seed, std::string_view name) noexcept {
+std::uint64_t node::stream_of(std::uint64_t seed, std::string_view name) noexcept {
     std::uint64_t h = 14'695'981'039'346'656'037ULL; // FNV-1a: the same on every build
     for (const char c : name) {
         h = (h ^ static_cast<unsigned char>(c)) * 1'099'511'628'211ULL;
@@ -978,16 +1042,22 @@ std::uint64_t node::drop_stream_of(std::uint64_t seed, std::string_view name) no
     return seed ^ h;
 }
 
+double node::draw(std::uint64_t& stream) noexcept {
+    // splitmix64: the same numbers on every build and standard library (std::mt19937_64 is, but
+    // std::bernoulli_distribution over it is not specified).
+    std::uint64_t z = (stream += 0x9e37'79b9'7f4a'7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58'476d'1ce4'e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d0'49bb'1331'11ebULL;
+    z ^= z >> 31;
+    return static_cast<double>(z >> 11) * 0x1.0p-53; // 53 bits: uniform in [0, 1)
+}
+
 bool node::dropped_by_fault(std::uint64_t query_id, bool client, const std::string& workflow_id) {
     if (options_.drop.probability <= 0 || query_id != 0 || client || workflow_id.empty()) {
         return false;
     }
-    // splitmix64: one draw per inter-service workflow send, whatever the outcome.
-    std::uint64_t z = (drop_stream_ += 0x9e37'79b9'7f4a'7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58'476d'1ce4'e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d0'49bb'1331'11ebULL;
-    z ^= z >> 31;
-    if (static_cast<double>(z >> 11) * 0x1.0p-53 >= options_.drop.probability) {
+    // One draw per inter-service workflow send, whatever the outcome.
+    if (draw(drop_stream_) >= options_.drop.probability) {
         return false;
     }
     bump(dropped_by_fault_);
@@ -1044,7 +1114,7 @@ result<std::size_t> node::transmit(watched& w, std::string_view routing_id, cons
         return bytes;
     }
     if (keep) {
-        schedule_resend(env.message_id, 1);
+        schedule_resend(env.message_id, 1, 1);
     }
     hand_over(w, std::move(m), std::move(record));
     return bytes;
@@ -1127,19 +1197,19 @@ bool node::flush(watched& w) {
     return sent;
 }
 
-std::chrono::nanoseconds node::resend_wait(std::uint32_t sends) const {
+std::chrono::nanoseconds node::resend_wait(std::uint32_t step) const {
     // Doubling from resend_initial, capped at resend_max; never before a message and its ack
     // could have crossed a delayed link.
     auto wait = options_.resend_initial;
-    for (std::uint32_t i = 1; i < sends && wait < options_.resend_max; ++i) {
+    for (std::uint32_t i = 1; i < step && wait < options_.resend_max; ++i) {
         wait *= 2;
     }
     return std::min(wait, options_.resend_max) + 2 * options_.link_delay;
 }
 
-void node::schedule_resend(std::uint64_t id, std::uint32_t sends) {
-    const auto due = std::chrono::steady_clock::now() + resend_wait(sends);
-    resends_[id] = {sends, resend_order_.emplace(due, id)};
+void node::schedule_resend(std::uint64_t id, std::uint32_t sends, std::uint32_t step) {
+    const auto due = std::chrono::steady_clock::now() + resend_wait(step);
+    resends_[id] = {sends, step, resend_order_.emplace(due, id)};
     arm_resend();
 }
 
@@ -1183,6 +1253,7 @@ void node::resend_due() {
         resend_order_.erase(resend_order_.begin());
         const auto state = resends_.find(id);
         const auto sends = state == resends_.end() ? 1 : state->second.sends;
+        const auto step = state == resends_.end() ? 1 : state->second.step;
         if (state != resends_.end()) {
             resends_.erase(state);
         }
@@ -1196,8 +1267,8 @@ void node::resend_due() {
         // backoff. A later message acknowledged, or a peer silent for the wait: resend.
         if (const auto p = acks_from_.find(m->to); p != acks_from_.end() &&
                                                    p->second.highest < id &&
-                                                   now - p->second.last < resend_wait(sends)) {
-            schedule_resend(id, sends);
+                                                   now - p->second.last < resend_wait(step)) {
+            schedule_resend(id, sends, step);
             continue;
         }
         if (options_.resend_limit != 0 && sends >= options_.resend_limit) {
@@ -1248,7 +1319,7 @@ void node::resend_due() {
             enqueue(*w, std::move(copy));
         }
         if (outbox_->find(id) != nullptr) { // the send may have failed and given it up
-            schedule_resend(id, sends + 1);
+            schedule_resend(id, sends + 1, step + 1);
         }
     }
 }
@@ -1270,9 +1341,11 @@ void node::learn_route(const std::string& sender, const std::string& routing_id)
         if (m->reply && m->routing_id.empty()) {
             orphans = true;
             if (m->to == sender) {
-                const auto sends = resends_.contains(id) ? resends_[id].sends : 1;
+                const auto it = resends_.find(id);
+                const auto sends = it != resends_.end() ? it->second.sends : 1;
+                const auto step = it != resends_.end() ? it->second.step : 1;
                 unschedule(id);
-                resends_[id] = {sends, resend_order_.emplace(now, id)};
+                resends_[id] = {sends, step, resend_order_.emplace(now, id)};
             }
         }
     }
@@ -1357,7 +1430,8 @@ node_counters node::counters() const {
                     store_commits_,
                     store_rows_,
                     held_count_,
-                    store_syncs_};
+                    store_syncs_,
+                    reconnects_};
     for (std::size_t i = 1; i < rejected_by_.size(); ++i) {
         if (const auto n = rejected_by_[i].load(); n > 0) {
             c.rejected_by[error_code_name(static_cast<errc>(i))] = n;

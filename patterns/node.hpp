@@ -10,7 +10,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <random>
 #include <set>
 #include <string>
 #include <string_view>
@@ -73,7 +72,9 @@ struct node_options {
     // At-least-once delivery (docs/PROTOCOL.md, Delivery): a workflow message (query_id 0) waits
     // in the outbox until its receiver acknowledges it, and is sent again meanwhile.
     /// The first resend comes this long after the send (plus twice link_delay), each next one
-    /// twice as long after the one before, at most resend_max apart.
+    /// twice as long after the one before, at most resend_max apart. When a DEALER connects to
+    /// its peer again (the peer restarted), the peer's messages are sent again at once and their
+    /// backoff starts over (their sends still count towards resend_limit).
     std::chrono::milliseconds resend_initial{200};
     std::chrono::milliseconds resend_max{3'200};
     /// Sends (the first included) after which an unacknowledged message is given up: counted
@@ -86,8 +87,10 @@ struct node_options {
     /// Applied message ids remembered, the most recent first, to drop duplicates (see
     /// memory_applied_ids); place_order workflow ids remembered to refuse a second one.
     std::size_t applied_ids_retained = 100'000;
-    /// Fault injection for tests: the share of ack messages this node does not send (each
-    /// drawn from a generator seeded with ack_loss_seed), counted in acks_lost.
+    /// Fault injection for tests: the share of ack messages this node does not send, counted in
+    /// acks_lost. Each is drawn from a stream derived from ack_loss_seed and the node's name,
+    /// apart from the stream of `drop`: the number of acks follows the batching, which follows
+    /// the timing, and must not move which sends are dropped.
     double ack_loss = 0.0;
     std::uint64_t ack_loss_seed = 1;
 
@@ -186,6 +189,9 @@ struct node_counters {
     std::uint64_t store_rows_written{}; ///< durable: rows inserted, replaced or deleted
     std::uint64_t held{};               ///< workflow sends waiting for their batch to commit
     std::uint64_t store_syncs{}; ///< durable: syncs of the store's files to the disk (fsyncs)
+    /// Connections to a peer's inbox made again after the first (the peer restarted, or came
+    /// back): each sends that peer's unacknowledged messages again at once.
+    std::uint64_t reconnects{};
 };
 
 /// Sockets and handlers run only on the io_context's thread; counters() may be read anywhere.
@@ -259,6 +265,15 @@ public:
     /// Returns: whether a message with this payload and query id is a workflow message: kept
     /// in the outbox until acknowledged, its id noted as applied by its receiver.
     static bool carries_effects(const msg::payload& p, std::uint64_t query_id);
+    /// The workflow ids of the place_orders this node has read, the newest applied_ids_retained
+    /// of them as 64-bit hashes: a second place_order for one is refused duplicate_workflow.
+    /// A durable node keeps them in its snapshot and notes those of its journal as it replays
+    /// it (service_node), so that a restart forgets none.
+    const retired_ids& placed() const noexcept { return placed_; }
+    /// Notes `workflow_id` as placed here (a replayed place_order). Call before start().
+    void note_placed(std::string_view workflow_id) { placed_.add(workflow_id, 0); }
+    /// Notes an id by the hash placed().for_each() gave for it (a snapshot). Call before start().
+    void note_placed_hash(std::uint64_t hash) { placed_.remember(hash, {}); }
 
     /// Starts watching the sockets. Call on the io thread (or before it runs).
     void start();
@@ -344,8 +359,8 @@ private:
     /// Posts a commit of what was written outside a batch (a timer's send, a give-up).
     void commit_soon();
     void store_failed(std::string_view why);
-    std::chrono::nanoseconds resend_wait(std::uint32_t sends) const;
-    void schedule_resend(std::uint64_t id, std::uint32_t sends);
+    std::chrono::nanoseconds resend_wait(std::uint32_t step) const;
+    void schedule_resend(std::uint64_t id, std::uint32_t sends, std::uint32_t step);
     void unschedule(std::uint64_t id);
     void arm_resend();
     void resend_due();
@@ -363,10 +378,31 @@ private:
                                  const message& m) const;
     /// Returns: true if node_options::drop drops this send (and counts it).
     bool dropped_by_fault(std::uint64_t query_id, bool client, const std::string& workflow_id);
-    static std::uint64_t drop_stream_of(std::uint64_t seed, std::string_view name) noexcept;
+    /// Returns: the start of a random stream for `name` (a node's, or one of its purposes)
+    /// under `seed`: the same on every build.
+    static std::uint64_t stream_of(std::uint64_t seed, std::string_view name) noexcept;
+    /// Returns: the next number of `stream`, uniform in [0, 1) (splitmix64).
+    static double draw(std::uint64_t& stream) noexcept;
     void arm_delay();
-    void watch_monitor();
-    void read_monitor();
+    /// libzmq's events of one socket (zmq_socket_monitor), read on the io thread.
+    struct monitor {
+        explicit monitor(asio::io_context& io) : fd(io) {}
+        // ZMQ_FD belongs to the socket: the descriptor object must never close it.
+        ~monitor() { fd.release(); }
+        zmq::socket_t socket;
+        asio::posix::stream_descriptor fd;
+        std::function<void(std::uint16_t event, std::uint32_t value)> on_event;
+    };
+    /// Makes `m` report `events` of `s`. Call before `s` binds or connects.
+    void monitor_socket(zmq::socket_t& s, int events, monitor& m);
+    void watch_events(monitor& m);
+    void read_events(monitor& m);
+    void close_monitor(monitor& m);
+    /// The inbox's failed handshakes: counted and logged.
+    void handshake_failed(std::uint16_t event, std::uint32_t value);
+    /// A DEALER connected to its peer again: the peer's unacknowledged messages go now, and
+    /// their backoff starts over.
+    void reconnected(const std::string& peer);
     void configure(zmq::socket_t& s);
 
     zmq::context_t& context_;
@@ -385,8 +421,7 @@ private:
     std::set<std::pair<std::string, send_failure>> failures_logged_;
     std::size_t strangers_logged_ = 0;
     std::unique_ptr<watched> inbox_;
-    zmq::socket_t monitor_; ///< the inbox's handshake failures, as libzmq reports them
-    asio::posix::stream_descriptor monitor_fd_;
+    monitor inbox_events_; ///< the inbox's handshake failures, as libzmq reports them
     std::array<std::uint64_t, 3> handshake_failures_seen_{}; ///< per kind, for the log
     std::map<std::string, std::unique_ptr<watched>, std::less<>> dealers_;
     struct delayed {
@@ -401,7 +436,8 @@ private:
     std::unique_ptr<applied_ids> applied_;
     retired_ids placed_; ///< workflow ids of the place_orders read here, hashed
     struct resend_state {
-        std::uint32_t sends{};
+        std::uint32_t sends{}; ///< so far: counted against resend_limit
+        std::uint32_t step{}; ///< of the backoff: the wait after the last send is resend_wait(step)
         std::multimap<std::chrono::steady_clock::time_point, std::uint64_t>::iterator at;
     };
     std::unordered_map<std::uint64_t, resend_state> resends_; ///< by message id
@@ -440,14 +476,14 @@ private:
     bool suppressed_ = false;
     bool store_failed_ = false;
     std::function<void(std::string_view)> store_failed_hook_;
-    std::mt19937_64 ack_loss_rng_;
     bool stopped_ = false;
     std::uint64_t next_message_id_ = 0;
     std::size_t body_capacity_ = 512;  ///< first allocation for an encoded body
     std::size_t awaiting_replies_ = 0; ///< over every DEALER: query traffic not yet answered
     int servicing_ = 0;                ///< service passes running (nested when a DEALER is new)
     std::vector<watched*> touched_;    ///< sockets sent on during the running service pass
-    std::uint64_t drop_stream_ = drop_stream_of(options_.drop.seed, name_); ///< splitmix64 state
+    std::uint64_t drop_stream_ = stream_of(options_.drop.seed, name_); ///< see draw()
+    std::uint64_t ack_loss_stream_ = stream_of(options_.ack_loss_seed, name_ + "/ack_loss");
 
     // Written on the io thread only, read anywhere: relaxed atomics, no shared lock.
     std::atomic<std::uint64_t> received_{0}, sent_{0}, rejected_{0}, unroutable_{0},
@@ -455,7 +491,7 @@ private:
         dropped_by_fault_{0};
     std::atomic<std::uint64_t> duplicates_{0}, acks_sent_{0}, acks_received_{0}, acks_lost_{0},
         resent_{0}, unacked_{0}, applied_ids_{0}, store_commits_{0}, store_rows_{0}, held_count_{0},
-        store_syncs_{0};
+        store_syncs_{0}, reconnects_{0};
     std::array<std::atomic<std::uint64_t>, 16> rejected_by_{};
     std::array<std::atomic<std::uint64_t>, 16> send_failed_by_{};
 };

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "patterns/clock.hpp"
+#include "patterns/log.hpp"
 
 namespace choreo {
 
@@ -227,6 +228,10 @@ void workflow_progress::msgpack_unpack(const msgpack::object& o) {
     undelivered_ = undelivered.empty()
                        ? nullptr
                        : std::make_shared<const msg::step_record>(std::move(undelivered.front()));
+}
+
+void log_failed_at_deadline(std::string_view node, std::string_view id, std::string_view detail) {
+    log().warn("{}: {} {}; failed", node, printable(id), detail);
 }
 
 deadline_queue::deadline_queue(boost::asio::io_context& io, check on_due)

@@ -248,6 +248,48 @@ msg::stuck_reply owner_stuck_reply(const workflow& wf, const std::string& node,
     return reply;
 }
 
+/// Logs that `node`, the owner of workflow `id`, failed it at a deadline, and why.
+void log_failed_at_deadline(std::string_view node, std::string_view id, std::string_view detail);
+
+/// How an owner of the workflow state checks one workflow when its deadline_queue entry comes
+/// due (see deadline_queue::check): a workflow gone or ended is dropped, a deadline that
+/// progress moved on is returned, and a step past its deadline is marked stuck
+/// (step_watch::expire) and re-driven by `redrive()` while the model's retries remain and
+/// `drivable(awaited)` holds; else `fail(detail)` ends the workflow (logged here). A workflow
+/// that `redrive()` ended (its message could not be sent) is dropped. `Tracked` has `watch`
+/// (step_watch), `ended`, and `scheduled` (whether it is queued), cleared here when it is
+/// dropped. Returns: as deadline_queue::check.
+template <class Tracked, class Drivable, class Redrive, class Fail>
+std::optional<deadline_queue::clock::time_point>
+owner_deadline_check(const workflow& wf, std::string_view node, const std::string& id, Tracked* t,
+                     deadline_queue::clock::time_point now, Drivable drivable, Redrive redrive,
+                     Fail fail) {
+    if (t == nullptr) {
+        return std::nullopt;
+    }
+    if (t->ended) {
+        t->scheduled = false;
+        return std::nullopt;
+    }
+    if (t->watch.due() > now) {
+        return t->watch.due(); // progress moved the deadline on
+    }
+    const auto& awaited = *t->watch.awaited();
+    if (t->watch.expire(wf, now) == step_watch::verdict::fail || !drivable(awaited)) {
+        const auto detail = t->watch.failure_detail(wf);
+        log_failed_at_deadline(node, id, detail);
+        t->scheduled = false;
+        fail(detail);
+        return std::nullopt;
+    }
+    redrive();
+    if (t->ended) {
+        t->scheduled = false;
+        return std::nullopt;
+    }
+    return t->watch.due();
+}
+
 /// Returns: a choreographed service's view of one workflow from the records it keeps of it:
 /// the latest that acted, and the state it left the workflow in (the terminal state if that
 /// record, or a message it could not send, ended it here; else "in_progress"). nullopt if it

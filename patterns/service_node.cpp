@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <vector>
 
 #include "patterns/log.hpp"
 
@@ -61,6 +62,15 @@ void service_node::open_store(const pattern& p, const workflow& wf, const node_o
                 domain_->load(r);
             }
             behaviour_->load(r);
+            // The workflow ids placed here, for duplicate_workflow (none in a snapshot written
+            // before the node kept them).
+            if (!r.done()) {
+                std::vector<std::uint64_t> placed;
+                r >> placed;
+                for (const auto hash : placed) {
+                    node_.note_placed_hash(hash);
+                }
+            }
             recovered_.snapshot = true;
         }
     } catch (const std::exception& e) {
@@ -78,6 +88,11 @@ void service_node::open_store(const pattern& p, const workflow& wf, const node_o
             }
             incoming in{std::move(m).value(), {}, false, body.size(), {}};
             in.peer = in.msg.env.sender;
+            // Placed after the snapshot: a place_order is journaled only if the node took it
+            // (a second one for its workflow id was refused before it got here).
+            if (in.msg.payload.holds<msg::place_order>() && !in.msg.env.workflow_id.empty()) {
+                node_.note_placed(in.msg.env.workflow_id);
+            }
             static_cast<void>(behaviour_->receive(in)); // refused then too: answered then
             ++recovered_.replayed;
         });
@@ -117,6 +132,12 @@ void service_node::before_commit() {
             domain_->save(w);
         }
         behaviour_->save(w);
+        // The journal's place_orders go with it: the ids they placed are kept here instead.
+        std::vector<std::uint64_t> placed;
+        placed.reserve(node_.placed().size());
+        node_.placed().for_each(
+            [&](std::uint64_t hash, std::string_view) { placed.push_back(hash); });
+        w << placed;
         durable_->snapshot(w.bytes());
         batches_since_snapshot_ = 0;
         ++snapshots_;

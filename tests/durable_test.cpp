@@ -2,7 +2,10 @@
 // leave only once it commits; a data directory that is not the node's is refused.
 #include "patterns/durable.hpp"
 
+#include <algorithm>
+#include <csignal>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <thread>
@@ -202,6 +205,133 @@ TEST_P(held_sends, a_durable_deployment_ends_every_workflow_as_predicted) {
 }
 
 INSTANTIATE_TEST_SUITE_P(every_pattern, held_sends,
+                         ::testing::ValuesIn(testing::modelled_patterns()),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
+// ---- (b2) one workflow per id, across a restart of the entry -----------------------------
+
+/// The client places workflow id X, hears it end, the entry's process is killed and started
+/// again, and the client places X again: a new place_order, a new message id, so that the
+/// applied ids cannot tell it from a new order; only the workflow ids the entry remembers can.
+class placed_again : public ::testing::TestWithParam<std::string> {
+protected:
+    const pattern& pattern_ = testing::pattern_named(GetParam());
+    const workflow wf_ = testing::workflow_named("order");
+    const std::string entry_ = pattern_.entry(wf_);
+    const std::string id_ = "placed-twice-1";
+
+    /// What the entry and the client saw of the second place_order.
+    struct second_place {
+        std::uint64_t refused_by_entry{}; ///< since its restart
+        std::uint64_t ends_heard{};       ///< distinct workflow_ended messages the client read
+        bool effects_once{};              ///< domain effects as predicted for one workflow
+    };
+
+    static msg::inspect_reply inspect_of(remote_deployment& d, const std::string& node) {
+        for (auto& r : d.inspect_all()) {
+            if (r.node == node) {
+                return r;
+            }
+        }
+        throw std::runtime_error("no inspect reply from " + node);
+    }
+    /// Workflow_ended messages the client read, each once: it acks every one, a duplicate too.
+    static std::uint64_t ends_heard(remote_deployment& d) {
+        const auto delivery = d.client_ledger().delivery();
+        return delivery.acked_ids - delivery.duplicates.messages;
+    }
+    /// Polls `done` every 20 ms until it holds or the deadline passes. Returns: whether it held.
+    static bool await(const std::function<bool()>& done) {
+        const auto until = std::chrono::steady_clock::now() + testing::deadline;
+        while (!done()) {
+            if (std::chrono::steady_clock::now() > until) {
+                return false;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return true;
+    }
+
+    /// Places X, restarts the entry, places X again. `second_done`: when the second place_order
+    /// has had its effect, whatever it is.
+    second_place place_twice(std::vector<std::string> node_args,
+                             const std::function<bool(remote_deployment&)>& second_done) {
+        demo::spawned_services children(bin_dir + "/choreo-node", pattern_, wf_, transport::tcp,
+                                        {"client"}, {}, default_retain_finished,
+                                        std::move(node_args));
+        remote_deployment d(pattern_, wf_, children.where(), testing::remote());
+        children.share(d.where());
+        EXPECT_TRUE(d.wait_ready(testing::deadline).empty());
+        auto gen = module_of(wf_).make_workload(wf_, "happy", 3);
+        testing::batch b;
+        b.plans = gen.value()->take(1);
+        b.ids = {id_};
+        d.client().place(id_, b.plans.front().details);
+        EXPECT_TRUE(testing::ended_as_planned(d, b));
+        // Nothing left to resend before the kill: the client's place_order acked, every node's
+        // outbox empty. Otherwise a resend of the first place_order would come into play.
+        EXPECT_TRUE(await([&] {
+            if (d.client_ledger().delivery().acks_received.messages == 0) {
+                return false;
+            }
+            const auto all = d.inspect_all();
+            return std::all_of(all.begin(), all.end(),
+                               [](const msg::inspect_reply& r) { return r.unacked == 0; });
+        })) << "delivery did not settle";
+        EXPECT_EQ(ends_heard(d), 1U);
+
+        children.kill(entry_, SIGKILL);
+        children.restart(entry_);
+        EXPECT_TRUE(d.wait_ready(testing::deadline).empty());
+        d.client().place(id_, b.plans.front().details);
+        EXPECT_TRUE(await([&] { return second_done(d); }))
+            << "the second place_order had no effect";
+        return {inspect_of(d, entry_).rejected, ends_heard(d),
+                static_cast<bool>(testing::effects_as_predicted(d, b))};
+    }
+};
+
+// A durable entry remembers the workflow ids placed with it: from its journal when it replays
+// it, and from its snapshot once a snapshot has replaced the journal. The second place_order is
+// refused duplicate_workflow (docs/PROTOCOL.md) and starts nothing: the client hears one end.
+TEST_P(placed_again, a_durable_entry_refuses_a_workflow_id_placed_before_its_restart) {
+    const auto refused = [&](remote_deployment& d) { return inspect_of(d, entry_).rejected > 0; };
+    const auto got = place_twice({}, refused);
+    EXPECT_EQ(got.refused_by_entry, 1U);
+    EXPECT_EQ(got.ends_heard, 1U);
+    EXPECT_TRUE(got.effects_once);
+}
+
+TEST_P(placed_again, a_durable_entry_remembers_the_ids_placed_in_its_snapshot) {
+    // A snapshot at every commit that journaled anything: at the kill the journal is empty, the
+    // ids placed are in the snapshot only.
+    scratch dir;
+    const auto refused = [&](remote_deployment& d) { return inspect_of(d, entry_).rejected > 0; };
+    const auto got =
+        place_twice({"--snapshot-every", "1", "--data-dir", dir.path().string()}, refused);
+    EXPECT_EQ(got.refused_by_entry, 1U);
+    EXPECT_EQ(got.ends_heard, 1U);
+    EXPECT_TRUE(got.effects_once);
+    // The entry (stopped now) restarted from a snapshot with nothing after it to replay: what
+    // refused the second place_order came from the snapshot.
+    durable_store left(dir.path(), {std::string(pattern_.name()), wf_.name, entry_});
+    EXPECT_TRUE(left.last_snapshot().has_value());
+    EXPECT_EQ(left.journal_rows(), 0U);
+}
+
+// In memory, the restarted entry has forgotten everything: the second place_order starts the
+// workflow again and the client hears it end a second time (its client logs "ended twice").
+// The other services still hold their records of X: they answer from them, and no domain effect
+// happens twice.
+TEST_P(placed_again, an_entry_in_memory_forgets_the_ids_placed_before_its_restart) {
+    const auto ended_again = [](remote_deployment& d) { return ends_heard(d) >= 2; };
+    const auto got = place_twice({"--in-memory"}, ended_again);
+    EXPECT_EQ(got.refused_by_entry, 0U);
+    EXPECT_EQ(got.ends_heard, 2U);
+    EXPECT_TRUE(got.effects_once);
+}
+
+INSTANTIATE_TEST_SUITE_P(every_pattern, placed_again,
                          ::testing::ValuesIn(testing::modelled_patterns()),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
