@@ -66,6 +66,23 @@ int main(int argc, char** argv) {
                      "seed=S its seed is 0). A killed node is not restarted and a paused one not "
                      "continued by choreo-node itself: choreo-demo --spawn and choreo-bench "
                      "--spawn do that for their children.");
+    std::string step_deadline;
+    std::uint32_t step_retries = default_step_retries;
+    app.add_option("--step-deadline", step_deadline,
+                   "how long an owner of the workflow state (front controller, orchestrator) "
+                   "waits for each step before it marks the workflow stuck and re-drives the "
+                   "step, e.g. 500ms (default: the workflow model's, 60 s), 1ms to 10s")
+        ->check([](const std::string& v) -> std::string {
+            const auto d = cli::parse_duration(v);
+            return d && *d >= std::chrono::milliseconds(1)
+                       ? ""
+                       : "'" + v + "' is not a duration from 1ms to 10s";
+        });
+    app.add_option("--step-retries", step_retries,
+                   "how often such an owner re-drives a stuck step before it ends the workflow "
+                   "failed")
+        ->check(CLI::Range(0U, 1'000'000U))
+        ->capture_default_str();
     app.add_flag("--no-trace", no_trace,
                  "count messages but do not keep each one (long runs; inspect gets no entries)");
     constexpr std::string_view default_data_dir = "choreo-data";
@@ -99,7 +116,12 @@ int main(int argc, char** argv) {
         std::cerr << "choreo-node: --topology FILE or --bind ENDPOINT is required\n";
         return 2;
     }
-    const auto wf = builtin_workflows().find(workflow_name).value();
+    auto wf = builtin_workflows().find(workflow_name).value();
+    if (!step_deadline.empty()) {
+        wf.set_step_deadlines(std::chrono::duration_cast<std::chrono::milliseconds>(
+            *cli::parse_duration(step_deadline)));
+    }
+    wf.retries = step_retries;
     const auto& used = *builtin_patterns().find(pattern_name);
     const auto nodes = used.nodes(wf);
     auto domain = domain_for(used, wf, service);
