@@ -249,7 +249,9 @@ outage_run measure_outage(const pattern& p, const workflow& wf, const std::strin
     if (victim == held) {
         throw std::invalid_argument(victim + " is the service the in-flight workflows wait at");
     }
-    spawned_run s(p, wf, o, {});
+    spawned_run s(p, wf, o,
+                  {"--step-deadline", fmt::format("{}ms", o.outage_step_deadline.count()),
+                   "--step-retries", "3"});
     auto& c = s.d.client();
     const auto all_plans = plans_of(wf, "happy", 1 + o.in_flight + o.placed_during, o.seed);
     const std::vector<planned_workflow> first(all_plans.begin(), all_plans.begin() + 1);
@@ -476,8 +478,9 @@ void print_failure_claims(std::ostream& out, const failure_claims& c,
     out << fmt::format("  One node SIGKILLed and restarted once the live nodes were quiet for {} "
                        "ms. In flight: {} happy workflows past the middle service, held at the "
                        "third step's service until the kill. Placed during: {} more, after the "
-                       "kill.\n",
-                       o.quiet.count(), o.in_flight, o.placed_during);
+                       "kill. Step deadline {} ms, 3 re-drives.\n",
+                       o.quiet.count(), o.in_flight, o.placed_during,
+                       o.outage_step_deadline.count());
     out << "  progressed: a live node sent a workflow message for it between the kill and the "
            "restart (a step acted and passed it on, or its end was told), as the nodes' ledgers "
            "record it; ended: the client was told it ended in that time\n";
@@ -491,6 +494,8 @@ void print_failure_claims(std::ostream& out, const failure_claims& c,
                            share(r.placed_during.progressed, r.placed_during.workflows),
                            r.placed_during.ended, share(r.ended_after, r.placed));
     }
+    out << "  ended after: ended once the node was back; a reply sent to a killed owner over "
+           "its old connection is lost, and only the owner's step deadline re-drives it\n";
     out << "  -> a workflow makes progress wherever its next step's node is up; with the owner "
            "or the entry down no new workflow starts in any pattern, and with an owner down no "
            "workflow ends\n";

@@ -27,6 +27,10 @@ struct failure_claims_options {
     /// after the middle service), and placed while the node is down.
     std::size_t in_flight = 10;
     std::size_t placed_during = 10;
+    /// The step deadline during these runs (3 re-drives): long enough that nothing is failed
+    /// during the outage, short enough that an owner re-drives, once back, a step whose reply
+    /// was lost with it.
+    std::chrono::milliseconds outage_step_deadline{2'000};
     /// Error handling: happy workflows placed while the middle service is paused (SIGSTOP).
     std::size_t held = 5;
     /// Every step's deadline and the re-drives an owner makes before it fails a workflow
@@ -100,7 +104,9 @@ struct outage_run {
     outage_share placed_during;
     std::vector<outage_status> statuses;
     std::chrono::nanoseconds outage{}; ///< from the kill to the restart
-    std::size_t ended_after{};         ///< of all placed, ended once the node was back
+    /// Of all placed, ended once the node was back (an owner re-drives, at its step deadline,
+    /// what was lost with it).
+    std::size_t ended_after{};
     std::size_t placed{};
 };
 
