@@ -76,11 +76,11 @@ int run_failure_claims(std::ostream& out, const std::vector<const pattern*>& pat
 
     out << fmt::format("\nstatus queries during an outage (query timeout {} ms)\n",
                        o.query_timeout.count());
-    out << fmt::format("  {:<17} {:<16} {:>10} {:<16} {:>10} {}\n", "pattern", "node down",
+    out << fmt::format("  {:<17} {:<18} {:>10} {:<16} {:>10} {}\n", "pattern", "node down",
                        "outage", "workflow", "latency", "answer");
     for (const auto& r : c.outages) {
         for (const auto& s : r.statuses) {
-            out << fmt::format("  {:<17} {:<16} {:>7.0f} ms {:<16} {:>7.1f} ms {}{}\n", r.pattern,
+            out << fmt::format("  {:<17} {:<18} {:>7.0f} ms {:<16} {:>7.1f} ms {}{}\n", r.pattern,
                                r.victim, ms(r.outage), s.of,
                                static_cast<double>(s.latency_ns) / 1e6, s.state,
                                s.silent.empty() ? "" : " (silent: " + s.silent.front() + ")");

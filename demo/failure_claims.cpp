@@ -469,9 +469,11 @@ void print_failure_claims(std::ostream& out, const failure_claims& c,
     out << "  (doubled, e. lost: domain effects, such as one customer's charges, above or below "
            "the prediction for every workflow placed)\n";
     out << fmt::format("  -> durable: {} workflows or effects lost or doubled in all; in memory: "
-                       "{}. Recovery comes from the nodes' stores and resends, in every pattern: "
-                       "not from orchestration.\n",
-                       durable_lost, memory_lost);
+                       "{}.{}\n",
+                       durable_lost, memory_lost,
+                       durable_lost == 0 ? " Recovery comes from the nodes' stores and resends, in "
+                                           "every pattern run: not from orchestration."
+                                         : " Not every pattern recovered with its store.");
 
     out << "\nFault tolerance (Table 11-5: an advantage of choreography; Table 11-1: a "
            "disadvantage of orchestration)\n";
@@ -484,11 +486,11 @@ void print_failure_claims(std::ostream& out, const failure_claims& c,
     out << "  progressed: a live node sent a workflow message for it between the kill and the "
            "restart (a step acted and passed it on, or its end was told), as the nodes' ledgers "
            "record it; ended: the client was told it ended in that time\n";
-    out << fmt::format("  {:<17} {:<16} {:<28} {:>16} {:>8} {:>16} {:>8} {:>10}\n", "pattern",
+    out << fmt::format("  {:<17} {:<18} {:<28} {:>16} {:>8} {:>16} {:>8} {:>10}\n", "pattern",
                        "node down", "role", "in flight prog.", "ended", "placed prog.", "ended",
                        "ended after");
     for (const auto& r : c.outages) {
-        out << fmt::format("  {:<17} {:<16} {:<28} {:>16} {:>8} {:>16} {:>8} {:>10}\n", r.pattern,
+        out << fmt::format("  {:<17} {:<18} {:<28} {:>16} {:>8} {:>16} {:>8} {:>10}\n", r.pattern,
                            r.victim, r.role, share(r.in_flight.progressed, r.in_flight.workflows),
                            r.in_flight.ended,
                            share(r.placed_during.progressed, r.placed_during.workflows),
@@ -496,15 +498,29 @@ void print_failure_claims(std::ostream& out, const failure_claims& c,
     }
     out << "  ended after: ended once the node was back; a reply sent to a killed owner over "
            "its old connection is lost, and only the owner's step deadline re-drives it\n";
-    out << "  -> a workflow makes progress wherever its next step's node is up; with the owner "
-           "or the entry down no new workflow starts in any pattern, and with an owner down no "
-           "workflow ends\n";
+    std::size_t new_past_central = 0, ended_past_owner = 0, middle_in_flight_ended = 0,
+                middle_in_flight = 0;
+    for (const auto& r : c.outages) {
+        if (r.role == "middle service") {
+            middle_in_flight_ended += r.in_flight.ended;
+            middle_in_flight += r.in_flight.workflows;
+        } else {
+            new_past_central += r.placed_during.progressed;
+        }
+        ended_past_owner += r.role == "owner of the workflow state" ? r.in_flight.ended : 0;
+    }
+    out << fmt::format("  -> with the middle service down, {} of {} in-flight workflows ended; "
+                       "with the owner or the entry down, {} new workflows progressed, and with "
+                       "an owner down {} in-flight workflows ended: a workflow progresses where "
+                       "its next node is up, and an owner is on every workflow's path\n",
+                       middle_in_flight_ended, middle_in_flight, new_past_central,
+                       ended_past_owner);
 
     out << "\nState management: what a status query answered during the outage\n";
     for (const auto& r : c.outages) {
         for (const auto& s : r.statuses) {
             out << fmt::format(
-                "  {:<17} {:<16} {:<16} {} {}{}; asked {}, answered {}{}{}\n", r.pattern,
+                "  {:<17} {:<23} {:<16} {} {}{}; asked {}, answered {}{}{}\n", r.pattern,
                 r.victim + " down", s.of + ":", s.found ? "found" : "not found", s.state,
                 s.last_service.empty()
                     ? ""
@@ -540,8 +556,16 @@ void print_failure_claims(std::ostream& out, const failure_claims& c,
             out << "      cannot detect: " << b << "\n";
         }
     }
-    out << "  -> an owner finds every held workflow by itself and ends it; without one, only a "
-           "query asking every service finds them, and nobody ends them\n";
+    std::size_t by_owner = 0, owned = 0, by_query = 0, queried = 0, ended_without = 0;
+    for (const auto& r : c.stuck) {
+        (r.owner ? by_owner : by_query) += r.detected;
+        (r.owner ? owned : queried) += r.held;
+        ended_without += r.owner ? 0 : r.ended_failed;
+    }
+    out << fmt::format("  -> owners found {} of {} held workflows by themselves and ended them; "
+                       "without an owner a query asking every service found {} of {}, and {} "
+                       "were ended\n",
+                       by_owner, owned, by_query, queried, ended_without);
 }
 
 } // namespace choreo::demo
