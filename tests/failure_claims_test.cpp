@@ -193,5 +193,20 @@ TEST(failure_claims_demo, prints_each_claim_with_its_evidence) {
     EXPECT_NE(refused.find("do not apply"), std::string::npos) << refused;
 }
 
+TEST(step_deadline_option, bad_values_are_refused_with_status_2) {
+    const auto node = bin_dir + "/choreo-node --pattern orchestration --service payment "
+                                "--bind 'tcp://127.0.0.1:*' ";
+    for (const auto& [args, why] : std::vector<std::pair<std::string, std::string>>{
+             {"--step-deadline 0", "'0' is not a duration from 1ms to 10s"},
+             {"--step-deadline 500us", "'500us' is not a duration from 1ms to 10s"},
+             {"--step-deadline 11s", "'11s' is not a duration from 1ms to 10s"},
+             {"--step-deadline soon", "'soon' is not a duration from 1ms to 10s"},
+             {"--step-retries -1", "--step-retries"}}) {
+        const auto [status, out] = testing::run_command(node + args + " </dev/null 2>&1");
+        EXPECT_EQ(status, 2) << args << ": " << out;
+        EXPECT_NE(out.find(why), std::string::npos) << args << ": " << out;
+    }
+}
+
 } // namespace
 } // namespace choreo
