@@ -9,6 +9,7 @@
 
 #include "bench/anatomy.hpp"
 #include "bench/durability.hpp"
+#include "bench/failure_claims.hpp"
 #include "bench/report.hpp"
 #include "bench/workload.hpp"
 #include "demo/cli.hpp"
@@ -281,8 +282,19 @@ int main(int argc, char** argv) {
                      "kill and pause need --spawn; a kill needs restart=DELAY here (the bench "
                      "gathers its figures from every node). Under faults a run gives up once no "
                      "workflow has ended for 10 s, and lost workflows are reported, not an error.");
+    bool failure_claims = false;
+    app.add_flag("--failure-claims", failure_claims,
+                 "time the failure claims instead (recovery, status queries during an outage, "
+                 "stuck workflows found), on choreo-node processes over tcp; --pattern, "
+                 "--workflow and --seed apply");
     if (const auto status = cli::parse(app, argc, argv)) {
         return *status;
+    }
+    if (failure_claims) {
+        demo::stop_children_on_interrupt();
+        return bench::run_failure_claims(std::cout, selected_patterns(pattern_name),
+                                         builtin_workflows().find(workflow_name).value(),
+                                         base.seed);
     }
     base.faults = demo::parse_faults(fault_specs).plan; // each checked by the validator
     for (const auto& f : base.faults.faults) {

@@ -8,6 +8,7 @@
 
 #include "demo/claims.hpp"
 #include "demo/cli.hpp"
+#include "demo/failure_claims.hpp"
 #include "demo/fault_run.hpp"
 #include "demo/faults.hpp"
 #include "demo/spawn.hpp"
@@ -151,6 +152,11 @@ int main(int argc, char** argv) {
     cli::add_storage(app, kept,
                      "Without it, --spawn runs keep them in a fresh directory of their own "
                      "(removed at the end) and one-process runs in memory.");
+    bool failure_claims = false;
+    app.add_flag("--failure-claims", failure_claims,
+                 "measure the chapter's failure claims instead of the tour: recoverability, fault "
+                 "tolerance, stuck workflows and status queries during an outage, on choreo-node "
+                 "processes over tcp (about 10 s per pattern; --pattern and --seed apply)");
     if (const auto status = cli::parse(app, argc, argv)) {
         return *status;
     }
@@ -189,6 +195,24 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    if (failure_claims) {
+        if (!faults.empty() || json || !report_dir.empty()) {
+            std::cerr << "choreo-demo: --failure-claims makes its own faults and prints text; "
+                         "--fault, --json and --report do not apply\n";
+            return 2;
+        }
+        try {
+            demo::stop_children_on_interrupt();
+            demo::failure_claims_options fo;
+            fo.node_binary = demo::sibling_binary("choreo-node");
+            fo.seed = o.seed;
+            demo::print_failure_claims(std::cout, demo::measure_failure_claims(chosen, wf, fo), fo);
+            return 0;
+        } catch (const std::exception& e) {
+            std::cerr << "choreo-demo: " << e.what() << "\n";
+            return 1;
+        }
+    }
     if (!faults.empty()) {
         return run_faulted(chosen, wf, o, faults, spawn, retain_finished, kept);
     }
@@ -225,6 +249,8 @@ int main(int argc, char** argv) {
             if (!claims.empty()) {
                 demo::print_claims(std::cout, claims);
             }
+            std::cout << "\nThe failure claims (recoverability, fault tolerance, stuck workflows, "
+                         "status during an outage): choreo-demo --failure-claims\n";
         }
         if (!report_dir.empty()) {
             const auto files = demo::write_report(report_dir, tours, claims, measured, o);

@@ -68,6 +68,12 @@ int main(int argc, char** argv) {
                      "seed=S its seed is 0). A killed node is not restarted and a paused one not "
                      "continued by choreo-node itself: choreo-demo --spawn and choreo-bench "
                      "--spawn do that for their children.");
+    std::uint32_t step_retries = default_step_retries;
+    app.add_option("--step-retries", step_retries,
+                   "how often such an owner re-drives a stuck step before it ends the workflow "
+                   "failed")
+        ->check(CLI::Range(0U, 1'000'000U))
+        ->capture_default_str();
     app.add_flag("--no-trace", no_trace,
                  "count messages but do not keep each one (long runs; inspect gets no entries)");
     constexpr std::string_view default_data_dir = "choreo-data";
@@ -106,6 +112,7 @@ int main(int argc, char** argv) {
         wf.set_step_deadlines(
             std::get<std::chrono::milliseconds>(cli::parse_step_deadline(step_deadline)));
     }
+    wf.retries = step_retries;
     const auto& used = *builtin_patterns().find(pattern_name);
     const auto nodes = used.nodes(wf);
     auto domain = domain_for(used, wf, service);
