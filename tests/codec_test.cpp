@@ -1031,6 +1031,10 @@ const std::vector<code_facts> every_code{
     {errc::unknown_service, "unknown_service", "unknown service"},
     {errc::unexpected_message, "unexpected_message", "message type not handled by this node"},
     {errc::timeout, "timeout", "timed out"},
+    {errc::unauthenticated, "unauthenticated",
+     "peer not authenticated with a key of the deployment"},
+    {errc::impersonation, "impersonation", "envelope sender is not the authenticated peer"},
+    {errc::not_permitted, "not_permitted", "sender may not send this message"},
     {errc::duplicate_workflow, "duplicate_workflow", "a workflow with this id was already placed"},
     {errc::not_utf8, "not_utf8", "a string is not valid UTF-8"},
 };
