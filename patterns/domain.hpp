@@ -111,7 +111,7 @@ private:
 /// Decodes a business payload as the workflow module's type T (a MessagePack map), under the
 /// codec's rules, in one pass. A value off the wire came through the codec's limits already,
 /// so none are applied again, and bytes after the first object are ignored (as before).
-/// Returns: the value, or errc::not_msgpack, wrong_type or missing_field.
+/// Returns: the value, or errc::not_msgpack, wrong_type, not_utf8 or missing_field.
 template <class T> result<T> decode_value(const msg::value& v) {
     const auto bytes = v.bytes();
     detail::msgpack_reader in(bytes, detail::msgpack_reader::no_limit,

@@ -36,6 +36,8 @@ public:
             return "sender may not send this message";
         case errc::duplicate_workflow:
             return "a workflow with this id was already placed";
+        case errc::not_utf8:
+            return "a string is not valid UTF-8";
         }
         return "unknown choreo error";
     }
@@ -76,6 +78,8 @@ std::string error_code_name(std::error_code ec) {
         return "not_permitted";
     case errc::duplicate_workflow:
         return "duplicate_workflow";
+    case errc::not_utf8:
+        return "not_utf8";
     }
     return "choreo:" + std::to_string(ec.value());
 }

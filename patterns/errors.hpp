@@ -22,6 +22,7 @@ enum class errc {
     impersonation,        ///< the envelope's sender is not the authenticated peer
     not_permitted,        ///< the sender may not send this (operator requests, workflow_ended)
     duplicate_workflow,   ///< a place_order for a workflow id this node has already started
+    not_utf8,             ///< a string field holds bytes that are not valid UTF-8
 };
 
 const std::error_category& choreo_category() noexcept;

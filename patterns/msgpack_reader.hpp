@@ -17,13 +17,15 @@
 
 #include "patterns/contracts.hpp"
 #include "patterns/errors.hpp"
+#include "patterns/utf8.hpp"
 
 namespace choreo::detail {
 
 /// What reading one value into a typed field found. Within one struct any wrong_type wins over
-/// any missing_field (the order msgpack-c's convert-then-check gave); `failed` means the bytes
-/// themselves are bad (msgpack_reader::failure() says how) and wins over everything.
-enum class read_status : std::uint8_t { ok, missing_field, wrong_type, failed };
+/// any missing_field (the order msgpack-c's convert-then-check gave); `not_utf8` (a string that
+/// is not valid UTF-8) is refused as a wrong type is; `failed` means the bytes themselves are
+/// bad (msgpack_reader::failure() says how) and wins over everything.
+enum class read_status : std::uint8_t { ok, missing_field, wrong_type, not_utf8, failed };
 
 /// The header of one MessagePack value.
 struct header {
@@ -310,13 +312,14 @@ inline read_status refuse(msgpack_reader& in, const header& h) {
     return in.skip_rest(h) ? read_status::wrong_type : read_status::failed;
 }
 
-/// A container element had the wrong type: skip the `left` values after it and leave.
+/// A container element had the wrong type or a string that is not UTF-8 (`s`): skip the `left`
+/// values after it and leave.
 inline read_status refuse_rest(msgpack_reader& in, read_status s, std::uint64_t left) {
     if (s == read_status::failed || !in.skip(left)) {
         return read_status::failed;
     }
     in.leave();
-    return read_status::wrong_type;
+    return s;
 }
 
 template <map_struct T> read_status read_struct(msgpack_reader& in, T& out) {
@@ -402,7 +405,13 @@ template <class T> read_status read(msgpack_reader& in, T& out) {
             }
         } else if constexpr (std::is_same_v<T, std::string>) {
             if (h.kind == f::str || h.kind == f::bin) {
-                out.assign(h.data, static_cast<std::size_t>(h.u));
+                // Whatever a std::string holds is written out as a str, which must be UTF-8:
+                // bytes that are not are refused here rather than echoed to a strict decoder.
+                const std::string_view text(h.data, static_cast<std::size_t>(h.u));
+                if (!is_utf8(text)) {
+                    return read_status::not_utf8;
+                }
+                out.assign(text);
                 return read_status::ok;
             }
         } else if constexpr (is_vector<T>::value) {
@@ -441,6 +450,9 @@ template <class T> read_status read(msgpack_reader& in, T& out) {
                                            skipped ? read_status::wrong_type : read_status::failed,
                                            1 + 2 * (h.u - k - 1));
                     }
+                    if (!is_utf8({key.data, static_cast<std::size_t>(key.u)})) {
+                        return refuse_rest(in, read_status::not_utf8, 1 + 2 * (h.u - k - 1));
+                    }
                     bin_key = bin_key || key.kind == f::bin;
                     value_type v{};
                     const auto s = read(in, v);
@@ -470,6 +482,8 @@ inline errc error_of(read_status s, const msgpack_reader& in) noexcept {
         return errc::missing_field;
     case read_status::wrong_type:
         return errc::wrong_type;
+    case read_status::not_utf8:
+        return errc::not_utf8;
     case read_status::failed:
         return in.failure();
     case read_status::ok:

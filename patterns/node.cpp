@@ -793,8 +793,10 @@ std::error_code node::check_sender(const watched& w, const zmq::message_t& first
     if (m.env.sender != user) {
         return errc::impersonation;
     }
-    const bool operator_request =
-        m.payload.holds<msg::inspect_request>() || m.payload.holds<msg::hold_request>();
+    // What a node holds of every workflow (inspect, stuck) or its traffic (hold): operators only.
+    const bool operator_request = m.payload.holds<msg::inspect_request>() ||
+                                  m.payload.holds<msg::stuck_request>() ||
+                                  m.payload.holds<msg::hold_request>();
     if (operator_request && !options_.keys->ring->is_operator(user)) {
         return errc::not_permitted;
     }

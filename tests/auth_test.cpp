@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "demo/spawn.hpp"
+#include "patterns/stuck.hpp"
 #include "tests/all_patterns.hpp"
 #include "tests/harness.hpp"
 
@@ -402,11 +403,20 @@ TEST_P(auth, with_keys_strangers_impostors_and_non_operators_are_refused_and_cou
         EXPECT_EQ(s.next_type(), "error_reply") << target;
         s.send({{2, "", other, 0, 0, 10}, msg::hold_request{true}});
         EXPECT_EQ(s.next_type(), "error_reply") << target;
-        EXPECT_EQ(refused_for(d, target, "not_permitted"), 2U) << target;
+        // It lists workflow ids and their step records, as inspect does.
+        s.send({{3, "", other, 0, 0, 11}, msg::stuck_request{0, 10, {}}});
+        EXPECT_EQ(s.next_type(), "error_reply") << target;
+        EXPECT_EQ(refused_for(d, target, "not_permitted"), 3U) << target;
     }
     const auto inspected = d.client().ask(entry, msg::inspect_request{0, 10}, testing::deadline);
     ASSERT_TRUE(inspected) << inspected.error().message();
     EXPECT_TRUE(inspected.value().payload.holds<msg::inspect_reply>());
+    stuck_query q;
+    q.timeout = testing::deadline;
+    const auto stuck = find_stuck(d.client(), d.used_pattern(), d.flow(), q);
+    EXPECT_TRUE(stuck.errors.empty()) << stuck.errors.front();
+    EXPECT_TRUE(stuck.silent.empty()) << stuck.silent.front();
+    EXPECT_FALSE(stuck.asked.empty());
 
     two_hundred_mixed_orders_end_as_predicted(d, placed, 8);
     EXPECT_FALSE(d.client().status("forged-order").status.found);

@@ -123,6 +123,24 @@ std::vector<garbage> every_kind_of_garbage() {
                                              std::string(codec_limits{}.max_frame_bytes + 1, 'x')};
          },
          errc::oversized_frame},
+        {"workflow_id_not_utf8",
+         [] {
+             // A workflow id the node would otherwise keep and echo in MessagePack str fields
+             // (status_reply, inspect's trace, stuck_reply): refused, and not named in the
+             // error reply either.
+             auto env = garbage_envelope;
+             env.workflow_id = "wf-\xff\xfe";
+             const auto f = encode({env, stateless::snapshot_request{env.workflow_id}});
+             return std::vector<std::string>{f.type, f.body};
+         },
+         errc::not_utf8},
+        {"payload_string_not_utf8",
+         [] {
+             const auto f =
+                 encode({garbage_envelope, stateless::snapshot_request{"wf-\xc3(cut-short"}});
+             return std::vector<std::string>{f.type, f.body};
+         },
+         errc::not_utf8, false, true},
         {"unexpected_message",
          [] {
              // Under stateless choreography no node owns the workflow state, so a status
@@ -330,9 +348,9 @@ TEST_P(garbage_burst, every_kind_of_garbage_is_counted_under_its_own_reason) {
         ++codes[e->code];
     }
     const std::map<std::string, std::uint64_t> expected{
-        {"malformed_frames", 2},  {"not_msgpack", 1},   {"unknown_type", 1},
-        {"wrong_type", 1},        {"missing_field", 1}, {"oversized_frame", 1},
-        {"unexpected_message", 1}};
+        {"malformed_frames", 2},   {"not_msgpack", 1},   {"unknown_type", 1},
+        {"wrong_type", 1},         {"missing_field", 1}, {"oversized_frame", 1},
+        {"unexpected_message", 1}, {"not_utf8", 2}};
     EXPECT_EQ(codes, expected);
     const auto c = d.counters(target);
     EXPECT_EQ(c.rejected, all.size());

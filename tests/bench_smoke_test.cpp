@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -329,6 +330,35 @@ TEST(bench_smoke, bad_arguments_exit_with_status_2) {
           "--durability --store-sync disk"}) {
         EXPECT_EQ(run_command(bench + " " + args + " 2>/dev/null").first, 2) << args;
     }
+}
+
+// --curve runs each configuration without and with CURVE in one run and prints CURVE's cost:
+// the table's header, then one row per configuration measured both ways (structure only: the
+// ratios are timings).
+TEST(bench_smoke, curve_prints_curve_s_cost_beside_plain_tcp_for_each_configuration) {
+    const auto [code, out] = run_command(bench + " --curve --pattern stateless --scenario happy "
+                                                 "--workflows 10 --warmup 2 --queries 2 "
+                                                 "--floor-messages 2000 2>/dev/null");
+    ASSERT_EQ(code, 0) << out;
+    const std::string title = "CURVE's cost, each figure with CURVE / without, same run:";
+    const auto at = out.find(title);
+    ASSERT_NE(at, std::string::npos) << out;
+    std::vector<std::string> lines;
+    std::size_t from = at;
+    for (std::size_t i = 0; i < 3 && from != std::string::npos; ++i) {
+        const auto end = out.find('\n', from);
+        lines.push_back(out.substr(from, end == std::string::npos ? end : end - from));
+        from = end == std::string::npos ? end : end + 1;
+    }
+    ASSERT_EQ(lines.size(), 3U) << out;
+    for (const auto* column :
+         {"pattern", "workflow/scenario", "e2e p50", "e2e p99", "wf/s", "floor p50", "floor m/s"}) {
+        EXPECT_NE(lines[1].find(column), std::string::npos) << column << "\n" << lines[1];
+    }
+    // One configuration: stateless, order/happy, its five ratios each ending in 'x'.
+    EXPECT_TRUE(lines[2].starts_with("stateless ")) << lines[2];
+    EXPECT_NE(lines[2].find("order/happy"), std::string::npos) << lines[2];
+    EXPECT_EQ(std::count(lines[2].begin(), lines[2].end(), 'x'), 5) << lines[2];
 }
 
 } // namespace

@@ -564,11 +564,58 @@ TEST(codec_rejects_bodies_that_are_not_msgpack, random_bytes_are_always_refused_
         }
         const auto ec = decode_event(b);
         EXPECT_TRUE(ec == not_msgpack || ec == wrong_type || ec == missing_field ||
-                    ec == oversized_frame)
+                    ec == oversized_frame || ec == errc::not_utf8)
             << ec.message();
         refused += ec ? 1 : 0;
     }
     EXPECT_EQ(refused, 2'000U);
+}
+
+// ---- not_utf8 ----------------------------------------------------------------------------------
+
+/// Writes `bytes` as a MessagePack bin.
+writer bin_of(std::string bytes) {
+    return [bytes = std::move(bytes)](packer& pk) {
+        pk.pack_bin(static_cast<std::uint32_t>(bytes.size()));
+        pk.pack_bin_body(bytes.data(), static_cast<std::uint32_t>(bytes.size()));
+    };
+}
+
+// Whatever a node keeps as a string it may echo in a str, which must be UTF-8: a string that is
+// not is refused wherever it is, in the envelope, a contract, a nested struct, a bin read into a
+// string, a map key, and in a business payload when its domain service reads it.
+TEST(codec_rejects_strings_that_are_not_utf8, wherever_they_are) {
+    const std::error_code not_utf8 = errc::not_utf8;
+    for (const auto* bad : {"wf-\xff", "\xc3", "\xc0\xaf", "\xed\xa0\x80", "ok\x80"}) {
+        SCOPED_TRACE(bad);
+        const std::string text(bad);
+        EXPECT_EQ(decode_event(body(with(envelope_fields(), "workflow_id", value(text)),
+                                    map_of(event_fields()))),
+                  not_utf8);
+        EXPECT_EQ(decode_event(body(with(envelope_fields(), "sender", bin_of(text)),
+                                    map_of(event_fields()))),
+                  not_utf8);
+        EXPECT_EQ(decode_event(event_body(with(event_fields(), "event", value(text)))), not_utf8);
+        EXPECT_EQ(decode_status_reply(status_reply_fields(
+                      status_fields({map_of(with(record_fields(), "service", value(text)))}))),
+                  not_utf8);
+        EXPECT_EQ(decode_order_in_event(with(order_fields(), "customer", value(text))), not_utf8);
+    }
+    // A key of a map<str, int64> field (inspect_reply.effects, say) is a string too.
+    msg::inspect_reply r;
+    r.node = "payment";
+    r.effects = {{"stock:\xff", 1}};
+    const auto f = encode({sample_envelope(), r});
+    EXPECT_EQ(decode(f.type, f.body).error(), not_utf8);
+    // The envelope's problem is the one reported, as for wrong_type; then the payload's.
+    EXPECT_EQ(decode_event(body(with(envelope_fields(), "hop", value(std::string("x"))),
+                                map_of(with(event_fields(), "event", value(std::string("\xff")))))),
+              wrong_type);
+    // Valid UTF-8 of every length, and NUL, pass.
+    const std::string fine = std::string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 ") + '\0';
+    EXPECT_EQ(decode_event(body(with(envelope_fields(), "workflow_id", value(fine)),
+                                map_of(event_fields()))),
+              ok);
 }
 
 // ---- unknown_type ------------------------------------------------------------------------------
@@ -984,7 +1031,12 @@ const std::vector<code_facts> every_code{
     {errc::unknown_service, "unknown_service", "unknown service"},
     {errc::unexpected_message, "unexpected_message", "message type not handled by this node"},
     {errc::timeout, "timeout", "timed out"},
+    {errc::unauthenticated, "unauthenticated",
+     "peer not authenticated with a key of the deployment"},
+    {errc::impersonation, "impersonation", "envelope sender is not the authenticated peer"},
+    {errc::not_permitted, "not_permitted", "sender may not send this message"},
     {errc::duplicate_workflow, "duplicate_workflow", "a workflow with this id was already placed"},
+    {errc::not_utf8, "not_utf8", "a string is not valid UTF-8"},
 };
 
 TEST(codec_error_codes, compare_equal_to_their_enum_and_carry_stable_names) {

@@ -1,18 +1,27 @@
 // Durable nodes: a node killed and restarted on its data directory carries on; a batch's sends
-// leave only once it commits; a data directory that is not the node's is refused.
+// leave only once it commits; a data directory that is not the node's is refused; a node whose
+// data directory goes read-only stops, and restarted on a writable copy carries on.
 #include "patterns/durable.hpp"
 
 #include <algorithm>
 #include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "demo/spawn.hpp"
@@ -66,6 +75,134 @@ std::map<std::string, std::string> contents_of(const std::filesystem::path& dir)
     }
     return out;
 }
+
+// ---- read-only filesystems, mounted for the test --------------------------------------------
+
+/// Gives this process's thread a mount namespace of its own, its mounts private: what a test
+/// mounts is seen by it and the children it starts, by no other process, and goes when the
+/// process ends, even if it crashes. Needs CAP_SYS_ADMIN (the tests run as root); call it from
+/// the thread that starts the children (a namespace is per thread until it forks).
+/// Returns: why it cannot, or nullopt once it has.
+std::optional<std::string> mounts_of_our_own() {
+    static const auto why = []() -> std::optional<std::string> {
+        if (::unshare(CLONE_NEWNS) != 0) {
+            return std::string("unshare(CLONE_NEWNS): ") + std::strerror(errno);
+        }
+        if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+            return std::string("mount --make-rprivate /: ") + std::strerror(errno);
+        }
+        return std::nullopt;
+    }();
+    return why;
+}
+
+/// A filesystem mounted on a directory, unmounted with this object.
+class mounted {
+public:
+    explicit mounted(std::filesystem::path at) : at_(std::move(at)) {}
+    ~mounted() { ::umount2(at_.c_str(), MNT_DETACH); }
+    mounted(const mounted&) = delete;
+    mounted& operator=(const mounted&) = delete;
+
+private:
+    std::filesystem::path at_;
+};
+
+/// Mounts a tmpfs on `at`. Returns: why it could not, or nullopt.
+std::optional<std::string> mount_tmpfs(const std::filesystem::path& at) {
+    if (const auto why = mounts_of_our_own()) {
+        return why;
+    }
+    if (::mount("tmpfs", at.c_str(), "tmpfs", 0, "size=16m,mode=0700") != 0) {
+        return "mount -t tmpfs " + at.string() + ": " + std::strerror(errno);
+    }
+    return std::nullopt;
+}
+
+/// Makes the filesystem mounted on `at` read-only (nothing may be open on it for writing).
+void remount_read_only(const std::filesystem::path& at) {
+    if (::mount(nullptr, at.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) != 0) {
+        throw std::system_error(errno, std::generic_category(), "remount,ro " + at.string());
+    }
+}
+
+/// Makes a 32 MiB ext4 filesystem in `image` and mounts it on `at` through a loop device, with
+/// errors=remount-ro: the first error the filesystem meets makes it read-only, as a disk that
+/// fails under a running node does. Returns: why it could not mount, or nullopt.
+/// Throws: std::runtime_error if mkfs.ext4 (e2fsprogs, which scripts/install-deps installs) fails.
+std::optional<std::string> mount_ext4_image(const std::filesystem::path& image,
+                                            const std::filesystem::path& at) {
+    if (const auto why = mounts_of_our_own()) {
+        return why;
+    }
+    std::ofstream(image).close();
+    std::filesystem::resize_file(image, 32U << 20U);
+    const auto [made, made_says] = testing::run_command(
+        "PATH=$PATH:/usr/sbin:/sbin mkfs.ext4 -q -F " + image.string() + " 2>&1");
+    if (made != 0) {
+        throw std::runtime_error("mkfs.ext4 failed: " + made_says);
+    }
+    const auto [code, says] =
+        testing::run_command("PATH=$PATH:/usr/sbin:/sbin mount -o loop,errors=remount-ro " +
+                             image.string() + " " + at.string() + " 2>&1");
+    if (code != 0) {
+        return "mount -o loop " + image.string() + ": " + says;
+    }
+    return std::nullopt;
+}
+
+/// Raises an error in the ext4 filesystem mounted on `at` (/sys/fs/ext4/DEV/trigger_fs_error),
+/// which errors=remount-ro answers by making it read-only at once, files open or not: every
+/// later write to it fails.
+void fail_ext4_filesystem(const std::filesystem::path& at) {
+    struct stat st {};
+    if (::stat(at.c_str(), &st) != 0) {
+        throw std::system_error(errno, std::generic_category(), "stat " + at.string());
+    }
+    const auto block =
+        std::filesystem::read_symlink("/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" +
+                                      std::to_string(minor(st.st_dev)));
+    const auto trigger = "/sys/fs/ext4/" + block.filename().string() + "/trigger_fs_error";
+    std::ofstream out(trigger);
+    out << "1\n";
+    out.flush();
+    if (!out) {
+        throw std::runtime_error("cannot write " + trigger);
+    }
+}
+
+/// Sends what this process and its children write to stderr into a file while it lives, then
+/// copies it to the real stderr: the test reads what a child printed, and nothing is lost.
+class stderr_captured {
+public:
+    explicit stderr_captured(std::filesystem::path file) : file_(std::move(file)) {
+        std::fflush(stderr);
+        saved_ = ::dup(STDERR_FILENO);
+        const int fd = ::open(file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (saved_ < 0 || fd < 0 || ::dup2(fd, STDERR_FILENO) < 0) {
+            throw std::system_error(errno, std::generic_category(), "redirecting stderr");
+        }
+        ::close(fd);
+    }
+    ~stderr_captured() {
+        std::fflush(stderr);
+        ::dup2(saved_, STDERR_FILENO);
+        ::close(saved_);
+        std::cerr << text() << std::flush;
+    }
+    stderr_captured(const stderr_captured&) = delete;
+    stderr_captured& operator=(const stderr_captured&) = delete;
+
+    /// Returns: what was written so far.
+    std::string text() const {
+        std::ifstream in(file_, std::ios::binary);
+        return {std::istreambuf_iterator<char>(in), {}};
+    }
+
+private:
+    std::filesystem::path file_;
+    int saved_ = -1;
+};
 
 // ---- (a) a node's process killed and restarted on its data directory -----------------------
 
@@ -433,6 +570,25 @@ TEST_F(bad_data_dir, a_database_in_use_by_another_node) {
     expect_refused(data_.path(), data_.path() / "payment.db", "is in use by another process");
 }
 
+// A read-only filesystem refuses what the node would write to it: its store, which it would
+// carry on from, is refused before it is opened (status 2, naming the directory and why), and
+// the directory is left as it was. The tests run as root, which writes any directory a
+// permission check guards, but no read-only filesystem.
+TEST_F(bad_data_dir, a_directory_on_a_read_only_filesystem) {
+    const auto ro = data_.path() / "read-only";
+    std::filesystem::create_directory(ro);
+    if (const auto why = mount_tmpfs(ro)) {
+        GTEST_SKIP() << "NOT TESTED: a data directory on a read-only filesystem needs a mount of "
+                        "the test's own, which this machine does not permit: "
+                     << *why;
+    }
+    mounted fs(ro);
+    { store made(ro, {"stateless", "order", "payment"}); } // payment's, from an earlier run
+    remount_read_only(ro);
+    expect_refused(ro, ro, "cannot be read and written: Read-only file system");
+    EXPECT_TRUE(std::filesystem::exists(ro / "payment.db"));
+}
+
 TEST_F(bad_data_dir, choreo_demo_and_choreo_bench_refuse_a_missing_directory_with_status_2) {
     const auto missing = (data_.path() / "missing").string();
     for (const auto* program : {"choreo-demo", "choreo-bench"}) {
@@ -442,6 +598,95 @@ TEST_F(bad_data_dir, choreo_demo_and_choreo_bench_refuse_a_missing_directory_wit
         EXPECT_NE(out.find(missing), std::string::npos) << program << ": " << out;
     }
     EXPECT_FALSE(std::filesystem::exists(missing));
+}
+
+// ---- (d) a data directory that goes read-only under a running node --------------------------
+
+/// Waits until `pid`, a child of this process, has exited, without reaping it (spawned_services
+/// reaps it). Returns: true if it exited before the deadline.
+bool exited_within_deadline(pid_t pid) {
+    const auto until = std::chrono::steady_clock::now() + testing::deadline;
+    while (std::chrono::steady_clock::now() < until) {
+        siginfo_t info{};
+        if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+            info.si_pid == pid) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+}
+
+// Payment's database lives on an ext4 filesystem that goes read-only mid-run (an error, as a
+// failing disk raises, with errors=remount-ro). Its next commit fails: the node stops loudly,
+// with status 1, rather than carry on with what it cannot keep. Restarted on a writable copy of
+// its database, it carries on: the workflows in flight when it stopped end as predicted (what
+// the failed batch held was never acknowledged, so its senders resend it), and so do the next
+// 200 mixed orders, each domain effect once.
+TEST(read_only_filesystem, a_node_whose_store_goes_read_only_stops_and_carries_on_from_a_copy) {
+    const pattern& p = testing::pattern_named("stateless");
+    const workflow wf = testing::workflow_named("order");
+    const std::string victim = "payment";
+    scratch dir;
+    const auto disk = dir.path() / "disk";
+    const auto data = dir.path() / "data";
+    std::filesystem::create_directory(disk);
+    std::filesystem::create_directory(data);
+    if (const auto why = mount_ext4_image(dir.path() / "disk.img", disk)) {
+        GTEST_SKIP() << "NOT TESTED: a data directory going read-only needs a filesystem "
+                        "mounted by the test, which this machine does not permit: "
+                     << *why;
+    }
+    mounted fs(disk);
+    // The node's database on that filesystem, its lock file and the other nodes' stores in the
+    // data directory: only payment's store goes read-only.
+    const auto database = disk / (victim + ".db");
+    { store made(disk, {std::string(p.name()), wf.name, victim}); }
+    std::filesystem::create_symlink(database, data / (victim + ".db"));
+
+    stderr_captured printed(dir.path() / "stderr");
+    demo::spawned_services children(bin_dir + "/choreo-node", p, wf, transport::tcp, {"client"}, {},
+                                    default_retain_finished, {"--data-dir", data.string()});
+    remote_deployment d(p, wf, children.where(), testing::remote());
+    children.share(d.where());
+    ASSERT_TRUE(d.wait_ready(testing::deadline).empty());
+    const auto before = testing::place(d, "mixed", 20, 61);
+    ASSERT_TRUE(testing::ended_as_planned(d, before));
+    EXPECT_GT(std::filesystem::file_size(database), 0U);
+
+    const pid_t pid = children.pid_of(victim);
+    fail_ext4_filesystem(disk);
+    const auto during = testing::place(d, "mixed", 20, 62);
+    ASSERT_TRUE(exited_within_deadline(pid)) << victim << " still runs on a read-only store";
+    const int status = children.kill(victim, SIGKILL); // it has exited: this reaps it
+    ASSERT_TRUE(WIFEXITED(status)) << status;
+    EXPECT_EQ(WEXITSTATUS(status), 1);
+    EXPECT_NE(
+        printed.text().find("choreo-node: " + victim + ": stopped: the store refused a commit: "),
+        std::string::npos)
+        << printed.text();
+
+    // The operator's remedy: a writable copy of what the read-only filesystem still reads
+    // (the database and the WAL of its committed batches), in the node's data directory.
+    std::filesystem::remove(data / (victim + ".db"));
+    for (const auto* suffix : {"", "-wal"}) {
+        const auto from = database.string() + suffix;
+        if (std::filesystem::exists(from)) {
+            std::filesystem::copy_file(from, data.string() + "/" + victim + ".db" + suffix);
+        }
+    }
+    children.restart(victim);
+    ASSERT_TRUE(testing::ended_as_planned(d, during));
+
+    const auto after = testing::place(d, "mixed", 200, 63);
+    ASSERT_TRUE(testing::ended_as_planned(d, after));
+    testing::batch all;
+    for (const auto* b : {&before, &during, &after}) {
+        all.ids.insert(all.ids.end(), b->ids.begin(), b->ids.end());
+        all.plans.insert(all.plans.end(), b->plans.begin(), b->plans.end());
+    }
+    EXPECT_TRUE(testing::effects_as_predicted(d, all)); // nothing lost, nothing twice
+    EXPECT_EQ(d.rejected(), 0U); // the restarted node remembers every workflow
 }
 
 } // namespace

@@ -61,9 +61,9 @@ constexpr std::size_t zmq_frame_cap = 64U * 1024U * 1024U;
 const auto answer_deadline = testing::scaled(10s);
 
 /// The reasons a node refuses a message at its boundary, before any handler sees it.
-const std::set<std::string> boundary_reasons{"malformed_frames", "not_msgpack",
-                                             "unknown_type",     "wrong_type",
-                                             "missing_field",    "oversized_frame"};
+const std::set<std::string> boundary_reasons{"malformed_frames", "not_msgpack",   "unknown_type",
+                                             "wrong_type",       "missing_field", "oversized_frame",
+                                             "not_utf8"};
 
 // ---- ZeroMQ peers outside the deployment -------------------------------------------------------
 

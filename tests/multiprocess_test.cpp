@@ -4,6 +4,8 @@
 
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -227,6 +229,77 @@ TEST_P(multiprocess, choreo_ctl_places_orders_and_queries_status_on_a_running_de
     const auto [missing, none] = run(ctl + " status no-such-id");
     EXPECT_EQ(missing, 1) << none;
     EXPECT_TRUE(none.starts_with("no-such-id: not found\n")) << none;
+}
+
+// With keys, end to end through the programs: `choreo-ctl keygen` writes a key pair per line of
+// a topology, the nodes start with them (--keys), and choreo-ctl, whose line is an operator,
+// places orders, asks a status and lists stuck workflows (inspect and stuck_request are operator
+// requests). The same choreo-ctl under a client line that is not an operator is refused them.
+TEST(choreo_ctl_with_keys, keygen_then_place_status_and_stuck_and_a_non_operator_is_refused) {
+    const pattern& p = testing::pattern_named("front_controller");
+    const auto wf = testing::workflow_named("order");
+    const auto keys =
+        std::filesystem::temp_directory_path() / ("choreo-ctl-keys-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(keys);
+    std::filesystem::create_directory(keys);
+    const auto names = keys / "names";
+    {
+        // keygen reads names and roles only: the endpoints are picked later, by the OS.
+        std::ofstream out(names);
+        for (const auto& n : p.nodes(wf)) {
+            out << n << " ipc:///" << n << "\n";
+        }
+        out << "ctl ipc:///ctl operator\npeeker ipc:///peeker client\n";
+    }
+    const auto [made, made_says] = run(bin_dir + "/choreo-ctl --topology " + names.string() +
+                                       " keygen --out " + (keys / "keys").string());
+    ASSERT_EQ(made, 0) << made_says;
+    for (const auto* who : {"order_placement", "ctl", "peeker"}) {
+        const auto secret = keys / "keys" / (std::string(who) + ".key_secret");
+        ASSERT_TRUE(std::filesystem::exists(keys / "keys" / (std::string(who) + ".key"))) << who;
+        ASSERT_TRUE(std::filesystem::exists(secret)) << who;
+        EXPECT_EQ(std::filesystem::status(secret).permissions() & std::filesystem::perms::all,
+                  std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)
+            << who;
+    }
+
+    demo::spawned_services children(bin_dir + "/choreo-node", p, wf, transport::tcp,
+                                    {"ctl", "peeker"}, {}, default_retain_finished,
+                                    {"--keys", (keys / "keys").string()});
+    auto full = children.where();
+    const auto dir = children.topology_file().parent_path();
+    full.set("ctl", "ipc://" + (dir / "ctl.sock").string(), node_role::client, true);
+    full.set("peeker", "ipc://" + (dir / "peeker.sock").string(), node_role::client);
+    children.share(full);
+    const auto ctl_as = [&](const std::string& who) {
+        return bin_dir + "/choreo-ctl --pattern " + std::string(p.name()) + " --as " + who +
+               " --keys " + (keys / "keys").string() + " --topology " +
+               children.topology_file().string();
+    };
+    const auto timeout = std::chrono::duration_cast<std::chrono::seconds>(testing::deadline);
+    const auto [placed, out] = run(ctl_as("ctl") + " place --scenario mixed --count 20 --seed 3 " +
+                                   "--timeout " + std::to_string(timeout.count()));
+    EXPECT_EQ(placed, 0) << out;
+    const auto report = read_place_report(out);
+    ASSERT_TRUE(report.has_value()) << out;
+    EXPECT_EQ(report->count, 20U);
+    EXPECT_TRUE(report->all_as_predicted) << out;
+    auto generator = module_of(wf).make_workload(wf, "mixed", 3);
+    const auto first_plan = generator.value()->take(1).front();
+    const auto [found, status] = run(ctl_as("ctl") + " status " + report->first_id);
+    EXPECT_EQ(found, 0) << status;
+    EXPECT_TRUE(status.starts_with(report->first_id + ": " + first_plan.expected_terminal + "\n"))
+        << status;
+    const auto [listed, stuck] = run(ctl_as("ctl") + " stuck --older-than 1ms");
+    EXPECT_EQ(listed, 0) << stuck; // every node asked answered: none is silent
+    EXPECT_EQ(stuck.find("error:"), std::string::npos) << stuck;
+
+    // peeker holds a key of the deployment but is no operator: the nodes refuse its inspect and
+    // stuck requests (not_permitted), so it reads nothing of what they hold, and says so.
+    const auto [refused, says] = run(ctl_as("peeker") + " stuck --older-than 1ms");
+    EXPECT_EQ(refused, 1) << says;
+    EXPECT_NE(says.find("error: " + p.entry(wf) + ": not_permitted: "), std::string::npos) << says;
+    std::filesystem::remove_all(keys);
 }
 
 std::string param_name(const ::testing::TestParamInfo<multiprocess::ParamType>& info) {

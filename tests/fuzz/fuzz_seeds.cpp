@@ -44,15 +44,15 @@ template <class... Ts> std::vector<msg::payload> samples_of(samples::contract_li
     return {msg::payload(samples::sample<Ts>())...};
 }
 
-/// fuzz_decode: "TYPE\0BODY" of every sampled contract; fuzz_contract: its index in the
-/// registry, then the contract's own map. A registered contract without a sample gets an empty
+/// fuzz_decode: "TYPE\0BODY" of every sampled contract; fuzz_contract: "TYPE\0" then the
+/// contract's own map. A registered contract without a sample gets an empty
 /// map, so that the fuzzer starts from its type name at least.
 void contracts(const fs::path& root) {
     static_cast<void>(builtin_patterns());
     const auto registered = registered_contracts();
     const auto sampled = samples_of(samples::sampled_contracts{});
-    for (std::size_t k = 0; k < registered.size(); ++k) {
-        const auto type = registered[k].type_name;
+    for (const auto& contract : registered) {
+        const auto type = contract.type_name;
         const auto it = std::find_if(sampled.begin(), sampled.end(),
                                      [&](const msg::payload& p) { return p.type_name() == type; });
         msgpack::sbuffer own;
@@ -74,7 +74,7 @@ void contracts(const fs::path& root) {
         }
         write(root / "fuzz_decode", std::string(type), std::string(type) + '\0' + body);
         write(root / "fuzz_contract", std::string(type),
-              std::string(1, static_cast<char>(k)) + std::string(own.data(), own.size()));
+              std::string(type) + '\0' + std::string(own.data(), own.size()));
     }
 }
 
