@@ -255,10 +255,9 @@ outage_run measure_outage(const pattern& p, const workflow& wf, const std::strin
     auto& c = s.d.client();
     const auto all_plans = plans_of(wf, "happy", 1 + o.in_flight + o.placed_during, o.seed);
     const std::vector<planned_workflow> first(all_plans.begin(), all_plans.begin() + 1);
-    const std::vector<planned_workflow> before(all_plans.begin() + 1,
-                                               all_plans.begin() + 1 + o.in_flight);
-    const std::vector<planned_workflow> during(all_plans.begin() + 1 + o.in_flight,
-                                               all_plans.end());
+    const auto in_flight_end = all_plans.begin() + 1 + static_cast<std::ptrdiff_t>(o.in_flight);
+    const std::vector<planned_workflow> before(all_plans.begin() + 1, in_flight_end);
+    const std::vector<planned_workflow> during(in_flight_end, all_plans.end());
     const auto finished = place_all(s.d, first);
     if (!c.wait_for(finished, o.wait)) {
         throw std::runtime_error("a workflow did not end with every node up");
