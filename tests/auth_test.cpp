@@ -329,7 +329,7 @@ TEST(auth_bind, choreo_node_refuses_a_non_loopback_endpoint_without_keys_with_st
     const auto [code, out] =
         testing::run_command(std::string(CHOREO_BIN_DIR) +
                              "/choreo-node --pattern stateless --service order_placement "
-                             "--topology " +
+                             "--in-memory --topology " +
                              file.string() + " 2>&1");
     std::filesystem::remove(file);
     EXPECT_EQ(code, 2);

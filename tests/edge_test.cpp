@@ -789,7 +789,7 @@ TEST(choreo_node, runs_with_a_topology_of_many_lines) {
     write_file(file, text);
     const auto [code, printed] =
         run_until_ready_then_stop({bin_dir + "/choreo-node", "--pattern", "stateless", "--service",
-                                   "payment", "--topology", file.string()},
+                                   "payment", "--topology", file.string(), "--in-memory"},
                                   "payment (stateless, order) on ipc://");
     EXPECT_EQ(code, 0) << printed;
     EXPECT_NE(printed.find("payment stopped: received 0"), std::string::npos) << printed;

@@ -9,9 +9,8 @@
 
 #include <gtest/gtest.h>
 
-#include "demo/spawn.hpp"
 #include "harness.hpp"
-#include "patterns/remote_deployment.hpp"
+#include "spawned_deployment.hpp"
 #include "traffic_model.hpp"
 
 namespace choreo {
@@ -19,6 +18,8 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using testing::received_per_workflow;
+using testing::spawned;
 const std::string bin_dir = CHOREO_BIN_DIR;
 
 demo::fault fault_of(std::string_view spec) {
@@ -146,20 +147,6 @@ TEST(fault_plan, gives_each_node_its_delay_the_drop_and_a_restarted_node_no_kill
                                                                   "--fault", "drop:0.25:seed=9"}));
 }
 
-/// Returns: the workflow messages (inter-service and from the client) `node` receives for one
-/// workflow of `wf` taking route `r` under `p`, as the model says.
-std::size_t received_per_workflow(const pattern& p, const workflow& wf, const testing::route& r,
-                                  const std::string& node) {
-    const auto t = testing::expected_for(p, wf, r);
-    std::size_t n = 0;
-    for (const auto& links : {t.inter_service, t.client}) {
-        for (const auto& [from, to] : links) {
-            n += to == node ? 1 : 0;
-        }
-    }
-    return n;
-}
-
 class faults : public ::testing::TestWithParam<std::string> {
 protected:
     const pattern& pattern_ = testing::pattern_named(GetParam());
@@ -248,20 +235,6 @@ TEST_P(faults, the_same_seed_drops_the_same_sends_of_workflows_placed_one_at_a_t
     EXPECT_NE(std::count(first.first.begin(), first.first.end(), false), 0);
 }
 
-/// A deployment of choreo-node processes over tcp with `faults`, ready to serve.
-struct spawned {
-    spawned(const pattern& p, const workflow& wf, const std::vector<std::string>& specs,
-            std::vector<std::string> node_args = {}, remote_options o = testing::remote())
-        : children(bin_dir + "/choreo-node", p, wf, transport::tcp, {"client"}, {},
-                   default_retain_finished, std::move(node_args), demo::parse_faults(specs).plan,
-                   1),
-          d(p, wf, children.where(), o) {
-        children.share(d.where());
-    }
-    demo::spawned_services children;
-    remote_deployment d;
-};
-
 /// Places one workflow of `plan` and waits for it to end as predicted.
 ::testing::AssertionResult one_ends_as_predicted(deployment& d, const planned_workflow& plan) {
     const auto id = d.client().place(plan.details);
@@ -278,7 +251,9 @@ struct spawned {
 
 /// Kills `victim` after its N-th handled message, N the messages it handles for `before + 1`
 /// happy workflows: the first `before` end as predicted with no kill seen, the next one is
-/// killed at its last message to the victim. Returns the restarted deployment's first batch.
+/// killed at its last message to the victim, and ends as predicted once the victim, restarted on
+/// its data directory, is sent that message again. Then a batch ends as predicted, and no node
+/// refused anything.
 void kill_and_restart(const pattern& p, const workflow& wf, const std::string& victim,
                       std::vector<std::string> node_args = {},
                       remote_options o = testing::remote()) {
@@ -299,7 +274,7 @@ void kill_and_restart(const pattern& p, const workflow& wf, const std::string& v
         EXPECT_EQ(s.children.tally(), demo::fault_tally{}) << "after workflow " << i + 1;
         EXPECT_EQ(s.children.pid_of(victim), first_pid);
     }
-    s.d.client().place(plans[before].details); // its message to the victim is the n-th
+    const auto killed_in = s.d.client().place(plans[before].details); // its n-th to the victim
     ASSERT_TRUE(s.children.await_fault_events(2, testing::deadline));
     const auto events = s.children.fault_events();
     ASSERT_EQ(events.size(), 2U);
@@ -316,12 +291,22 @@ void kill_and_restart(const pattern& p, const workflow& wf, const std::string& v
 
     // The restarted node has the topology, its peers reach it again, and it is not killed again.
     ASSERT_TRUE(s.d.wait_ready(testing::deadline).empty());
+    // The message it died handling was never acknowledged (its batch never committed): its
+    // sender sends it again, and the workflow carries on. Not for a killed orchestrator (open
+    // bug, see fault_scale_test.cpp): that message is a reply to its command, which the
+    // replier gives up when the orchestrator's connection is gone, and the command sent again
+    // is a duplicate that is not answered again, so the workflow never ends.
+    if (p.name() != "orchestration" || victim != p.entry(wf)) {
+        ASSERT_TRUE(s.d.client().wait_for({killed_in}, testing::deadline)) << killed_in;
+        EXPECT_EQ(s.d.client().outcome(killed_in)->terminal, plans[before].expected_terminal);
+    }
     const auto after = testing::place(s.d, "happy", 2 * n + 10, 22);
     EXPECT_TRUE(testing::ended_as_planned(s.d, after));
     EXPECT_EQ(s.children.tally(), (demo::fault_tally{1, 1, 0, 0}));
     EXPECT_EQ(s.children.pid_of(victim), second_pid);
-    // Not asserted: refusals. The restarted node carries on from its store (tests/durable_test.cpp
-    // asserts none); a node in memory would have forgotten the workflows its peers resend about.
+    // The restarted node carries on from its store: it knows every workflow its peers and the
+    // client send it again, so it refuses none, and no peer refuses what it sends again.
+    EXPECT_EQ(s.d.rejected(), 0U);
 }
 
 TEST_P(faults, a_killed_node_dies_at_its_nth_message_and_serves_again_once_restarted) {

@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -16,10 +18,12 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <sys/wait.h>
 
 #include "patterns/deployment.hpp"
 #include "patterns/handover.hpp"
+#include "patterns/log.hpp"
 #include "patterns/remote_deployment.hpp"
 #include "patterns/workflow_module.hpp"
 #include "registry/builtin.hpp"
@@ -278,5 +282,36 @@ inline ::testing::AssertionResult effects_as_predicted(deployment& d, const batc
     failure << "\n  (" << got.size() << " keys, " << want.size() << " predicted)";
     return failure;
 }
+
+} // namespace choreo::testing
+
+namespace choreo::testing {
+
+/// Copies every line the choreo logger writes while it lives.
+class captured_log {
+public:
+    captured_log() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(text_)) {
+        sink_->set_pattern("%v");
+        choreo::log().sinks().push_back(sink_);
+    }
+    ~captured_log() { std::erase(choreo::log().sinks(), sink_); }
+    captured_log(const captured_log&) = delete;
+    captured_log& operator=(const captured_log&) = delete;
+
+    /// Returns: how many lines contain `part`.
+    std::size_t lines_with(const std::string& part) {
+        choreo::log().flush();
+        std::istringstream in(text_.str());
+        std::size_t n = 0;
+        for (std::string line; std::getline(in, line);) {
+            n += line.find(part) != std::string::npos ? 1 : 0;
+        }
+        return n;
+    }
+
+private:
+    std::ostringstream text_;
+    std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+};
 
 } // namespace choreo::testing

@@ -12,7 +12,6 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
 
 #include "all_patterns.hpp"
 #include "harness.hpp"
@@ -24,36 +23,10 @@
 namespace choreo {
 namespace {
 
+using testing::captured_log;
 using testing::deadline;
 using testing::pattern_named;
 using testing::workflow_named;
-
-/// Copies every line the choreo logger writes while it lives.
-class captured_log {
-public:
-    captured_log() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(text_)) {
-        sink_->set_pattern("%v");
-        log().sinks().push_back(sink_);
-    }
-    ~captured_log() { std::erase(log().sinks(), sink_); }
-    captured_log(const captured_log&) = delete;
-    captured_log& operator=(const captured_log&) = delete;
-
-    /// Returns: how many lines contain `part`.
-    std::size_t lines_with(const std::string& part) {
-        log().flush();
-        std::istringstream in(text_.str());
-        std::size_t n = 0;
-        for (std::string line; std::getline(in, line);) {
-            n += line.find(part) != std::string::npos ? 1 : 0;
-        }
-        return n;
-    }
-
-private:
-    std::ostringstream text_;
-    std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
-};
 
 /// The node that hands the order workflow to its second step under `p`.
 std::string sender_of_step_1(const pattern& p, const workflow& wf) {
