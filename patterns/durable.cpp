@@ -141,7 +141,7 @@ bool store_outbox::keep(unacked m) {
         return false;
     }
     store_->write();
-    store_->db().outbox_put(m.id, m.to, m.type, m.body, !m.routing_id.empty());
+    store_->db().outbox_put(m.id, m.to, m.type, m.body, m.reply || !m.routing_id.empty());
     const auto id = m.id;
     kept_.emplace(id, std::move(m));
     return true;

@@ -243,7 +243,6 @@ void node::start() {
     const auto now = std::chrono::steady_clock::now();
     for (const auto id : outbox_->ids()) {
         resends_[id] = {1, 1, resend_order_.emplace(now, id)};
-        orphan_replies_ = orphan_replies_ || outbox_->find(id)->reply;
     }
     arm_resend();
     watch(*inbox_);
@@ -532,14 +531,22 @@ std::size_t node::read_some(watched& w, std::size_t most, bool& dry) {
         std::size_t count = 1;
         std::size_t bytes = via_inbox ? 0 : frames[0].size();
         zmq::message_t extra;
-        // The other parts of a message are there already: zmq delivers all or none.
+        // The other parts of a message are there already: zmq delivers all or none, unless the
+        // connection ends between two receives.
+        bool torn = false;
         for (bool more = frames[0].more(); more; ++count) {
             auto& part = count < frames.size() ? frames[count] : extra;
             if (!w.socket.recv(part, zmq::recv_flags::dontwait)) {
+                torn = true;
                 break;
             }
             bytes += part.size();
             more = part.more();
+        }
+        if (torn && !via_inbox) {
+            renew_dealer(w);
+            dry = true;
+            break;
         }
         for (std::size_t i = 0; i < count && i < frames.size(); ++i) {
             taken_over(frames[i]); // TSan: see patterns/handover.hpp
@@ -571,7 +578,9 @@ std::size_t node::read_some(watched& w, std::size_t most, bool& dry) {
             reject(why, peer, via_inbox, decoded.value().env, decoded.value().payload.type_name());
             continue;
         }
-        if (orphan_replies_ && via_inbox) {
+        if (via_inbox) {
+            // Learned always: a reply is found orphaned only when it fails, perhaps after its
+            // requester has sent all it had to send again on its new connection.
             learn_route(decoded.value().env.sender, peer);
         }
         if (const auto* a = decoded.value().payload.get_if<msg::ack>()) {
@@ -942,9 +951,13 @@ void node::dropped(std::string_view to, send_failure why, const outbound& m) {
 
 void node::dropped(std::string_view to, send_failure why, std::string_view type,
                    std::string_view body) {
-    send_failed(to, why, type);
     // Decoding it again costs nothing on the way out, only here.
     auto what = decode(type, body, options_.limits);
+    if (what && (why == send_failure::unroutable || why == send_failure::peer_gone) &&
+        keep_orphaned_reply(what.value().env.message_id)) {
+        return;
+    }
+    send_failed(to, why, type);
     if (!what) {
         return;
     }
@@ -971,22 +984,45 @@ void node::dropped(std::string_view to, send_failure why, std::string_view type,
     });
 }
 
+void node::open_dealer(watched& w) {
+    configure(w.socket);
+    // No routing id: the peer's inbox names the connection (see the constructor).
+    w.socket.set(zmq::sockopt::immediate, 1);
+    if (options_.keys) {
+        w.socket.set(zmq::sockopt::curve_serverkey, *options_.keys->ring->public_key_of(w.peer));
+        w.socket.set(zmq::sockopt::curve_publickey, options_.keys->own.public_key);
+        w.socket.set(zmq::sockopt::curve_secretkey, options_.keys->own.secret_key);
+    } else {
+        w.socket.set(zmq::sockopt::zap_domain, std::string(open_zap_domain));
+    }
+    // Its handshakes tell when the peer is back after it went away (it restarted).
+    monitor_socket(w.socket, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, w.events);
+    w.socket.connect(*topology_.endpoint_of(w.peer)); // throws on a bad endpoint
+}
+
+void node::renew_dealer(watched& w) {
+    // A message torn apart: its first frames were read, then its connection went (the peer was
+    // killed) and libzmq 4.3's fair queue still expects the rest; its next receive, once the
+    // peer is back, would abort the process (fq.cpp: !_more). The torn message was never
+    // applied nor acknowledged: its sender sends it again. The socket is replaced in place, its
+    // backlog kept, and the new one's first handshake counts as the peer coming back.
+    log().warn("{}: a message from '{}' was torn by its connection's end; reconnecting", name_,
+               printable(w.peer));
+    boost::system::error_code ignored;
+    w.fd.cancel(ignored);
+    w.fd.release();
+    close_monitor(w.events);
+    w.socket.close();
+    w.socket = zmq::socket_t(context_, zmq::socket_type::dealer);
+    open_dealer(w);
+    watch(w);
+    watch_events(w.events);
+}
+
 node::watched& node::dealer_for(const std::string& to) {
     auto w = std::make_unique<watched>(context_, zmq::socket_type::dealer, io_, to,
                                        topology_.is_client(to));
-    configure(w->socket);
-    // No routing id: the peer's inbox names the connection (see the constructor).
-    w->socket.set(zmq::sockopt::immediate, 1);
-    if (options_.keys) {
-        w->socket.set(zmq::sockopt::curve_serverkey, *options_.keys->ring->public_key_of(to));
-        w->socket.set(zmq::sockopt::curve_publickey, options_.keys->own.public_key);
-        w->socket.set(zmq::sockopt::curve_secretkey, options_.keys->own.secret_key);
-    } else {
-        w->socket.set(zmq::sockopt::zap_domain, std::string(open_zap_domain));
-    }
-    // Its handshakes tell when the peer is back after it went away (it restarted).
-    monitor_socket(w->socket, ZMQ_EVENT_HANDSHAKE_SUCCEEDED, w->events);
-    w->socket.connect(*topology_.endpoint_of(to)); // throws on a bad endpoint: nothing is kept
+    open_dealer(*w); // throws on a bad endpoint: nothing is kept
     auto& slot = *dealers_.emplace(to, std::move(w)).first->second;
     slot.events.on_event = [this, &slot](std::uint16_t event, std::uint32_t) {
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && ++slot.connections > 1) {
@@ -1210,6 +1246,7 @@ std::chrono::nanoseconds node::resend_wait(std::uint32_t step) const {
 }
 
 void node::schedule_resend(std::uint64_t id, std::uint32_t sends, std::uint32_t step) {
+    unschedule(id); // one time per message: a send that failed may have scheduled it already
     const auto due = std::chrono::steady_clock::now() + resend_wait(step);
     resends_[id] = {sends, step, resend_order_.emplace(due, id)};
     arm_resend();
@@ -1320,10 +1357,45 @@ void node::resend_due() {
             bump(resent_);
             enqueue(*w, std::move(copy));
         }
-        if (outbox_->find(id) != nullptr) { // the send may have failed and given it up
+        // The send may have failed and given it up, or kept it as an orphaned reply (then it
+        // is scheduled already).
+        if (outbox_->find(id) != nullptr && !resends_.contains(id)) {
             schedule_resend(id, sends + 1, step + 1);
         }
     }
+}
+
+bool node::keep_orphaned_reply(std::uint64_t id) {
+    const auto* kept = outbox_->find(id);
+    if (kept == nullptr || kept->routing_id.empty()) {
+        return false;
+    }
+    // A reply whose requester's connection is gone: the requester was restarted, and what it
+    // sends again is a duplicate here, applied and acked but not answered again. The reply is
+    // its only answer: kept, for the connection the requester sends on next (learn_route).
+    unacked orphan = *kept;
+    const std::string dead = std::move(orphan.routing_id);
+    orphan.routing_id.clear();
+    orphan.reply = true;
+    const auto to = orphan.to;
+    outbox_->remove(id);
+    static_cast<void>(outbox_->keep(std::move(orphan))); // the room it left
+    commit_soon();
+    const auto it = resends_.find(id);
+    const auto sends = it != resends_.end() ? it->second.sends : 1;
+    const auto step = it != resends_.end() ? it->second.step : 1;
+    unschedule(id);
+    if (const auto r = inbox_routes_.find(to); r != inbox_routes_.end() && r->second != dead) {
+        // The requester has sent on a new connection already: the reply goes there now.
+        resends_[id] = {sends, step, resend_order_.emplace(std::chrono::steady_clock::now(), id)};
+        arm_resend();
+    } else {
+        if (r != inbox_routes_.end()) {
+            inbox_routes_.erase(r); // the dead one: the next connection is news
+        }
+        schedule_resend(id, sends, step);
+    }
+    return true;
 }
 
 void node::learn_route(const std::string& sender, const std::string& routing_id) {
@@ -1336,22 +1408,17 @@ void node::learn_route(const std::string& sender, const std::string& routing_id)
     }
     known = routing_id;
     // A new connection from a peer that awaits replies: they go now, not at their next resend.
-    bool orphans = false;
     const auto now = std::chrono::steady_clock::now();
     for (const auto id : outbox_->ids()) {
         const auto* m = outbox_->find(id);
-        if (m->reply && m->routing_id.empty()) {
-            orphans = true;
-            if (m->to == sender) {
-                const auto it = resends_.find(id);
-                const auto sends = it != resends_.end() ? it->second.sends : 1;
-                const auto step = it != resends_.end() ? it->second.step : 1;
-                unschedule(id);
-                resends_[id] = {sends, step, resend_order_.emplace(now, id)};
-            }
+        if (m->reply && m->routing_id.empty() && m->to == sender) {
+            const auto it = resends_.find(id);
+            const auto sends = it != resends_.end() ? it->second.sends : 1;
+            const auto step = it != resends_.end() ? it->second.step : 1;
+            unschedule(id);
+            resends_[id] = {sends, step, resend_order_.emplace(now, id)};
         }
     }
-    orphan_replies_ = orphans;
     arm_resend();
 }
 

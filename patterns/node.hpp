@@ -314,6 +314,10 @@ private:
         bool routed = false;
     };
     watched& dealer_for(const std::string& to);
+    /// Configures a DEALER's socket for its peer, monitors its handshakes and connects it.
+    void open_dealer(watched& w);
+    /// Replaces a DEALER's socket after a message was torn by its connection's end.
+    void renew_dealer(watched& w);
     void watch(watched& w);
     void service(watched& w);
     void schedule_service(watched& w);
@@ -466,11 +470,13 @@ private:
         std::uint64_t id{};
     };
     std::vector<held_send> held_; ///< sends of the open transaction (applied_ids::holds_sends)
-    /// A restarted durable node's replies whose inbox connection is gone: each peer's latest
-    /// inbox connection (topology names only), learned while any such reply is in the outbox.
+    /// For replies whose inbox connection is gone (this node's or the requester's was
+    /// restarted): each peer's latest inbox connection (topology names only).
     std::unordered_map<std::string, std::string> inbox_routes_;
-    bool orphan_replies_ = false;
     void learn_route(const std::string& sender, const std::string& routing_id);
+    /// A reply on the inbox whose connection is gone, kept for the requester's next one.
+    /// Returns: false if `id` is no such reply (then the failed send is a failure).
+    bool keep_orphaned_reply(std::uint64_t id);
     bool commit_posted_ = false;
     int handling_ = 0; ///< handlers running: a nested batch (a new DEALER's) does not commit
     bool suppressed_ = false;

@@ -183,16 +183,6 @@ protected:
 // to it when sent again; a duplicate needs a message applied whose ack did not come back in
 // time, which the timing decides (printed, not asserted).
 TEST_P(fault_scale, a_node_killed_at_a_seeded_point_and_restarted_loses_and_doubles_nothing) {
-    if (pattern_.name() == "orchestration" && victim_ == pattern_.entry(wf_)) {
-        // Open: the workflows whose command the step's service had applied before the kill
-        // never end (about 440 of 1,000 at this point). Its reply, on the inbox connection the
-        // command came in on, fails with EHOSTUNREACH once the orchestrator is gone, and
-        // node::dropped removes it from the outbox for good; the restarted orchestrator sends
-        // the command again, a duplicate that is not answered again. Remove this skip once a
-        // reply outlives its requester's connection.
-        GTEST_SKIP() << "open: a killed orchestrator loses the workflows whose commands were "
-                        "applied before the kill";
-    }
     const auto t0 = std::chrono::steady_clock::now();
     const auto n = point("kill");
     spawned s(pattern_, wf_, {"kill:" + victim_ + "@" + std::to_string(n) + ":restart=1s"});
