@@ -986,8 +986,10 @@ void node::dropped(std::string_view to, send_failure why, std::string_view type,
 
 void node::open_dealer(watched& w) {
     configure(w.socket);
-    // No routing id: the peer's inbox names the connection (see the constructor).
-    w.socket.set(zmq::sockopt::immediate, 1);
+    // No routing id: the peer's inbox names the connection (see the constructor). Not
+    // ZMQ_IMMEDIATE: with it, a connection's end ends the socket's pipe too, and libzmq 4.3.4
+    // aborts (fq.cpp: !_more) when that lands between two frames of a message being read.
+    // Without it the pipe outlives a killed peer; what waits in it goes to the restarted one.
     if (options_.keys) {
         w.socket.set(zmq::sockopt::curve_serverkey, *options_.keys->ring->public_key_of(w.peer));
         w.socket.set(zmq::sockopt::curve_publickey, options_.keys->own.public_key);
