@@ -41,9 +41,11 @@
 #include <zmq_addon.hpp>
 
 #include "all_patterns.hpp"
+#include "demo/spawn.hpp"
 #include "harness.hpp"
 #include "patterns/codec.hpp"
 #include "patterns/errors.hpp"
+#include "patterns/remote_deployment.hpp"
 #include "patterns/topology.hpp"
 
 namespace choreo {
@@ -814,6 +816,41 @@ TEST(choreo_node, refuses_a_topology_with_a_bad_last_line_or_a_line_of_one_mebib
         EXPECT_NE(output.find("choreo-node: " + says), std::string::npos) << output;
         EXPECT_LT(output.size(), 1024U) << "the line is named, not printed";
     }
+}
+
+// A live deployment of choreo-node processes given a topology of 10^5 lines (its own nodes among
+// them) reads it and serves on; the same node started again with a topology whose last line is
+// bad, or with a line of 1 MiB, is refused and the running deployment is untouched; then 200
+// mixed orders end as predicted.
+TEST(topology_at_scale, a_live_deployment_takes_10_5_lines_and_outlives_bad_files) {
+    const auto& p = testing::pattern_named("stateless");
+    const auto wf = testing::workflow_named("order");
+    scratch_directory dir;
+    demo::spawned_services children(bin_dir + "/choreo-node", p, wf, transport::tcp, {"client"}, {},
+                                    default_retain_finished, {"--in-memory"});
+    remote_deployment d(p, wf, children.where(), testing::remote());
+    std::istringstream in(topology_text(many_lines, dir.path()) + d.where().to_text());
+    const auto shared = topology::parse(in);
+    ASSERT_EQ(shared.entries().size(), many_lines + d.where().entries().size());
+    children.share(shared);
+    ASSERT_TRUE(d.wait_ready(testing::deadline).empty());
+    const pid_t payment = children.pid_of("payment");
+
+    const auto many = dir.path() / "many";
+    write_file(many, topology_text(many_lines, dir.path()) + "payment tcp://127.0.0.1\n");
+    const auto long_line = dir.path() / "long";
+    write_file(long_line, "# nodes\n" + std::string(1U << 20U, 'x') + " tcp://127.0.0.1:5001\n");
+    for (const auto& file : {many, long_line}) {
+        const auto [code, output] = run(bin_dir + "/choreo-node --pattern stateless --service " +
+                                        "payment --in-memory --topology " + file.string());
+        EXPECT_EQ(code, 2) << output;
+    }
+    EXPECT_EQ(children.pid_of("payment"), payment); // the running one was not touched
+
+    const auto b = testing::place(d, "mixed", 200, 107);
+    EXPECT_TRUE(testing::ended_as_planned(d, b));
+    EXPECT_TRUE(testing::effects_as_predicted(d, b));
+    EXPECT_EQ(d.rejected(), 0U);
 }
 
 } // namespace
