@@ -1401,14 +1401,16 @@ bool node::keep_orphaned_reply(std::uint64_t id) {
 }
 
 void node::learn_route(const std::string& sender, const std::string& routing_id) {
+    // Called for every inbox message: the usual case, a connection already known, is one hash
+    // lookup; the topology (a linear search) is asked only about a connection that is new.
+    if (const auto it = inbox_routes_.find(sender);
+        it != inbox_routes_.end() && it->second == routing_id) {
+        return;
+    }
     if (!topology_.endpoint_of(sender)) {
         return; // only the topology's names: the map stays as small as the deployment
     }
-    auto& known = inbox_routes_[sender];
-    if (known == routing_id) {
-        return;
-    }
-    known = routing_id;
+    inbox_routes_[sender] = routing_id;
     // A new connection from a peer that awaits replies: they go now, not at their next resend.
     const auto now = std::chrono::steady_clock::now();
     for (const auto id : outbox_->ids()) {
