@@ -1319,21 +1319,25 @@ void node::resend_due() {
         }
         watched* w = nullptr;
         std::string_view route = m->routing_id;
+        const auto latest =
+            m->reply && m->routing_id.empty() ? inbox_routes_.find(m->to) : inbox_routes_.end();
         if (!m->routing_id.empty()) {
             w = inbox_.get(); // a reply goes back on the connection the request came in on
-        } else if (m->reply) {
-            // Its connection went with the node's last run: it goes on the peer's latest one,
-            // once the peer has sent something on it; until then it waits.
-            if (const auto r = inbox_routes_.find(m->to); r != inbox_routes_.end()) {
-                w = inbox_.get();
-                route = r->second;
-            }
+        } else if (latest != inbox_routes_.end()) {
+            // An orphaned reply (its connection is gone, or went with this node's last run):
+            // on the requester's latest inbox connection, where it sends from now.
+            w = inbox_.get();
+            route = latest->second;
         } else if (const auto d = dealers_.find(m->to); d != dealers_.end()) {
             w = d->second.get();
         } else if (topology_.endpoint_of(m->to) &&
                    (!options_.keys || options_.keys->ring->knows(m->to))) {
-            // A restarted durable node's outbox: through the peer's inbox, connected now. (A
-            // reply that went back on an inbox connection comes back without it: resent so.)
+            // A restarted durable node's outbox, or an orphaned reply whose requester has not
+            // sent anything on a new connection (it may have nothing left to send here): through
+            // the peer's inbox, connected now. Waiting for the requester's traffic instead could
+            // wait forever: a restarted requester whose commands were all acknowledged before it
+            // died sends nothing more, and a message its old connection still held, read after
+            // its new one's, names a connection that is gone.
             const std::string to = m->to;
             w = &dealer_for(to);
             m = outbox_->find(id);
@@ -1374,7 +1378,8 @@ bool node::keep_orphaned_reply(std::uint64_t id) {
     }
     // A reply whose requester's connection is gone: the requester was restarted, and what it
     // sends again is a duplicate here, applied and acked but not answered again. The reply is
-    // its only answer: kept, for the connection the requester sends on next (learn_route).
+    // its only answer: kept, and sent again at once on the requester's newest inbox connection
+    // (learn_route) or, if none is known, through the requester's own inbox.
     unacked orphan = *kept;
     const std::string dead = std::move(orphan.routing_id);
     orphan.routing_id.clear();
@@ -1387,16 +1392,13 @@ bool node::keep_orphaned_reply(std::uint64_t id) {
     const auto sends = it != resends_.end() ? it->second.sends : 1;
     const auto step = it != resends_.end() ? it->second.step : 1;
     unschedule(id);
-    if (const auto r = inbox_routes_.find(to); r != inbox_routes_.end() && r->second != dead) {
-        // The requester has sent on a new connection already: the reply goes there now.
-        resends_[id] = {sends, step, resend_order_.emplace(std::chrono::steady_clock::now(), id)};
-        arm_resend();
-    } else {
-        if (r != inbox_routes_.end()) {
-            inbox_routes_.erase(r); // the dead one: the next connection is news
-        }
-        schedule_resend(id, sends, step);
+    if (const auto r = inbox_routes_.find(to); r != inbox_routes_.end() && r->second == dead) {
+        inbox_routes_.erase(r); // the dead one: the next connection is news
     }
+    // Resent now: on the requester's new connection if it has sent on one, else through its
+    // inbox (resend_due).
+    resends_[id] = {sends, step, resend_order_.emplace(std::chrono::steady_clock::now(), id)};
+    arm_resend();
     return true;
 }
 

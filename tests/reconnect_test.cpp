@@ -144,5 +144,74 @@ TEST(reconnect, a_peer_connected_again_gets_its_unacknowledged_messages_at_once)
     std::filesystem::remove(file, ignored);
 }
 
+// A reply goes back on the connection its request came in on. When that connection is gone (the
+// asker was killed) the reply is kept, and it must reach the restarted asker even if the asker
+// never sends on a new connection: here the asker's request was acknowledged before it died, so
+// it has nothing to send again. The reply goes through the asker's own inbox instead.
+TEST(reconnect, a_reply_whose_asker_restarted_reaches_its_inbox_without_a_new_request) {
+    zmq::context_t context;
+    raw_inbox asker_inbox(context, "tcp://127.0.0.1:*");
+
+    asio::io_context io;
+    ledger book;
+    node_options options;
+    options.resend_initial = std::chrono::milliseconds(50);
+    options.resend_max = std::chrono::milliseconds(200);
+    node replier(context, io, "replier", book, options);
+    const auto inbox = replier.bind("tcp://127.0.0.1:*");
+    topology t;
+    t.set("asker", asker_inbox.endpoint(), node_role::service);
+    replier.set_topology(t);
+    replier.on_message([](node& self, const incoming& in) {
+        static_cast<void>(self.reply(in, {in.msg.env.workflow_id, in.msg.env.hop + 1, 0,
+                                          msg::workflow_ended{"order", "completed", ""}}));
+    });
+    replier.start();
+    auto work = asio::make_work_guard(io);
+    std::thread runner([&] { io.run(); });
+
+    // The asker's request, on a connection of its own (its DEALER), as the asker names itself.
+    std::optional<message> reply;
+    {
+        zmq::socket_t dealer(context, zmq::socket_type::dealer);
+        dealer.set(zmq::sockopt::linger, 0);
+        dealer.set(zmq::sockopt::rcvtimeo, static_cast<int>(deadline.count()));
+        dealer.connect(inbox);
+        const auto f = encode(
+            {{7, "wf-1", "asker", now_ns(), 0, 0}, msg::workflow_ended{"order", "completed", ""}});
+        dealer.send(zmq::buffer(f.type), zmq::send_flags::sndmore);
+        dealer.send(zmq::buffer(f.body), zmq::send_flags::none);
+        // The ack of the request and the reply come back on it, in some order.
+        for (int i = 0; i < 2; ++i) {
+            zmq::message_t type, body;
+            ASSERT_TRUE(dealer.recv(type) && dealer.recv(body)) << "the replier sent too little";
+            auto got = decode(type.to_string_view(), body.to_string_view());
+            ASSERT_TRUE(got);
+            if (!got.value().payload.holds<msg::ack>()) {
+                reply = std::move(got).value();
+            }
+        }
+    } // the asker is killed before it acks the reply: its connection goes
+    ASSERT_TRUE(reply) << "no reply before the asker went";
+
+    // The restarted asker is only its inbox: it sends nothing to the replier.
+    const auto again = asker_inbox.read();
+    ASSERT_TRUE(again) << "the orphaned reply never reached the asker's inbox";
+    EXPECT_EQ(again->first.env.message_id, reply->env.message_id);
+    EXPECT_EQ(again->first.env.workflow_id, "wf-1");
+    EXPECT_TRUE(again->first.payload.holds<msg::workflow_ended>());
+    asker_inbox.ack("asker", again->first.env.message_id);
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    while (replier.counters().unacked != 0 && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ(replier.counters().unacked, 0U);
+    EXPECT_GE(replier.counters().resent, 1U);
+
+    asio::post(io, [&] { replier.stop(); });
+    work.reset();
+    runner.join();
+}
+
 } // namespace
 } // namespace choreo
