@@ -80,9 +80,12 @@ private:
             if (t.ended) {
                 return errc::unknown_workflow;
             }
-            // Only the answer the orchestrator waits for counts: from the service it asked, on
-            // the connection it asked on, about the step it asked about.
-            if (in.via_inbox || in.peer != t.awaiting || done->record.service != t.awaiting ||
+            // Only the answer the orchestrator waits for counts: from the service it asked,
+            // about the step it asked about. It comes on the connection the orchestrator asked
+            // on, or in its inbox (under the sender's name, authenticated when there are keys)
+            // when that connection went with a restart of either side.
+            const auto& from = in.via_inbox ? in.msg.env.sender : in.peer;
+            if (from != t.awaiting || done->record.service != t.awaiting ||
                 done->record.step != t.step) {
                 return errc::unexpected_message;
             }

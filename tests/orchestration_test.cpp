@@ -8,7 +8,9 @@
 #include <gtest/gtest.h>
 
 #include "harness.hpp"
+#include "orchestration/contracts.hpp"
 #include "patterns/client.hpp"
+#include "patterns/clock.hpp"
 #include "patterns/service_node.hpp"
 
 namespace choreo {
@@ -64,6 +66,77 @@ TEST(orchestration, a_command_that_cannot_be_sent_ends_the_workflow_failed_and_s
     const auto answer = cl.status(id);
     EXPECT_EQ(answer.status.state, "failed");
     EXPECT_EQ(answer.asked, std::vector<std::string>{orchestrator});
+
+    c.stop(client_node);
+    o.stop(orch.net());
+}
+
+// A service's answer whose connection went with a restart (of the orchestrator or of the
+// service) is sent again to the orchestrator's inbox. The orchestrator takes it there from the
+// service it waits for, and from nobody else.
+TEST(orchestration, an_answer_in_the_inbox_from_the_service_asked_counts_and_from_another_not) {
+    const auto& p = testing::pattern_named("orchestration");
+    const auto wf = testing::workflow_named("order");
+    const auto orchestrator = orchestration::orchestrator_of(wf);
+    zmq::context_t context;
+    ledger book;
+    running o, c;
+    service_node orch(context, o.io, p, wf, orchestrator, nullptr, book);
+    node_options client_options;
+    client_options.role = node_role::client;
+    node client_node(context, c.io, "client", book, client_options);
+    // order_placement is a raw inbox here; payment is in nobody's topology, so the step after
+    // order_placement's cannot be sent: the workflow's end says how far it got.
+    zmq::socket_t placement(context, zmq::socket_type::router);
+    placement.set(zmq::sockopt::linger, 0);
+    placement.set(zmq::sockopt::rcvtimeo, static_cast<int>(testing::deadline.count()));
+    placement.bind("inproc://orchestration-test-placement");
+    topology where;
+    const auto inbox = orch.net().bind("inproc://orchestration-test-orchestrator-2");
+    where.set(orchestrator, inbox);
+    where.set("client", client_node.bind("inproc://orchestration-test-client-2"),
+              node_role::client);
+    where.set("order_placement", "inproc://orchestration-test-placement");
+    orch.net().set_topology(where);
+    client_node.set_topology(where);
+    client cl(client_node, p, wf);
+    o.start(orch.net());
+    c.start(client_node);
+
+    const auto id = cl.place(msg::value::of(std::string("any payload")));
+    zmq::message_t routing, type, body;
+    ASSERT_TRUE(placement.recv(routing) && placement.recv(type) && placement.recv(body))
+        << "no command came to order_placement";
+    ASSERT_EQ(type.to_string_view(), "run_step");
+
+    // The answer, not on the command's connection but to the orchestrator's inbox.
+    zmq::socket_t dealer(context, zmq::socket_type::dealer);
+    dealer.set(zmq::sockopt::linger, 0);
+    dealer.set(zmq::sockopt::rcvtimeo, static_cast<int>(testing::deadline.count()));
+    dealer.connect(inbox);
+    auto answer = [&](std::uint64_t message_id, const std::string& sender) {
+        orchestration::step_finished done;
+        done.record = {"order_placement", 0, "done", wf.steps[0].event, "", now_ns()};
+        const auto f = encode({{message_id, id, sender, now_ns(), 2, 0}, done});
+        dealer.send(zmq::buffer(f.type), zmq::send_flags::sndmore);
+        dealer.send(zmq::buffer(f.body), zmq::send_flags::none);
+    };
+    auto next_reply = [&] {
+        zmq::message_t t, b;
+        EXPECT_TRUE(dealer.recv(t) && dealer.recv(b)) << "no reply on the inbox connection";
+        return std::string(t.to_string_view());
+    };
+    answer(1, "payment"); // a service the orchestrator does not wait for: refused
+    EXPECT_EQ(next_reply(), "error_reply");
+    answer(2, "order_placement");
+    EXPECT_EQ(next_reply(), "ack");
+
+    ASSERT_TRUE(cl.wait_for({id}, testing::deadline)) << "the answer in the inbox was not taken";
+    const auto outcome = cl.outcome(id);
+    EXPECT_EQ(outcome->terminal, "failed");
+    EXPECT_NE(outcome->detail.find("cannot send step 1 to payment"), std::string::npos)
+        << outcome->detail;
+    EXPECT_EQ(orch.net().counters().rejected, 1U);
 
     c.stop(client_node);
     o.stop(orch.net());
