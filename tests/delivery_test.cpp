@@ -7,14 +7,11 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <future>
 #include <map>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
 
 #include "all_patterns.hpp"
@@ -22,6 +19,7 @@
 #include "patterns/client.hpp"
 #include "patterns/clock.hpp"
 #include "patterns/deployment.hpp"
+#include "running_node.hpp"
 #include "traffic_model.hpp"
 
 namespace choreo {
@@ -262,32 +260,19 @@ TEST(delivery_outbox, a_full_outbox_refuses_the_send_and_a_late_ack_empties_it) 
     peer.bind("tcp://127.0.0.1:*");
     const auto endpoint = peer.get(zmq::sockopt::last_endpoint);
 
-    asio::io_context io;
-    ledger book;
     node_options options;
     options.outbox_capacity = 3;
     options.resend_initial = std::chrono::milliseconds(10);
     options.resend_max = std::chrono::milliseconds(40);
     options.resend_limit = 0;
-    node sender(context, io, "sender", book, options);
-    sender.bind("tcp://127.0.0.1:*");
+    testing::running_node sender(context, "sender", options);
+    sender.net.bind("tcp://127.0.0.1:*");
     topology t;
     t.set("peer", endpoint, node_role::service);
-    sender.set_topology(t);
-    sender.start();
-    auto work = asio::make_work_guard(io);
-    std::thread runner([&] { io.run(); });
-    auto on_io = [&](auto fn) {
-        std::packaged_task<decltype(fn())()> task(fn);
-        auto done = task.get_future();
-        asio::post(io, [&task] { task(); });
-        return done.get();
-    };
+    sender.net.set_topology(t);
+    sender.run();
     auto send = [&](int n) {
-        return on_io([&] {
-            return sender.send("peer", {"wf-" + std::to_string(n), 0, 0,
-                                        msg::workflow_ended{"order", "completed", ""}});
-        });
+        return testing::send_ended(sender, "peer", "wf-" + std::to_string(n));
     };
     for (int n = 0; n < 3; ++n) {
         EXPECT_TRUE(send(n)) << n;
@@ -295,9 +280,9 @@ TEST(delivery_outbox, a_full_outbox_refuses_the_send_and_a_late_ack_empties_it) 
     const auto refused = send(3);
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error(), std::error_code(send_failure::outbox_full));
-    EXPECT_EQ(sender.counters().send_failed_by,
+    EXPECT_EQ(sender.net.counters().send_failed_by,
               (std::map<std::string, std::uint64_t>{{"outbox_full", 1}}));
-    EXPECT_EQ(sender.counters().unacked, 3U);
+    EXPECT_EQ(sender.net.counters().unacked, 3U);
 
     // Unacknowledged, the three come again: the peer reads until it has seen one twice.
     peer.set(zmq::sockopt::rcvtimeo, static_cast<int>(deadline.count()));
@@ -314,8 +299,8 @@ TEST(delivery_outbox, a_full_outbox_refuses_the_send_and_a_late_ack_empties_it) 
         ++seen[got.value().env.message_id];
     }
     EXPECT_EQ(seen.size(), 3U); // the refused one never went out
-    EXPECT_GT(sender.counters().resent, 0U);
-    EXPECT_EQ(sender.counters().unacked, 3U);
+    EXPECT_GT(sender.net.counters().resent, 0U);
+    EXPECT_EQ(sender.net.counters().unacked, 3U);
 
     // The peer acks all three on the connection they came in on: the outbox empties.
     msg::ack a;
@@ -326,22 +311,10 @@ TEST(delivery_outbox, a_full_outbox_refuses_the_send_and_a_late_ack_empties_it) 
     peer.send(routing, zmq::send_flags::sndmore);
     peer.send(zmq::buffer(f.type), zmq::send_flags::sndmore);
     peer.send(zmq::buffer(f.body), zmq::send_flags::none);
-    const auto until = std::chrono::steady_clock::now() + deadline;
-    while (sender.counters().unacked != 0 && std::chrono::steady_clock::now() < until) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    EXPECT_EQ(sender.counters().unacked, 0U);
-    EXPECT_EQ(sender.counters().acks_received, 1U);
+    EXPECT_TRUE(testing::eventually([&] { return sender.net.counters().unacked == 0; }));
+    EXPECT_EQ(sender.net.counters().acks_received, 1U);
     EXPECT_TRUE(send(4)); // room again
-    EXPECT_EQ(book.delivery().acks_received.messages, 1U);
-
-    on_io([&] {
-        sender.stop();
-        return 0;
-    });
-    work.reset();
-    io.stop();
-    runner.join();
+    EXPECT_EQ(sender.book.delivery().acks_received.messages, 1U);
 }
 
 } // namespace

@@ -5,19 +5,17 @@
 
 #include <chrono>
 #include <filesystem>
-#include <future>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include "harness.hpp"
 #include "patterns/clock.hpp"
+#include "running_node.hpp"
 
 namespace choreo {
 namespace {
@@ -73,42 +71,26 @@ TEST(reconnect, a_peer_connected_again_gets_its_unacknowledged_messages_at_once)
     auto peer = std::make_unique<raw_inbox>(context, restarting);
     raw_inbox steady(context, "tcp://127.0.0.1:*");
 
-    asio::io_context io;
-    ledger book;
     node_options options;
     // No resend by backoff within the test: whatever comes again comes because of a reconnect.
     options.resend_initial = std::chrono::hours(1);
     options.resend_max = std::chrono::hours(1);
-    node sender(context, io, "sender", book, options);
-    sender.bind("tcp://127.0.0.1:*");
+    testing::running_node sender(context, "sender", options);
+    sender.net.bind("tcp://127.0.0.1:*");
     topology t;
     t.set("peer", restarting, node_role::service);
     t.set("steady", steady.endpoint(), node_role::service);
-    sender.set_topology(t);
-    sender.start();
-    auto work = asio::make_work_guard(io);
-    std::thread runner([&] { io.run(); });
-    auto on_io = [&](auto fn) {
-        std::packaged_task<decltype(fn())()> task(fn);
-        auto done = task.get_future();
-        asio::post(io, [&task] { task(); });
-        return done.get();
-    };
-    auto send = [&](const std::string& to, const std::string& workflow_id) {
-        return on_io([&] {
-            return sender.send(to,
-                               {workflow_id, 0, 0, msg::workflow_ended{"order", "completed", ""}});
-        });
-    };
-    ASSERT_TRUE(send("peer", "wf-1"));
-    ASSERT_TRUE(send("steady", "wf-2"));
+    sender.net.set_topology(t);
+    sender.run();
+    ASSERT_TRUE(testing::send_ended(sender, "peer", "wf-1"));
+    ASSERT_TRUE(testing::send_ended(sender, "steady", "wf-2"));
     const auto first = peer->read();
     ASSERT_TRUE(first) << "the peer got nothing";
     const auto other = steady.read();
     ASSERT_TRUE(other) << "the steady peer got nothing";
-    EXPECT_EQ(sender.counters().resent, 0U);
-    EXPECT_EQ(sender.counters().unacked, 2U);
-    EXPECT_EQ(sender.counters().reconnects, 0U);
+    EXPECT_EQ(sender.net.counters().resent, 0U);
+    EXPECT_EQ(sender.net.counters().unacked, 2U);
+    EXPECT_EQ(sender.net.counters().reconnects, 0U);
 
     // The peer restarts without acking: its socket goes, and a new one binds the same endpoint.
     peer.reset();
@@ -118,28 +100,18 @@ TEST(reconnect, a_peer_connected_again_gets_its_unacknowledged_messages_at_once)
     // The same message, byte for byte (same envelope, same message id), sent once more.
     EXPECT_EQ(again->first.env.message_id, first->first.env.message_id);
     EXPECT_EQ(again->second, first->second);
-    EXPECT_EQ(sender.counters().reconnects, 1U);
-    EXPECT_EQ(sender.counters().resent, 1U);
+    EXPECT_EQ(sender.net.counters().reconnects, 1U);
+    EXPECT_EQ(sender.net.counters().resent, 1U);
 
     peer->ack("peer", again->first.env.message_id);
     steady.ack("steady", other->first.env.message_id);
-    const auto until = std::chrono::steady_clock::now() + deadline;
-    while (sender.counters().unacked != 0 && std::chrono::steady_clock::now() < until) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    EXPECT_EQ(sender.counters().unacked, 0U);
+    EXPECT_TRUE(testing::eventually([&] { return sender.net.counters().unacked == 0; }));
     // The steady peer's message was not sent again: its connection never went away.
-    EXPECT_EQ(sender.counters().resent, 1U);
+    EXPECT_EQ(sender.net.counters().resent, 1U);
     EXPECT_FALSE(steady.has_message());
-    EXPECT_EQ(sender.counters().reconnects, 1U);
+    EXPECT_EQ(sender.net.counters().reconnects, 1U);
 
-    on_io([&] {
-        sender.stop();
-        return 0;
-    });
-    work.reset();
-    io.stop();
-    runner.join();
+    sender.shut();
     std::error_code ignored;
     std::filesystem::remove(file, ignored);
 }
