@@ -107,6 +107,10 @@ struct node_options {
     /// `commit_fault_at`-th commit refused (rolled back, as a full disk would), and stops.
     std::string commit_fault_node;
     std::uint64_t commit_fault_at = 0;
+    /// Fault injection for tests: the `tear_dealer_read_at`-th message of more than one frame
+    /// that this node reads on a DEALER is torn after its first frame, as libzmq tears one whose
+    /// pipe ends mid-message: the rest is discarded and the DEALER renewed. 0: never.
+    std::uint64_t tear_dealer_read_at = 0;
 };
 
 /// A message to send; the node fills in the rest of the envelope.
@@ -192,6 +196,9 @@ struct node_counters {
     /// Connections to a peer's inbox made again after the first (the peer restarted, or came
     /// back): each sends that peer's unacknowledged messages again at once.
     std::uint64_t reconnects{};
+    /// DEALER sockets replaced because a message was torn by its connection's end (the first
+    /// frames read, the rest gone): each counts as its peer connecting again.
+    std::uint64_t dealers_renewed{};
 };
 
 /// Sockets and handlers run only on the io_context's thread; counters() may be read anywhere.
@@ -318,6 +325,8 @@ private:
     void open_dealer(watched& w);
     /// Replaces a DEALER's socket after a message was torn by its connection's end.
     void renew_dealer(watched& w);
+    /// Stops watching `w` and closes its socket; its backlog stays.
+    void close_watched(watched& w);
     void watch(watched& w);
     void service(watched& w);
     void schedule_service(watched& w);
@@ -497,7 +506,8 @@ private:
         dropped_by_fault_{0};
     std::atomic<std::uint64_t> duplicates_{0}, acks_sent_{0}, acks_received_{0}, acks_lost_{0},
         resent_{0}, unacked_{0}, applied_ids_{0}, store_commits_{0}, store_rows_{0}, held_count_{0},
-        store_syncs_{0}, reconnects_{0};
+        store_syncs_{0}, reconnects_{0}, dealers_renewed_{0};
+    std::uint64_t dealer_reads_{}; ///< messages of more than one frame read on DEALERs
     std::array<std::atomic<std::uint64_t>, 16> rejected_by_{};
     std::array<std::atomic<std::uint64_t>, 16> send_failed_by_{};
 };

@@ -1,8 +1,9 @@
 // A peer that restarts gets the messages it never acknowledged again as soon as its sender's
 // DEALER connects to it again, not when their backoff comes due; a peer connected all along gets
-// nothing again.
+// nothing again. A DEALER whose message is torn is renewed, and that counts as connecting again.
 #include "patterns/node.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -114,6 +115,59 @@ TEST(reconnect, a_peer_connected_again_gets_its_unacknowledged_messages_at_once)
     sender.shut();
     std::error_code ignored;
     std::filesystem::remove(file, ignored);
+}
+
+// A DEALER that reads the first frame of a message whose connection then ends (libzmq tears it:
+// the rest never comes) is replaced by a new socket to the same peer. The torn message is lost,
+// as if the network lost it: here the peer's ack. The new socket's handshake counts as the peer
+// connecting again, so what the peer has not acknowledged goes again at once, and the peer drops
+// that copy as a duplicate and acks it.
+TEST(reconnect, a_dealer_whose_message_is_torn_is_renewed_and_its_unacknowledged_sent_again) {
+    zmq::context_t context;
+    testing::running_node peer(context, "peer");
+    std::atomic<int> applied{0};
+    peer.net.on_message([&](node&, const incoming& in) {
+        applied += in.msg.payload.holds<msg::workflow_ended>() ? 1 : 0;
+    });
+    topology t;
+    t.set("peer", peer.net.bind("tcp://127.0.0.1:*"), node_role::service);
+
+    node_options options;
+    // No resend by backoff within the test: whatever comes again comes because of the renewal.
+    options.resend_initial = std::chrono::hours(1);
+    options.resend_max = std::chrono::hours(1);
+    options.tear_dealer_read_at = 1; // the first message read on a DEALER: the peer's first ack
+    testing::running_node sender(context, "sender", options);
+    t.set("sender", sender.net.bind("tcp://127.0.0.1:*"), node_role::service);
+    sender.net.set_topology(t);
+    peer.net.set_topology(t);
+    testing::captured_log log;
+    peer.run();
+    sender.run();
+
+    ASSERT_TRUE(testing::send_ended(sender, "peer", "wf-1"));
+    ASSERT_TRUE(testing::eventually([&] { return sender.net.counters().unacked == 0; }))
+        << "the message sent before the tear was never acknowledged";
+    auto s = sender.net.counters();
+    EXPECT_EQ(s.dealers_renewed, 1U);
+    EXPECT_EQ(s.reconnects, 1U);    // the new socket's first handshake
+    EXPECT_EQ(s.resent, 1U);        // at once, on that handshake
+    EXPECT_EQ(s.acks_received, 1U); // the ack of the copy; the torn one never counted
+    EXPECT_EQ(log.lines_with("torn by its connection's end"), 1U);
+    ASSERT_TRUE(testing::eventually([&] { return peer.net.counters().acks_sent == 2; }));
+    EXPECT_EQ(peer.net.counters().duplicates, 1U);
+    EXPECT_EQ(applied.load(), 1);
+
+    // The renewed DEALER carries on: the next message is applied and acknowledged, once.
+    ASSERT_TRUE(testing::send_ended(sender, "peer", "wf-2"));
+    ASSERT_TRUE(testing::eventually([&] { return sender.net.counters().unacked == 0; }));
+    s = sender.net.counters();
+    EXPECT_EQ(s.acks_received, 2U);
+    EXPECT_EQ(s.dealers_renewed, 1U);
+    EXPECT_EQ(s.resent, 1U);
+    EXPECT_EQ(s.send_failed, 0U);
+    EXPECT_TRUE(testing::eventually([&] { return applied.load() == 2; }));
+    EXPECT_EQ(peer.net.counters().duplicates, 1U);
 }
 
 } // namespace
