@@ -68,7 +68,7 @@ public:
         case send_failure::outbox_full:
             return "outbox full: too many messages await their ack";
         case send_failure::unacknowledged:
-            return "never acknowledged: given up after the last resend";
+            return "peer out of reach, never acknowledged: given up after the last resend";
         }
         return "send failed";
     }
@@ -1294,6 +1294,13 @@ void node::arm_resend() {
     });
 }
 
+bool node::reachable(const std::string& peer) const {
+    // A DEALER is made only for a peer that is: a map lookup in the usual case, the topology's
+    // linear search only for a peer without one.
+    return dealers_.contains(peer) || (topology_.endpoint_of(peer).has_value() &&
+                                       (!options_.keys || options_.keys->ring->knows(peer)));
+}
+
 void node::resend_due() {
     const auto now = std::chrono::steady_clock::now();
     while (!resend_order_.empty() && resend_order_.begin()->first <= now && !stopped_) {
@@ -1319,7 +1326,9 @@ void node::resend_due() {
             schedule_resend(id, sends, step);
             continue;
         }
-        if (options_.resend_limit != 0 && sends >= options_.resend_limit) {
+        // A peer within reach may have applied it, only its acks lost: given up, its workflow
+        // would end `failed` and perhaps end again, for real. Only a peer out of reach is given up.
+        if (options_.resend_limit != 0 && sends >= options_.resend_limit && !reachable(m->to)) {
             const unacked given_up = *m;
             dropped(given_up.to, send_failure::unacknowledged, given_up.type, given_up.body);
             continue;
@@ -1337,8 +1346,7 @@ void node::resend_due() {
             }
         } else if (const auto d = dealers_.find(m->to); d != dealers_.end()) {
             w = d->second.get();
-        } else if (topology_.endpoint_of(m->to) &&
-                   (!options_.keys || options_.keys->ring->knows(m->to))) {
+        } else if (reachable(m->to)) {
             // A restarted durable node's outbox: through the peer's inbox, connected now. (A
             // reply that went back on an inbox connection comes back without it: resent so.)
             const std::string to = m->to;

@@ -77,9 +77,15 @@ struct node_options {
     /// backoff starts over (their sends still count towards resend_limit).
     std::chrono::milliseconds resend_initial{200};
     std::chrono::milliseconds resend_max{3'200};
-    /// Sends (the first included) after which an unacknowledged message is given up: counted
-    /// in send_failed_by as "unacknowledged", logged, handed to on_send_failed. 0: never.
-    /// At the defaults a message is given up about a minute after it was first sent.
+    /// A message to a peer this node can reach (named in its topology, with a key in its keyring
+    /// when it has keys) is never given up: it is sent again every resend_max until it is
+    /// acknowledged or the node stops. Its delivery is unknown, not failed: the peer may have
+    /// applied it and only its acks were lost, and giving it up would end a workflow `failed`
+    /// that may yet end otherwise. The outbox's capacity bounds what waits so.
+    /// Sends (the first included) after which an unacknowledged message to a peer this node
+    /// cannot reach (a durable node restarted with a topology that no longer names it) is given
+    /// up: counted in send_failed_by as "unacknowledged", logged, handed to on_send_failed.
+    /// 0: never.
     std::uint32_t resend_limit = 20;
     /// Unacknowledged messages kept at most. A send beyond is refused: send() returns
     /// send_failure::outbox_full, counted in send_failed_by and logged. Nothing is dropped.
@@ -144,7 +150,7 @@ enum class send_failure {
     socket_error,        ///< the socket refused it with another error
     no_key,              ///< with keys: the peer has no public key in the keyring
     outbox_full,         ///< node_options::outbox_capacity messages await their ack already
-    unacknowledged,      ///< sent resend_limit times, never acknowledged: given up
+    unacknowledged,      ///< to a peer out of reach, resend_limit times unacknowledged: given up
 };
 
 /// Returns: the stable name of a reason, e.g. "peer_gone" (in node_counters::send_failed_by).
@@ -327,6 +333,9 @@ private:
     void renew_dealer(watched& w);
     /// Stops watching `w` and closes its socket; its backlog stays.
     void close_watched(watched& w);
+    /// Returns: whether this node can send to `peer`: in the topology, and with keys, in the
+    /// keyring.
+    bool reachable(const std::string& peer) const;
     void watch(watched& w);
     void service(watched& w);
     void schedule_service(watched& w);
