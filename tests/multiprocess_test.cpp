@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <regex>
 #include <sstream>
 #include <tuple>
@@ -16,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "harness.hpp"
+#include "patterns/auth.hpp"
 #include "patterns/remote_deployment.hpp"
 #include "traffic_model.hpp"
 
@@ -306,6 +308,16 @@ TEST(choreo_ctl_with_keys, keygen_then_place_status_and_stuck_and_a_non_operator
     EXPECT_TRUE(answer.starts_with(report->first_id + ": " + first_plan.expected_terminal + "\n"))
         << answer;
     EXPECT_EQ(answer.find("error:"), std::string::npos) << answer;
+    // Nothing else of peeker's was refused: choreo-ctl waits for the nodes to be ready with what
+    // any client may ask. Counted by the nodes, read by the operator.
+    auto as_operator = testing::remote();
+    as_operator.client_name = "ctl";
+    as_operator.node.keys =
+        std::make_shared<const credentials>(keys_dir::load(full, (keys / "keys").string(), "ctl"));
+    remote_deployment ctl(p, wf, full, as_operator);
+    for (const auto& r : ctl.inspect_all()) {
+        EXPECT_EQ(r.rejected, r.node == p.entry(wf) ? 1U : 0U) << r.node; // the stuck request
+    }
     std::filesystem::remove_all(keys);
 }
 
