@@ -77,9 +77,15 @@ struct node_options {
     /// backoff starts over (their sends still count towards resend_limit).
     std::chrono::milliseconds resend_initial{200};
     std::chrono::milliseconds resend_max{3'200};
-    /// Sends (the first included) after which an unacknowledged message is given up: counted
-    /// in send_failed_by as "unacknowledged", logged, handed to on_send_failed. 0: never.
-    /// At the defaults a message is given up about a minute after it was first sent.
+    /// A message to a peer this node can reach (named in its topology, with a key in its keyring
+    /// when it has keys) is never given up: it is sent again every resend_max until it is
+    /// acknowledged or the node stops. Its delivery is unknown, not failed: the peer may have
+    /// applied it and only its acks were lost, and giving it up would end a workflow `failed`
+    /// that may yet end otherwise. The outbox's capacity bounds what waits so.
+    /// Sends (the first included) after which an unacknowledged message to a peer this node
+    /// cannot reach (a durable node restarted with a topology that no longer names it) is given
+    /// up: counted in send_failed_by as "unacknowledged", logged, handed to on_send_failed.
+    /// 0: never.
     std::uint32_t resend_limit = 20;
     /// Unacknowledged messages kept at most. A send beyond is refused: send() returns
     /// send_failure::outbox_full, counted in send_failed_by and logged. Nothing is dropped.
@@ -107,6 +113,10 @@ struct node_options {
     /// `commit_fault_at`-th commit refused (rolled back, as a full disk would), and stops.
     std::string commit_fault_node;
     std::uint64_t commit_fault_at = 0;
+    /// Fault injection for tests: the `tear_dealer_read_at`-th message of more than one frame
+    /// that this node reads on a DEALER is torn after its first frame, as libzmq tears one whose
+    /// pipe ends mid-message: the rest is discarded and the DEALER renewed. 0: never.
+    std::uint64_t tear_dealer_read_at = 0;
 };
 
 /// A message to send; the node fills in the rest of the envelope.
@@ -140,7 +150,7 @@ enum class send_failure {
     socket_error,        ///< the socket refused it with another error
     no_key,              ///< with keys: the peer has no public key in the keyring
     outbox_full,         ///< node_options::outbox_capacity messages await their ack already
-    unacknowledged,      ///< sent resend_limit times, never acknowledged: given up
+    unacknowledged,      ///< to a peer out of reach, resend_limit times unacknowledged: given up
 };
 
 /// Returns: the stable name of a reason, e.g. "peer_gone" (in node_counters::send_failed_by).
@@ -192,6 +202,9 @@ struct node_counters {
     /// Connections to a peer's inbox made again after the first (the peer restarted, or came
     /// back): each sends that peer's unacknowledged messages again at once.
     std::uint64_t reconnects{};
+    /// DEALER sockets replaced because a message was torn by its connection's end (the first
+    /// frames read, the rest gone): each counts as its peer connecting again.
+    std::uint64_t dealers_renewed{};
 };
 
 /// Sockets and handlers run only on the io_context's thread; counters() may be read anywhere.
@@ -318,6 +331,11 @@ private:
     void open_dealer(watched& w);
     /// Replaces a DEALER's socket after a message was torn by its connection's end.
     void renew_dealer(watched& w);
+    /// Stops watching `w` and closes its socket; its backlog stays.
+    void close_watched(watched& w);
+    /// Returns: whether this node can send to `peer`: in the topology, and with keys, in the
+    /// keyring.
+    bool reachable(const std::string& peer) const;
     void watch(watched& w);
     void service(watched& w);
     void schedule_service(watched& w);
@@ -497,7 +515,8 @@ private:
         dropped_by_fault_{0};
     std::atomic<std::uint64_t> duplicates_{0}, acks_sent_{0}, acks_received_{0}, acks_lost_{0},
         resent_{0}, unacked_{0}, applied_ids_{0}, store_commits_{0}, store_rows_{0}, held_count_{0},
-        store_syncs_{0}, reconnects_{0};
+        store_syncs_{0}, reconnects_{0}, dealers_renewed_{0};
+    std::uint64_t dealer_reads_{}; ///< messages of more than one frame read on DEALERs
     std::array<std::atomic<std::uint64_t>, 16> rejected_by_{};
     std::array<std::atomic<std::uint64_t>, 16> send_failed_by_{};
 };

@@ -27,11 +27,11 @@ remote_deployment::remote_deployment(const pattern& p, workflow wf, topology whe
     auto node_opts = options_.node;
     node_opts.role = node_role::client;
     node_ = std::make_unique<node>(context_, io_, options_.client_name, own_, node_opts);
-    const bool is_operator = std::any_of(
+    is_operator_ = std::any_of(
         topology_.entries().begin(), topology_.entries().end(),
         [&](const topology_entry& e) { return e.name == options_.client_name && e.is_operator; });
     topology_.set(options_.client_name, node_->bind(*topology_.endpoint_of(options_.client_name)),
-                  node_role::client, is_operator);
+                  node_role::client, is_operator_);
     node_->set_topology(topology_);
     client_ = std::make_unique<choreo::client>(*node_, pattern_, workflow_, options_.query_timeout);
     client_->keep_outcomes(options_.keep_history);
@@ -79,12 +79,18 @@ msg::inspect_reply remote_deployment::inspect(const std::string& service, std::u
 }
 
 std::vector<std::string> remote_deployment::wait_ready(std::chrono::milliseconds timeout) {
+    // With keys, inspection is an operator's: asked by another client, every node would refuse
+    // it (a refusal is an answer too, but each is logged and counted as a rejected message).
+    // A status query any client may ask; of no workflow, it finds none and changes nothing.
+    const bool inspects = !options_.node.keys || is_operator_;
+    auto plan = pattern_.plan_status_query(workflow_, "");
+    const msg::payload request =
+        inspects ? msg::payload(msg::inspect_request{0, 0}) : std::move(plan.request);
     const auto until = std::chrono::steady_clock::now() + timeout;
-    std::vector<std::string> waiting = nodes();
+    std::vector<std::string> waiting = inspects ? nodes() : std::move(plan.ask);
     while (!waiting.empty() && std::chrono::steady_clock::now() < until) {
         std::erase_if(waiting, [&](const std::string& s) {
-            return static_cast<bool>(
-                client_->ask(s, msg::inspect_request{0, 0}, std::chrono::milliseconds(200)));
+            return static_cast<bool>(client_->ask(s, request, std::chrono::milliseconds(200)));
         });
     }
     return waiting;

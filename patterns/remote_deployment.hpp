@@ -56,7 +56,10 @@ public:
     /// wildcard port resolved): what the nodes need to reach it.
     const topology& where() const noexcept { return topology_; }
 
-    /// Waits until every node answers. Returns: the nodes that did not within `timeout`.
+    /// Waits until the nodes answer: an operator's client (or one without keys) every node, an
+    /// inspect_request each; any other client the nodes a status query asks, a status query
+    /// each (of no workflow), since the nodes refuse it inspection.
+    /// Returns: the nodes that did not answer within `timeout`.
     std::vector<std::string> wait_ready(std::chrono::milliseconds timeout);
     /// Returns: each node's inspect_reply without its trace.
     /// Throws: std::runtime_error naming a node that does not answer.
@@ -70,6 +73,7 @@ private:
     workflow workflow_;
     topology topology_;
     remote_options options_;
+    bool is_operator_ = false; ///< the client's topology line says operator
     zmq::context_t context_;
     ledger own_;
     std::unique_ptr<ledger> gathered_;

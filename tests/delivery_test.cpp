@@ -4,24 +4,26 @@
 #include "patterns/node.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
-#include <future>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "all_patterns.hpp"
 #include "harness.hpp"
 #include "patterns/client.hpp"
 #include "patterns/clock.hpp"
 #include "patterns/deployment.hpp"
+#include "running_node.hpp"
 #include "traffic_model.hpp"
 
 namespace choreo {
@@ -140,6 +142,56 @@ TEST_P(delivery, a_message_whose_ack_is_lost_is_resent_and_its_duplicate_dropped
     expect_acked_as_modelled(d, b);
     EXPECT_EQ(d.traffic().sent(), d.traffic().received());
     EXPECT_EQ(sum_over(d, [](const node_counters& c) { return c.send_failed; }), 0U);
+    EXPECT_FALSE(d.failure());
+}
+
+// No ack ever arrives: every workflow message's delivery stays unknown to its sender, which
+// sends it again far past resend_limit and never gives it up. Given up, each would have ended
+// its workflow `failed` and sent one more workflow_ended, while the workflow also ends for real.
+TEST_P(delivery, a_workflow_whose_acks_are_all_lost_ends_once_and_nothing_is_given_up) {
+    auto o = testing::options(transport::tcp, false);
+    o.node.ack_loss = 1.0; // every node drops every ack
+    o.node.resend_initial = std::chrono::milliseconds(10);
+    o.node.resend_max = std::chrono::milliseconds(20);
+    o.node.resend_limit = 2;
+    testing::captured_log log;
+    local_deployment d(pattern_named(GetParam()), workflow_named("order"), o);
+    const auto b = testing::place(d, "mixed", 8, 21);
+    ASSERT_TRUE(testing::ended_as_planned(d, b));
+
+    const auto& wf = d.flow();
+    std::uint64_t messages = 0;
+    for (const auto& plan : b.plans) {
+        const auto want = testing::expected_for(
+            d.used_pattern(), wf, testing::ending_in(wf, plan.expected_terminal), "client");
+        messages += want.inter_service.size() + want.client.size();
+    }
+    // Every message sent, none acknowledged, each sent again past the limit (on average).
+    const auto unacked = [&] {
+        return sum_over(d, [](const node_counters& c) { return c.unacked; });
+    };
+    const auto resent = [&] {
+        return sum_over(d, [](const node_counters& c) { return c.resent; });
+    };
+    const auto given_up = [&] {
+        return sum_over(d, [](const node_counters& c) { return c.send_failed; });
+    };
+    ASSERT_TRUE(testing::eventually([&] {
+        return given_up() > 0 ||
+               (unacked() == messages && resent() >= (o.node.resend_limit + 1) * messages);
+    })) << unacked()
+        << " of " << messages << " messages unacknowledged, " << resent() << " resent";
+    ASSERT_EQ(given_up(), 0U);
+    EXPECT_EQ(unacked(), messages);
+    EXPECT_EQ(sum_over(d, [](const node_counters& c) { return c.acks_received; }), 0U);
+    EXPECT_GT(sum_over(d, [](const node_counters& c) { return c.duplicates; }), 0U);
+    // Each workflow ended once, with its model's messages (no second workflow_ended) and
+    // effects: every copy was dropped as a duplicate.
+    EXPECT_EQ(d.client().ended_count(), b.ids.size());
+    EXPECT_EQ(log.lines_with("ended twice"), 0U);
+    // Each message applied and acknowledged by its receiver once (every ack lost on its way).
+    expect_acked_as_modelled(d, b);
+    EXPECT_TRUE(testing::effects_as_predicted(d, b));
     EXPECT_FALSE(d.failure());
 }
 
@@ -262,32 +314,18 @@ TEST(delivery_outbox, a_full_outbox_refuses_the_send_and_a_late_ack_empties_it) 
     peer.bind("tcp://127.0.0.1:*");
     const auto endpoint = peer.get(zmq::sockopt::last_endpoint);
 
-    asio::io_context io;
-    ledger book;
     node_options options;
     options.outbox_capacity = 3;
     options.resend_initial = std::chrono::milliseconds(10);
     options.resend_max = std::chrono::milliseconds(40);
-    options.resend_limit = 0;
-    node sender(context, io, "sender", book, options);
-    sender.bind("tcp://127.0.0.1:*");
+    testing::running_node sender(context, "sender", options);
+    sender.net.bind("tcp://127.0.0.1:*");
     topology t;
     t.set("peer", endpoint, node_role::service);
-    sender.set_topology(t);
-    sender.start();
-    auto work = asio::make_work_guard(io);
-    std::thread runner([&] { io.run(); });
-    auto on_io = [&](auto fn) {
-        std::packaged_task<decltype(fn())()> task(fn);
-        auto done = task.get_future();
-        asio::post(io, [&task] { task(); });
-        return done.get();
-    };
+    sender.net.set_topology(t);
+    sender.run();
     auto send = [&](int n) {
-        return on_io([&] {
-            return sender.send("peer", {"wf-" + std::to_string(n), 0, 0,
-                                        msg::workflow_ended{"order", "completed", ""}});
-        });
+        return testing::send_ended(sender, "peer", "wf-" + std::to_string(n));
     };
     for (int n = 0; n < 3; ++n) {
         EXPECT_TRUE(send(n)) << n;
@@ -295,9 +333,9 @@ TEST(delivery_outbox, a_full_outbox_refuses_the_send_and_a_late_ack_empties_it) 
     const auto refused = send(3);
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error(), std::error_code(send_failure::outbox_full));
-    EXPECT_EQ(sender.counters().send_failed_by,
+    EXPECT_EQ(sender.net.counters().send_failed_by,
               (std::map<std::string, std::uint64_t>{{"outbox_full", 1}}));
-    EXPECT_EQ(sender.counters().unacked, 3U);
+    EXPECT_EQ(sender.net.counters().unacked, 3U);
 
     // Unacknowledged, the three come again: the peer reads until it has seen one twice.
     peer.set(zmq::sockopt::rcvtimeo, static_cast<int>(deadline.count()));
@@ -314,8 +352,8 @@ TEST(delivery_outbox, a_full_outbox_refuses_the_send_and_a_late_ack_empties_it) 
         ++seen[got.value().env.message_id];
     }
     EXPECT_EQ(seen.size(), 3U); // the refused one never went out
-    EXPECT_GT(sender.counters().resent, 0U);
-    EXPECT_EQ(sender.counters().unacked, 3U);
+    EXPECT_GT(sender.net.counters().resent, 0U);
+    EXPECT_EQ(sender.net.counters().unacked, 3U);
 
     // The peer acks all three on the connection they came in on: the outbox empties.
     msg::ack a;
@@ -326,22 +364,108 @@ TEST(delivery_outbox, a_full_outbox_refuses_the_send_and_a_late_ack_empties_it) 
     peer.send(routing, zmq::send_flags::sndmore);
     peer.send(zmq::buffer(f.type), zmq::send_flags::sndmore);
     peer.send(zmq::buffer(f.body), zmq::send_flags::none);
-    const auto until = std::chrono::steady_clock::now() + deadline;
-    while (sender.counters().unacked != 0 && std::chrono::steady_clock::now() < until) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    EXPECT_EQ(sender.counters().unacked, 0U);
-    EXPECT_EQ(sender.counters().acks_received, 1U);
+    EXPECT_TRUE(testing::eventually([&] { return sender.net.counters().unacked == 0; }));
+    EXPECT_EQ(sender.net.counters().acks_received, 1U);
     EXPECT_TRUE(send(4)); // room again
-    EXPECT_EQ(book.delivery().acks_received.messages, 1U);
+    EXPECT_EQ(sender.book.delivery().acks_received.messages, 1U);
+}
 
-    on_io([&] {
-        sender.stop();
-        return 0;
+// ---- giving up: only on a peer out of reach ----------------------------------------------------
+
+// A peer down far longer than the resend limit is not given up on: its message waits in the
+// outbox, sent again every resend_max, and when the peer comes up it applies it once and drops
+// every other copy. Given up, the message would have ended its workflow `failed` at the sender
+// while the peer, once back, might still apply it and end the workflow again.
+TEST(delivery_give_up, a_peer_down_past_the_resend_limit_gets_the_message_once_when_back) {
+    zmq::context_t context;
+    // The late peer binds a socket file the test names: no port to lose before it binds.
+    const auto file = std::filesystem::temp_directory_path() /
+                      ("choreo-late-peer-" + std::to_string(::getpid()) + ".sock");
+    const std::string late = "ipc://" + file.string();
+    node_options options;
+    options.resend_initial = std::chrono::milliseconds(10);
+    options.resend_max = std::chrono::milliseconds(20);
+    options.resend_limit = 3;
+    testing::running_node sender(context, "sender", options);
+    std::atomic<int> given_up{0};
+    sender.net.on_send_failed([&](const failed_send&) { ++given_up; });
+    topology t;
+    t.set("sender", sender.net.bind("tcp://127.0.0.1:*"), node_role::service);
+    t.set("peer", late, node_role::service);
+    sender.net.set_topology(t);
+    sender.run();
+
+    ASSERT_TRUE(testing::send_ended(sender, "peer", "wf-1"));
+    // Four times the limit: every copy waits in the DEALER's pipe for the peer.
+    ASSERT_TRUE(testing::eventually([&] {
+        const auto c = sender.net.counters();
+        return c.send_failed > 0 || c.resent >= 4 * options.resend_limit;
+    })) << "resent "
+        << sender.net.counters().resent << " times";
+    ASSERT_EQ(sender.net.counters().send_failed, 0U) << "given up";
+    EXPECT_EQ(sender.net.counters().unacked, 1U);
+
+    testing::running_node peer(context, "peer");
+    std::atomic<int> applied{0};
+    peer.net.on_message([&](node&, const incoming& in) {
+        applied += in.msg.payload.holds<msg::workflow_ended>() ? 1 : 0;
     });
-    work.reset();
-    io.stop();
-    runner.join();
+    peer.net.bind(late);
+    peer.net.set_topology(t);
+    peer.run();
+    ASSERT_TRUE(testing::eventually([&] { return sender.net.counters().unacked == 0; }));
+    // Every copy reaches the peer: the first applied, each one sent again dropped.
+    ASSERT_TRUE(testing::eventually([&] {
+        return peer.net.counters().duplicates == sender.net.counters().resent;
+    })) << peer.net.counters().duplicates
+        << " duplicates of " << sender.net.counters().resent << " copies sent again";
+    EXPECT_EQ(applied.load(), 1);
+    EXPECT_EQ(sender.net.counters().send_failed, 0U);
+    EXPECT_TRUE(sender.net.counters().send_failed_by.empty());
+    EXPECT_EQ(given_up.load(), 0);
+    peer.shut();
+    std::error_code ignored;
+    std::filesystem::remove(file, ignored);
+}
+
+// A message whose receiver is no longer in the topology (a durable node restarted with another
+// deployment's topology finds it in its outbox) can never be sent: it is given up after
+// resend_limit rounds, counted, and handed to on_send_failed with its workflow id.
+TEST(delivery_give_up, a_message_to_a_peer_out_of_reach_is_given_up_after_the_resend_limit) {
+    zmq::context_t context;
+    node_options options;
+    options.resend_initial = std::chrono::milliseconds(10);
+    options.resend_max = std::chrono::milliseconds(20);
+    options.resend_limit = 3;
+    testing::running_node sender(context, "sender", options);
+    auto kept = std::make_unique<memory_outbox>(4);
+    constexpr std::uint64_t id = 77;
+    const auto f = encode(
+        {{id, "wf-gone", "sender", now_ns(), 0, 0}, msg::workflow_ended{"order", "completed", ""}});
+    ASSERT_TRUE(kept->keep({id, "gone", "", f.type, f.body}));
+    sender.net.set_delivery_stores(std::move(kept), std::make_unique<memory_applied_ids>(4));
+    std::vector<failed_send> failed; // written on the io thread, read after it stops
+    std::atomic<int> told{0};
+    sender.net.on_send_failed([&](const failed_send& s) {
+        failed.push_back(s);
+        ++told;
+    });
+    topology t;
+    t.set("sender", sender.net.bind("tcp://127.0.0.1:*"), node_role::service);
+    sender.net.set_topology(t);
+    sender.run();
+
+    ASSERT_TRUE(testing::eventually([&] { return told.load() == 1; }));
+    sender.shut();
+    const auto c = sender.net.counters();
+    EXPECT_EQ(c.send_failed_by, (std::map<std::string, std::uint64_t>{{"unacknowledged", 1}}));
+    EXPECT_EQ(c.unacked, 0U);
+    EXPECT_EQ(c.resent, 0U); // no route to it: never sent
+    ASSERT_EQ(failed.size(), 1U);
+    EXPECT_EQ(failed[0].to, "gone");
+    EXPECT_EQ(failed[0].reason, send_failure::unacknowledged);
+    EXPECT_EQ(failed[0].what.env.workflow_id, "wf-gone");
+    EXPECT_EQ(failed[0].what.env.message_id, id);
 }
 
 } // namespace

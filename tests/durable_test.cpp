@@ -28,6 +28,7 @@
 #include "harness.hpp"
 #include "patterns/deployment.hpp"
 #include "patterns/remote_deployment.hpp"
+#include "scratch.hpp"
 #include "traffic_model.hpp"
 
 namespace choreo {
@@ -35,26 +36,7 @@ namespace {
 
 const std::string bin_dir = CHOREO_BIN_DIR;
 
-/// A directory of the test's own, removed with it.
-class scratch {
-public:
-    scratch() {
-        auto pattern = (std::filesystem::temp_directory_path() / "choreo-durable-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) {
-            throw std::system_error(errno, std::generic_category(), "mkdtemp");
-        }
-        path_ = pattern;
-    }
-    ~scratch() {
-        std::error_code ignored;
-        std::filesystem::permissions(path_, std::filesystem::perms::owner_all, ignored);
-        std::filesystem::remove_all(path_, ignored);
-    }
-    const std::filesystem::path& path() const noexcept { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
+using testing::scratch;
 
 /// Every file under `dir` (relative path -> its bytes and permissions): to see that nothing
 /// in it changed, byte for byte.
@@ -277,7 +259,7 @@ protected:
 // anything), nothing was acknowledged (the client resends it), and the store holds nothing of
 // the batch: no applied id, no outbox row, no journal row.
 TEST_P(held_sends, a_batch_whose_commit_fails_sends_nothing_and_acks_nothing) {
-    scratch dir;
+    scratch dir{"durable"};
     const auto entry = pattern_.entry(wf_);
     auto o = testing::options(transport::tcp);
     o.node.data_dir = dir.path();
@@ -319,7 +301,7 @@ TEST_P(held_sends, a_batch_whose_commit_fails_sends_nothing_and_acks_nothing) {
 // Without a fault the same deployment, durable, ends every workflow as predicted, one commit
 // per batch: never more commits than the batches it read, and what it applied is in its inbox.
 TEST_P(held_sends, a_durable_deployment_ends_every_workflow_as_predicted) {
-    scratch dir;
+    scratch dir{"durable"};
     auto o = testing::options(transport::tcp);
     o.node.data_dir = dir.path();
     local_deployment d(pattern_, wf_, o);
@@ -442,7 +424,7 @@ TEST_P(placed_again, a_durable_entry_refuses_a_workflow_id_placed_before_its_res
 TEST_P(placed_again, a_durable_entry_remembers_the_ids_placed_in_its_snapshot) {
     // A snapshot at every commit that journaled anything: at the kill the journal is empty, the
     // ids placed are in the snapshot only.
-    scratch dir;
+    scratch dir{"durable"};
     const auto refused = [&](remote_deployment& d) { return inspect_of(d, entry_).rejected > 0; };
     const auto got =
         place_twice({"--snapshot-every", "1", "--data-dir", dir.path().string()}, refused);
@@ -509,8 +491,8 @@ protected:
     }
 
     const workflow wf_ = testing::workflow_named("order");
-    scratch files_; ///< the topology
-    scratch data_;
+    scratch files_{"durable"}; ///< the topology
+    scratch data_{"durable"};
     std::filesystem::path topology_;
 };
 
@@ -627,7 +609,7 @@ TEST(read_only_filesystem, a_node_whose_store_goes_read_only_stops_and_carries_o
     const pattern& p = testing::pattern_named("stateless");
     const workflow wf = testing::workflow_named("order");
     const std::string victim = "payment";
-    scratch dir;
+    scratch dir{"durable"};
     const auto disk = dir.path() / "disk";
     const auto data = dir.path() / "data";
     std::filesystem::create_directory(disk);

@@ -47,6 +47,7 @@
 #include "patterns/errors.hpp"
 #include "patterns/remote_deployment.hpp"
 #include "patterns/topology.hpp"
+#include "scratch.hpp"
 
 namespace choreo {
 namespace {
@@ -628,26 +629,6 @@ TEST_P(edge, random_bytes_and_a_zmtp1_blob_change_nothing) {
 
 // ---- topology files of many lines, or of a very long one ---------------------------------------
 
-/// A directory of its own for one test's files, removed afterwards.
-class scratch_directory {
-public:
-    scratch_directory() {
-        auto pattern = (std::filesystem::temp_directory_path() / "choreo-edge-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) {
-            throw std::system_error(errno, std::generic_category(), "mkdtemp");
-        }
-        path_ = pattern;
-    }
-    ~scratch_directory() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    const std::filesystem::path& path() const noexcept { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
-
 constexpr std::size_t many_lines = 100'000;
 
 /// Returns: a topology of `n` nodes, each with an ipc endpoint under `dir`, as file text.
@@ -672,7 +653,7 @@ std::pair<int, std::string> run(const std::string& command) {
 }
 
 TEST(topology_of_many_lines, is_read_whole) {
-    scratch_directory dir;
+    testing::scratch dir{"edge"};
     std::istringstream in(topology_text(many_lines, dir.path()) + "client ipc://" +
                           (dir.path() / "client.sock").string() + " client\n");
     const auto t = topology::parse(in);
@@ -683,7 +664,7 @@ TEST(topology_of_many_lines, is_read_whole) {
 }
 
 TEST(topology_of_many_lines, names_a_duplicate_or_a_bad_line_at_the_end) {
-    scratch_directory dir;
+    testing::scratch dir{"edge"};
     const auto text = topology_text(many_lines, dir.path());
     const std::vector<std::pair<std::string, std::string>> cases{
         {"node-7 ipc:///elsewhere.sock\n",
@@ -780,7 +761,7 @@ std::pair<int, std::string> run_until_ready_then_stop(const std::vector<std::str
 }
 
 TEST(choreo_node, runs_with_a_topology_of_many_lines) {
-    scratch_directory dir;
+    testing::scratch dir{"edge"};
     const auto file = dir.path() / "topology";
     auto text = topology_text(many_lines, dir.path());
     const auto wf = testing::workflow_named("order");
@@ -798,7 +779,7 @@ TEST(choreo_node, runs_with_a_topology_of_many_lines) {
 }
 
 TEST(choreo_node, refuses_a_topology_with_a_bad_last_line_or_a_line_of_one_mebibyte) {
-    scratch_directory dir;
+    testing::scratch dir{"edge"};
     const auto many = dir.path() / "many";
     write_file(many, topology_text(many_lines, dir.path()) + "payment tcp://127.0.0.1\n");
     const auto long_line = dir.path() / "long";
@@ -825,7 +806,7 @@ TEST(choreo_node, refuses_a_topology_with_a_bad_last_line_or_a_line_of_one_mebib
 TEST(topology_at_scale, a_live_deployment_takes_10_5_lines_and_outlives_bad_files) {
     const auto& p = testing::pattern_named("stateless");
     const auto wf = testing::workflow_named("order");
-    scratch_directory dir;
+    testing::scratch dir{"edge"};
     demo::spawned_services children(bin_dir + "/choreo-node", p, wf, transport::tcp, {"client"}, {},
                                     default_retain_finished, {"--in-memory"});
     remote_deployment d(p, wf, children.where(), testing::remote());

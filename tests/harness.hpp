@@ -60,6 +60,19 @@ inline std::chrono::milliseconds scaled(std::chrono::milliseconds base) {
 /// How long a test waits for workflows before failing (never hangs): 30 s, scaled.
 inline const std::chrono::milliseconds deadline = scaled(std::chrono::seconds(30));
 
+/// Polls `done` every 5 ms until it holds or `deadline` passes.
+/// Returns: whether it held (the caller asserts it: a timeout is not hidden).
+template <class Done> bool eventually(Done done) {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > until) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+}
+
 /// Workflows placed on a deployment: ids[i] runs plans[i].
 struct batch {
     std::vector<std::string> ids;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <regex>
 #include <sstream>
 #include <tuple>
@@ -16,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "harness.hpp"
+#include "patterns/auth.hpp"
 #include "patterns/remote_deployment.hpp"
 #include "traffic_model.hpp"
 
@@ -234,8 +236,9 @@ TEST_P(multiprocess, choreo_ctl_places_orders_and_queries_status_on_a_running_de
 // With keys, end to end through the programs: `choreo-ctl keygen` writes a key pair per line of
 // a topology, the nodes start with them (--keys), and choreo-ctl, whose line is an operator,
 // places orders, asks a status and lists stuck workflows (inspect and stuck_request are operator
-// requests). The same choreo-ctl under a client line that is not an operator is refused them.
-TEST(choreo_ctl_with_keys, keygen_then_place_status_and_stuck_and_a_non_operator_is_refused) {
+// requests). The same choreo-ctl under a client line that is not an operator is refused them,
+// and only them: its status query is answered.
+TEST(choreo_ctl_with_keys, keygen_then_place_status_and_stuck_and_a_non_operator_only_asks_status) {
     const pattern& p = testing::pattern_named("front_controller");
     const auto wf = testing::workflow_named("order");
     const auto keys =
@@ -299,6 +302,22 @@ TEST(choreo_ctl_with_keys, keygen_then_place_status_and_stuck_and_a_non_operator
     const auto [refused, says] = run(ctl_as("peeker") + " stuck --older-than 1ms");
     EXPECT_EQ(refused, 1) << says;
     EXPECT_NE(says.find("error: " + p.entry(wf) + ": not_permitted: "), std::string::npos) << says;
+    // A status query is any client's to make: peeker is answered as the operator was.
+    const auto [asked, answer] = run(ctl_as("peeker") + " status " + report->first_id);
+    EXPECT_EQ(asked, 0) << answer;
+    EXPECT_TRUE(answer.starts_with(report->first_id + ": " + first_plan.expected_terminal + "\n"))
+        << answer;
+    EXPECT_EQ(answer.find("error:"), std::string::npos) << answer;
+    // Nothing else of peeker's was refused: choreo-ctl waits for the nodes to be ready with what
+    // any client may ask. Counted by the nodes, read by the operator.
+    auto as_operator = testing::remote();
+    as_operator.client_name = "ctl";
+    as_operator.node.keys =
+        std::make_shared<const credentials>(keys_dir::load(full, (keys / "keys").string(), "ctl"));
+    remote_deployment ctl(p, wf, full, as_operator);
+    for (const auto& r : ctl.inspect_all()) {
+        EXPECT_EQ(r.rejected, r.node == p.entry(wf) ? 1U : 0U) << r.node; // the stuck request
+    }
     std::filesystem::remove_all(keys);
 }
 

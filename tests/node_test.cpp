@@ -26,50 +26,14 @@
 #include "patterns/codec.hpp"
 #include "patterns/deployment.hpp"
 #include "registry/builtin.hpp"
+#include "running_node.hpp"
 
 namespace choreo {
 namespace {
 
 using namespace std::chrono_literals;
 
-/// A node on its own io thread.
-struct running_node {
-    running_node(zmq::context_t& ctx, std::string name, node_options o = {}, bool trace = false)
-        : book(trace), net(ctx, io, std::move(name), book, o) {}
-    ~running_node() { shut(); }
-    void run() {
-        thread = std::thread([this] {
-            net.start();
-            auto guard = boost::asio::make_work_guard(io);
-            io.run();
-        });
-    }
-    void run_without_start() {
-        thread = std::thread([this] {
-            auto guard = boost::asio::make_work_guard(io);
-            io.run();
-        });
-    }
-    template <class F> auto on(F fn) {
-        std::packaged_task<decltype(fn())()> task(std::move(fn));
-        auto done = task.get_future();
-        boost::asio::post(io, [&task] { task(); });
-        return done.get();
-    }
-    void shut() {
-        if (thread.joinable()) {
-            boost::asio::post(io, [this] {
-                net.stop();
-                io.stop();
-            });
-            thread.join();
-        }
-    }
-    boost::asio::io_context io;
-    ledger book;
-    node net;
-    std::thread thread;
-};
+using testing::running_node;
 
 std::string unique(const std::string& what) {
     static std::atomic<int> n{0};

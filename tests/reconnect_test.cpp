@@ -1,23 +1,22 @@
 // A peer that restarts gets the messages it never acknowledged again as soon as its sender's
 // DEALER connects to it again, not when their backoff comes due; a peer connected all along gets
-// nothing again.
+// nothing again. A DEALER whose message is torn is renewed, and that counts as connecting again.
 #include "patterns/node.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <future>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include "harness.hpp"
 #include "patterns/clock.hpp"
+#include "running_node.hpp"
 
 namespace choreo {
 namespace {
@@ -73,42 +72,26 @@ TEST(reconnect, a_peer_connected_again_gets_its_unacknowledged_messages_at_once)
     auto peer = std::make_unique<raw_inbox>(context, restarting);
     raw_inbox steady(context, "tcp://127.0.0.1:*");
 
-    asio::io_context io;
-    ledger book;
     node_options options;
     // No resend by backoff within the test: whatever comes again comes because of a reconnect.
     options.resend_initial = std::chrono::hours(1);
     options.resend_max = std::chrono::hours(1);
-    node sender(context, io, "sender", book, options);
-    sender.bind("tcp://127.0.0.1:*");
+    testing::running_node sender(context, "sender", options);
+    sender.net.bind("tcp://127.0.0.1:*");
     topology t;
     t.set("peer", restarting, node_role::service);
     t.set("steady", steady.endpoint(), node_role::service);
-    sender.set_topology(t);
-    sender.start();
-    auto work = asio::make_work_guard(io);
-    std::thread runner([&] { io.run(); });
-    auto on_io = [&](auto fn) {
-        std::packaged_task<decltype(fn())()> task(fn);
-        auto done = task.get_future();
-        asio::post(io, [&task] { task(); });
-        return done.get();
-    };
-    auto send = [&](const std::string& to, const std::string& workflow_id) {
-        return on_io([&] {
-            return sender.send(to,
-                               {workflow_id, 0, 0, msg::workflow_ended{"order", "completed", ""}});
-        });
-    };
-    ASSERT_TRUE(send("peer", "wf-1"));
-    ASSERT_TRUE(send("steady", "wf-2"));
+    sender.net.set_topology(t);
+    sender.run();
+    ASSERT_TRUE(testing::send_ended(sender, "peer", "wf-1"));
+    ASSERT_TRUE(testing::send_ended(sender, "steady", "wf-2"));
     const auto first = peer->read();
     ASSERT_TRUE(first) << "the peer got nothing";
     const auto other = steady.read();
     ASSERT_TRUE(other) << "the steady peer got nothing";
-    EXPECT_EQ(sender.counters().resent, 0U);
-    EXPECT_EQ(sender.counters().unacked, 2U);
-    EXPECT_EQ(sender.counters().reconnects, 0U);
+    EXPECT_EQ(sender.net.counters().resent, 0U);
+    EXPECT_EQ(sender.net.counters().unacked, 2U);
+    EXPECT_EQ(sender.net.counters().reconnects, 0U);
 
     // The peer restarts without acking: its socket goes, and a new one binds the same endpoint.
     peer.reset();
@@ -118,28 +101,18 @@ TEST(reconnect, a_peer_connected_again_gets_its_unacknowledged_messages_at_once)
     // The same message, byte for byte (same envelope, same message id), sent once more.
     EXPECT_EQ(again->first.env.message_id, first->first.env.message_id);
     EXPECT_EQ(again->second, first->second);
-    EXPECT_EQ(sender.counters().reconnects, 1U);
-    EXPECT_EQ(sender.counters().resent, 1U);
+    EXPECT_EQ(sender.net.counters().reconnects, 1U);
+    EXPECT_EQ(sender.net.counters().resent, 1U);
 
     peer->ack("peer", again->first.env.message_id);
     steady.ack("steady", other->first.env.message_id);
-    const auto until = std::chrono::steady_clock::now() + deadline;
-    while (sender.counters().unacked != 0 && std::chrono::steady_clock::now() < until) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    EXPECT_EQ(sender.counters().unacked, 0U);
+    EXPECT_TRUE(testing::eventually([&] { return sender.net.counters().unacked == 0; }));
     // The steady peer's message was not sent again: its connection never went away.
-    EXPECT_EQ(sender.counters().resent, 1U);
+    EXPECT_EQ(sender.net.counters().resent, 1U);
     EXPECT_FALSE(steady.has_message());
-    EXPECT_EQ(sender.counters().reconnects, 1U);
+    EXPECT_EQ(sender.net.counters().reconnects, 1U);
 
-    on_io([&] {
-        sender.stop();
-        return 0;
-    });
-    work.reset();
-    io.stop();
-    runner.join();
+    sender.shut();
     std::error_code ignored;
     std::filesystem::remove(file, ignored);
 }
@@ -152,23 +125,19 @@ TEST(reconnect, a_reply_whose_asker_restarted_reaches_its_inbox_without_a_new_re
     zmq::context_t context;
     raw_inbox asker_inbox(context, "tcp://127.0.0.1:*");
 
-    asio::io_context io;
-    ledger book;
     node_options options;
     options.resend_initial = std::chrono::milliseconds(50);
     options.resend_max = std::chrono::milliseconds(200);
-    node replier(context, io, "replier", book, options);
-    const auto inbox = replier.bind("tcp://127.0.0.1:*");
+    testing::running_node replier(context, "replier", options);
+    const auto inbox = replier.net.bind("tcp://127.0.0.1:*");
     topology t;
     t.set("asker", asker_inbox.endpoint(), node_role::service);
-    replier.set_topology(t);
-    replier.on_message([](node& self, const incoming& in) {
+    replier.net.set_topology(t);
+    replier.net.on_message([](node& self, const incoming& in) {
         static_cast<void>(self.reply(in, {in.msg.env.workflow_id, in.msg.env.hop + 1, 0,
                                           msg::workflow_ended{"order", "completed", ""}}));
     });
-    replier.start();
-    auto work = asio::make_work_guard(io);
-    std::thread runner([&] { io.run(); });
+    replier.run();
 
     // The asker's request, on a connection of its own (its DEALER), as the asker names itself.
     std::optional<message> reply;
@@ -201,16 +170,61 @@ TEST(reconnect, a_reply_whose_asker_restarted_reaches_its_inbox_without_a_new_re
     EXPECT_EQ(again->first.env.workflow_id, "wf-1");
     EXPECT_TRUE(again->first.payload.holds<msg::workflow_ended>());
     asker_inbox.ack("asker", again->first.env.message_id);
-    const auto until = std::chrono::steady_clock::now() + deadline;
-    while (replier.counters().unacked != 0 && std::chrono::steady_clock::now() < until) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    EXPECT_EQ(replier.counters().unacked, 0U);
-    EXPECT_GE(replier.counters().resent, 1U);
+    EXPECT_TRUE(testing::eventually([&] { return replier.net.counters().unacked == 0; }));
+    EXPECT_GE(replier.net.counters().resent, 1U);
+}
 
-    asio::post(io, [&] { replier.stop(); });
-    work.reset();
-    runner.join();
+// A DEALER that reads the first frame of a message whose connection then ends (libzmq tears it:
+// the rest never comes) is replaced by a new socket to the same peer. The torn message is lost,
+// as if the network lost it: here the peer's ack. The new socket's handshake counts as the peer
+// connecting again, so what the peer has not acknowledged goes again at once, and the peer drops
+// that copy as a duplicate and acks it.
+TEST(reconnect, a_dealer_whose_message_is_torn_is_renewed_and_its_unacknowledged_sent_again) {
+    zmq::context_t context;
+    testing::running_node peer(context, "peer");
+    std::atomic<int> applied{0};
+    peer.net.on_message([&](node&, const incoming& in) {
+        applied += in.msg.payload.holds<msg::workflow_ended>() ? 1 : 0;
+    });
+    topology t;
+    t.set("peer", peer.net.bind("tcp://127.0.0.1:*"), node_role::service);
+
+    node_options options;
+    // No resend by backoff within the test: whatever comes again comes because of the renewal.
+    options.resend_initial = std::chrono::hours(1);
+    options.resend_max = std::chrono::hours(1);
+    options.tear_dealer_read_at = 1; // the first message read on a DEALER: the peer's first ack
+    testing::running_node sender(context, "sender", options);
+    t.set("sender", sender.net.bind("tcp://127.0.0.1:*"), node_role::service);
+    sender.net.set_topology(t);
+    peer.net.set_topology(t);
+    testing::captured_log log;
+    peer.run();
+    sender.run();
+
+    ASSERT_TRUE(testing::send_ended(sender, "peer", "wf-1"));
+    ASSERT_TRUE(testing::eventually([&] { return sender.net.counters().unacked == 0; }))
+        << "the message sent before the tear was never acknowledged";
+    auto s = sender.net.counters();
+    EXPECT_EQ(s.dealers_renewed, 1U);
+    EXPECT_EQ(s.reconnects, 1U);    // the new socket's first handshake
+    EXPECT_EQ(s.resent, 1U);        // at once, on that handshake
+    EXPECT_EQ(s.acks_received, 1U); // the ack of the copy; the torn one never counted
+    EXPECT_EQ(log.lines_with("torn by its connection's end"), 1U);
+    ASSERT_TRUE(testing::eventually([&] { return peer.net.counters().acks_sent == 2; }));
+    EXPECT_EQ(peer.net.counters().duplicates, 1U);
+    EXPECT_EQ(applied.load(), 1);
+
+    // The renewed DEALER carries on: the next message is applied and acknowledged, once.
+    ASSERT_TRUE(testing::send_ended(sender, "peer", "wf-2"));
+    ASSERT_TRUE(testing::eventually([&] { return sender.net.counters().unacked == 0; }));
+    s = sender.net.counters();
+    EXPECT_EQ(s.acks_received, 2U);
+    EXPECT_EQ(s.dealers_renewed, 1U);
+    EXPECT_EQ(s.resent, 1U);
+    EXPECT_EQ(s.send_failed, 0U);
+    EXPECT_TRUE(testing::eventually([&] { return applied.load() == 2; }));
+    EXPECT_EQ(peer.net.counters().duplicates, 1U);
 }
 
 } // namespace
