@@ -1,48 +1,35 @@
-// Driving workflows whose steps wait for events from outside the chain: the events a plan
-// says to send right after placing, and the interrupt it says to send once the workflow waits.
+// Driving workflows whose steps wait for events from outside the chain, as a test does: the
+// plans of a seeded batch placed and driven (patterns/drive.hpp), every wait checked.
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 #include <string_view>
+#include <utility>
 
 #include <gtest/gtest.h>
 
 #include "harness.hpp"
-#include "patterns/client.hpp"
+#include "patterns/drive.hpp"
 
 namespace choreo::testing {
 
-/// Returns: whether the workflow waits at its first step that awaits an outside event: the
-/// steps before it on the way there are done.
-inline bool waits_for_outside(const workflow& wf, const msg::workflow_status& st) {
-    for (std::uint32_t i = 1; i < wf.steps.size(); ++i) {
-        if (!wf.steps[i].awaits.empty()) {
-            return st.steps.size() == wf.steps.size() && st.steps[i - 1].status == "done";
-        }
-    }
-    return false;
-}
-
 /// Places `n` workflows of scenario `s` from the module's generator seeded with `seed`, sends
 /// each the outside events its plan names at once, and each whose plan names an interrupt that
-/// interrupt once it waits at its first step awaiting an outside event (polled by status).
+/// interrupt once it waits at its first step awaiting an outside event; checks that each did.
 inline batch place_and_drive(deployment& d, std::string_view s, std::size_t n, std::uint64_t seed) {
-    auto b = place(d, s, n, seed);
-    for (std::size_t i = 0; i < b.ids.size(); ++i) {
-        for (const auto& e : b.plans[i].outside_events) {
-            EXPECT_FALSE(d.client().send_outside(b.ids[i], e, b.plans[i].details));
-        }
+    auto gen = module_of(d.flow()).make_workload(d.flow(), s, seed);
+    if (!gen) {
+        throw std::invalid_argument("no scenario " + std::string(s) + " in " + d.flow().name);
     }
-    for (std::size_t i = 0; i < b.ids.size(); ++i) {
-        if (b.plans[i].interrupt.empty()) {
-            continue;
-        }
-        const auto st = await_status(d, b.ids[i], [&](const msg::workflow_status& now) {
-            return waits_for_outside(d.flow(), now);
-        });
-        EXPECT_TRUE(waits_for_outside(d.flow(), st)) << b.ids[i] << " never waited for the expert";
-        EXPECT_FALSE(d.client().send_outside(b.ids[i], b.plans[i].interrupt, b.plans[i].details));
-    }
+    batch b;
+    b.plans = gen.value()->take(n);
+    auto driven = choreo::place_and_drive(d.client(), d.flow(), b.plans, deadline);
+    EXPECT_TRUE(driven.not_waiting.empty())
+        << driven.not_waiting.size() << " interrupted before they waited, the first "
+        << driven.not_waiting.front();
+    b.ids = std::move(driven.ids);
     return b;
 }
 
