@@ -325,5 +325,21 @@ TEST_P(ticket_under, an_outside_event_the_model_does_not_have_is_refused_and_sen
     EXPECT_EQ(d.rejected(), 0u);
 }
 
+// Outside events for a workflow nobody placed: no node fails, no effect changes, and the next
+// ticket ends as predicted. (An orchestrator, which knows every workflow, refuses them; a
+// choreographed service cannot tell and remembers them within its retention.)
+TEST_P(ticket_under, outside_events_for_a_workflow_never_placed_change_no_effect) {
+    local_deployment d(pattern_, ticket_, options(transport::inproc, false));
+    const auto details = msg::value::of(trouble_ticket{"c001", "network", "north"});
+    for (const auto event : {ticket::cancel_command, ticket::expert_reported}) {
+        EXPECT_FALSE(d.client().send_outside("never-placed", std::string(event), details));
+        handled_everywhere(d, event, "");
+    }
+    EXPECT_EQ(d.effects(), module_of(ticket_).predict(ticket_, {}));
+    const auto b = place_and_drive(d, "happy", 3, 1);
+    EXPECT_TRUE(ended_as_planned(d, b));
+    EXPECT_TRUE(effects_as_predicted(d, b));
+}
+
 } // namespace
 } // namespace choreo::testing
