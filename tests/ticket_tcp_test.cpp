@@ -32,7 +32,7 @@ INSTANTIATE_TEST_SUITE_P(patterns, ticket_at_scale, ::testing::ValuesIn(every_pa
 // the processes the pattern sends them to; every ticket ends once, as predicted.
 TEST_P(ticket_at_scale, a_thousand_mixed_tickets_over_tcp_end_as_predicted) {
     captured_log log;
-    spawned s(pattern_, ticket_, {}, {"--in-memory"});
+    spawned s(pattern_, ticket_, {}); // durable, the default for spawned nodes
     ASSERT_TRUE(s.d.wait_ready(deadline).empty());
     const auto b = place_and_drive(s.d, "mixed", tickets, workload_seed);
     EXPECT_TRUE(ended_as_planned(s.d, b));
