@@ -12,7 +12,8 @@ EXCLUDE   ?=
 # checks; sanitized, each takes minutes of the CI's time, and the code paths they take are the
 # ones the smaller runs take under the sanitizers. Nor the fault runs of 1,000 orders per node of
 # each pattern (fault_scale): the kills, pauses and drops of faults_test take the same paths.
-SANITIZED_EXCLUDE := ctl_at_scale|fault_scale|topology_at_scale|failure_claims
+# Nor the 1,000 tickets per pattern over tcp (ticket_at_scale): ticket_test runs the same paths.
+SANITIZED_EXCLUDE := ctl_at_scale|fault_scale|topology_at_scale|failure_claims|ticket_at_scale
 
 .PHONY: all deps configure build demo test test-asan test-tsan bench fuzz fuzz-ci format format-check clean
 

@@ -8,6 +8,7 @@
 
 #include "demo/cli.hpp"
 #include "patterns/clock.hpp"
+#include "patterns/drive.hpp"
 #include "patterns/remote_deployment.hpp"
 #include "patterns/stuck.hpp"
 #include "registry/builtin.hpp"
@@ -24,9 +25,12 @@ int place(remote_deployment& d, const std::string& scenario, std::size_t count, 
         throw std::invalid_argument(*cli::scenario_error(d.flow(), scenario));
     }
     const auto plans = generator.value()->take(count);
-    std::vector<std::string> ids;
-    for (const auto& p : plans) {
-        ids.push_back(d.client().place(p.details));
+    // The events from outside the chain the plans name (an expert's report, a customer's
+    // cancel) go with them.
+    auto driven = place_and_drive(d.client(), d.flow(), plans, timeout);
+    const auto ids = std::move(driven.ids);
+    for (const auto& id : driven.not_waiting) {
+        std::cout << fmt::format("  {} interrupted before it was seen waiting\n", id);
     }
     d.client().wait_for(ids, timeout);
     std::map<std::string, std::size_t> ended, predicted;

@@ -74,6 +74,14 @@ private:
             }
             const auto lost = pass_on(id, hop, r.value());
             const progress_report report{r.value().record, r.value().terminal};
+            if (!r.value().acted()) {
+                // A step left waiting for an event from outside, or an outside event heard:
+                // nothing to report until the service decides. Its part is done for now.
+                if (!is_controller()) {
+                    ctx_.finished(id);
+                }
+                return {};
+            }
             if (is_controller()) {
                 // The controller's own progress: no message.
                 const auto ec = take(id, hop, report);
@@ -233,11 +241,16 @@ private:
     void redrive(const std::string& id, tracked& t) {
         const auto& wf = ctx_.flow();
         const auto& a = *t.watch.awaited();
-        // A step starts on the event of the step before it; a notice comes with the failure's.
+        // A step starts on the event of the step that led to it (the one before it, or a
+        // loop's failed round); a notice comes with the failure's.
+        const auto cause = t.progress.entered_by(wf, a.step);
+        if (!a.notice && !cause) {
+            return; // nothing led to it that could be sent again
+        }
         const auto event =
-            a.notice ? msg::workflow_event{wf.name, a.event, a.step, t.reply_to, t.details}
-                     : msg::workflow_event{wf.name, wf.steps[a.step - 1].event, a.step - 1,
-                                           t.reply_to, t.details};
+            a.notice
+                ? msg::workflow_event{wf.name, a.event, a.step, t.reply_to, t.details}
+                : msg::workflow_event{wf.name, cause->second, cause->first, t.reply_to, t.details};
         const auto sent = ctx_.net().send(a.service, {id, t.hop + 1, 0, event});
         if (!sent) {
             static_cast<void>(take(id, t.hop, lost(a.service, event, sent.error().message())));

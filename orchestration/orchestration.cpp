@@ -35,7 +35,12 @@ private:
         std::uint32_t step = 0; ///< the step that reply is about
         step_watch watch;       ///< the deadline of that reply
         bool scheduled = false; ///< in the deadline queue (not in a snapshot: load() queues)
-        MSGPACK_DEFINE_MAP(reply_to, details, progress, hop, ended, awaiting, step, watch)
+        /// Events from outside the chain that came (a step awaiting one runs once it came).
+        std::vector<std::string> outside;
+        /// The step `step` waits for an event from outside before it is commanded.
+        bool parked = false;
+        MSGPACK_DEFINE_MAP(reply_to, details, progress, hop, ended, awaiting, step, watch, outside,
+                           parked)
     };
 
     std::error_code on_receive(const incoming& in) override {
@@ -56,6 +61,8 @@ private:
                                                                        false,
                                                                        {},
                                                                        0,
+                                                                       {},
+                                                                       false,
                                                                        {},
                                                                        false});
             if (!fresh) {
@@ -95,6 +102,9 @@ private:
             next(id, t, done->record);
             return {};
         }
+        if (const auto* e = msg::get_if<msg::workflow_event>(&in.msg.payload)) {
+            return outside_event(id, *e);
+        }
         if (const auto* refused = msg::get_if<msg::error_reply>(&in.msg.payload)) {
             // A service refused a command: the workflow cannot go on, and the client is told.
             auto* t = workflows_.find(id);
@@ -128,14 +138,67 @@ private:
         return errc::unexpected_message;
     }
 
-    /// Decides what follows what a service did: the next step, the next service to tell of
-    /// a failure, or the end.
+    /// An event from outside the chain, sent by the client: an interrupt fails the step the
+    /// workflow is at (unless it is failing already), and a step awaiting an outside event is
+    /// commanded once that event came. Steps not commanded by then are never run.
+    std::error_code outside_event(const std::string& id, const msg::workflow_event& e) {
+        const auto& wf = ctx_.flow();
+        const failure* cut = wf.interrupt_by(e.event);
+        if (e.workflow != wf.name || (cut == nullptr && !wf.awaited_from_outside(e.event))) {
+            return errc::unexpected_message;
+        }
+        auto* t = workflows_.find(id);
+        if (t == nullptr) {
+            return workflows_.retired(id) ? std::error_code() : errc::unknown_workflow;
+        }
+        if (t->ended) {
+            return {}; // too late: it ended before the event came
+        }
+        if (cut == nullptr) {
+            if (std::find(t->outside.begin(), t->outside.end(), e.event) == t->outside.end()) {
+                t->outside.push_back(e.event);
+            }
+            if (t->parked && wf.steps[t->step].awaits == e.event) {
+                start(id, *t, t->step);
+            }
+            return {};
+        }
+        const auto awaited = t->progress.awaited(wf);
+        if (!awaited || awaited->notice) {
+            return {}; // failing already: the workflow ends as that failure says
+        }
+        const msg::step_record r{wf.steps[awaited->step].service,  awaited->step,
+                                 std::string(step_status::failed), cut->event,
+                                 "interrupted by " + cut->outcome, now_ns()};
+        t->parked = false;
+        t->progress.apply(wf, r);
+        t->watch.acted(r);
+        next(id, *t, r);
+        return {};
+    }
+
+    /// Commands step `step`, or parks the workflow there until the outside event it awaits.
+    void start(const std::string& id, tracked& t, std::uint32_t step) {
+        const auto& wf = ctx_.flow();
+        const auto& awaits = wf.steps[step].awaits;
+        t.parked = !awaits.empty() &&
+                   std::find(t.outside.begin(), t.outside.end(), awaits) == t.outside.end();
+        if (t.parked) {
+            t.awaiting.clear();
+            t.step = step;
+            watch(id, t);
+            return;
+        }
+        command(id, t, wf.steps[step].service, step, run_step{wf.name, step, t.details});
+    }
+
+    /// Decides what follows what a service did: the next step, the next round of a loop, the
+    /// next service to tell of a failure, or the end.
     void next(const std::string& id, tracked& t, const msg::step_record& r) {
         const auto& wf = ctx_.flow();
         if (r.status == step_status::done) {
-            if (r.step + 1 < wf.steps.size()) {
-                command(id, t, wf.steps[r.step + 1].service, r.step + 1,
-                        run_step{wf.name, r.step + 1, t.details});
+            if (wf.successor(r.step) < wf.steps.size()) {
+                start(id, t, wf.successor(r.step));
             } else {
                 end(id, t, std::string(workflow_state::completed), r.detail);
             }
@@ -144,6 +207,9 @@ private:
         const failure* f = wf.find_failure(r.step, r.outcome);
         if (f == nullptr) {
             return end(id, t, r.outcome, r.detail); // an outcome the model does not know
+        }
+        if (f->resume) {
+            return start(id, t, *f->resume);
         }
         auto who = f->notify.begin();
         if (r.status == step_status::notified) {
@@ -162,12 +228,16 @@ private:
                  msg::payload what) {
         t.awaiting = service;
         t.step = step;
-        // What it waits for now has a deadline, checked by the one queue.
+        watch(id, t);
+        send_command(id, t, service, step, std::move(what));
+    }
+
+    /// What the workflow waits for now has a deadline, checked by the one queue.
+    void watch(const std::string& id, tracked& t) {
         if (t.watch.follow(ctx_.flow(), t.progress, deadline_queue::clock::now()) && !t.scheduled) {
             t.scheduled = true;
             deadlines_.schedule(id, t.watch.due());
         }
-        send_command(id, t, service, step, std::move(what));
     }
 
     void send_command(const std::string& id, tracked& t, const std::string& service,
@@ -202,6 +272,10 @@ private:
     /// Returns: whether `r` answers a command the workflow no longer waits for (a re-driven
     /// one answered twice, or a step it has got past).
     bool late(const tracked& t, const msg::step_record& r) const {
+        const auto awaited = t.progress.awaited(ctx_.flow());
+        if (awaited && awaited->notice && r.status != step_status::notified) {
+            return true; // a step's answer after an interrupt failed it
+        }
         if (r.step != t.step || r.service != t.awaiting) {
             return r.step <= t.step;
         }
@@ -218,6 +292,9 @@ private:
         return owner_deadline_check(
             wf, ctx_.name(), id, t, now, [](const awaited_step&) { return true; },
             [&] {
+                if (t->parked) {
+                    return; // nothing to send again: it waits for an event from outside
+                }
                 const auto& a = *t->watch.awaited();
                 const auto details = t->details;
                 send_command(id, *t, t->awaiting, t->step,
@@ -317,7 +394,8 @@ private:
                 wf.steps[run->step].service != ctx_.name()) {
                 return errc::unexpected_message;
             }
-            answer(in, ctx_.domain().run(wf, run->step, id, run->details));
+            // The orchestrator commands a step that awaits an outside event once it came.
+            answer(in, ctx_.domain().run(wf, run->step, id, run->details, true));
             return {};
         }
         if (const auto* told = msg::get_if<tell_failure>(&in.msg.payload)) {

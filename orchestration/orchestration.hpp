@@ -23,6 +23,11 @@ private:
     std::string_view do_summary() const noexcept override;
     std::string do_entry(const workflow& wf) const override;
     std::vector<std::string> do_extra_nodes(const workflow& wf) const override;
+    /// The orchestrator alone hears events from outside the chain: it owns the workflow.
+    std::vector<std::string> do_outside_event_targets(const workflow& wf,
+                                                      std::string_view) const override {
+        return {orchestrator_of(wf)};
+    }
     /// Only the orchestrator ends workflows.
     std::set<std::string> do_enders(const workflow& wf) const override {
         return {orchestrator_of(wf)};

@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 
 #include "patterns/clock.hpp"
+#include "patterns/errors.hpp"
 #include "patterns/log.hpp"
 
 namespace choreo {
@@ -67,6 +68,29 @@ void client::place(const std::string& workflow_id, const msg::value& details) {
             not_placed(workflow_id, "place_order not sent to " + entry + ": " + e.what());
         }
     });
+}
+
+std::error_code client::send_outside(const std::string& workflow_id, const std::string& event,
+                                     const msg::value& details) {
+    if (workflow_.interrupt_by(event) == nullptr && !workflow_.awaited_from_outside(event)) {
+        return errc::unknown_workflow;
+    }
+    asio::dispatch(node_.io(), [this, workflow_id, event, details,
+                                targets = pattern_.outside_event_targets(workflow_, event)] {
+        for (const auto& to : targets) {
+            try {
+                // Unsent, it is counted and logged by the node: the workflow goes on as if the
+                // event had not come.
+                static_cast<void>(node_.send(
+                    to, {workflow_id, 0, 0,
+                         msg::workflow_event{workflow_.name, event, 0, node_.name(), details}}));
+            } catch (const std::exception& e) {
+                log().error("{}: sending {} for {} failed: {}", node_.name(), printable(event),
+                            printable(workflow_id), printable(e.what()));
+            }
+        }
+    });
+    return {};
 }
 
 void client::not_placed(const std::string& workflow_id, const std::string& why) {

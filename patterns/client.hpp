@@ -77,6 +77,14 @@ public:
     /// placed first ends once.
     void place(const std::string& workflow_id, const msg::value& details);
 
+    /// Sends an event from outside the chain for a placed workflow (an interrupt's command such
+    /// as "cancel_ticket", or an event a step awaits), with the workflow's business payload, to
+    /// where the pattern says such events go. Queued to the io thread as place() is; an event
+    /// that cannot be sent is counted and logged by the node, and changes nothing.
+    /// Returns: errc::unknown_workflow if the model has no such event (nothing is sent).
+    std::error_code send_outside(const std::string& workflow_id, const std::string& event,
+                                 const msg::value& details);
+
     /// Waits until every id in `ids` has ended or `timeout` passed. Returns: all ended.
     /// Needs kept outcomes (keep_outcomes()).
     bool wait_for(const std::vector<std::string>& ids, std::chrono::milliseconds timeout) const;

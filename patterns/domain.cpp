@@ -11,7 +11,8 @@ const msg::step_record* domain_service::earlier(const std::string& workflow_id, 
         return nullptr;
     }
     for (const auto& r : *kept) {
-        if (r.step == index && (r.status == step_status::notified) == notice &&
+        const bool decided = r.status == step_status::done || r.status == step_status::failed;
+        if (r.step == index && (notice ? r.status == step_status::notified : decided) &&
             (!notice || r.outcome == event)) {
             ++repeats_;
             return &r;
@@ -55,12 +56,53 @@ void domain_service::load(snapshot::reader& r) {
     repeats_ = repeats;
 }
 
+const msg::step_record* domain_service::marker(const std::string& workflow_id,
+                                               std::string_view status,
+                                               std::string_view outcome) const {
+    const auto* kept = ran_.find(workflow_id);
+    if (kept == nullptr) {
+        return nullptr;
+    }
+    for (const auto& r : *kept) {
+        if (r.status == status && (outcome.empty() || r.outcome == outcome)) {
+            return &r;
+        }
+    }
+    return nullptr;
+}
+
 msg::step_record domain_service::run(const workflow& wf, std::uint32_t index,
-                                     const std::string& workflow_id, const msg::value& details) {
+                                     const std::string& workflow_id, const msg::value& details,
+                                     bool outside_came) {
     if (const auto* r = earlier(workflow_id, index, false, {})) {
         return *r;
     }
     const auto& step = wf.steps.at(index);
+    if (const auto* cut = marker(workflow_id, step_status::interrupted)) {
+        msg::step_record r{name_,        index,       std::string(step_status::failed),
+                           cut->outcome, cut->detail, now_ns()};
+        keep(workflow_id, r);
+        return r;
+    }
+    if (!step.awaits.empty() && !outside_came &&
+        marker(workflow_id, step_status::signalled, step.awaits) == nullptr) {
+        if (const auto* kept = ran_.find(workflow_id)) {
+            for (const auto& r : *kept) {
+                if (r.step == index && r.status == step_status::waiting) {
+                    ++repeats_;
+                    return r; // reached again (a re-driven step): it still waits
+                }
+            }
+        }
+        msg::step_record r{name_,
+                           index,
+                           std::string(step_status::waiting),
+                           step.awaits,
+                           "waits for " + step.awaits,
+                           now_ns()};
+        keep(workflow_id, r);
+        return r;
+    }
     const auto decided = decide(wf, index, workflow_id, details);
     msg::step_record r{name_,      index,          std::string(step_status::done),
                        step.event, decided.detail, now_ns()};
@@ -92,6 +134,44 @@ msg::step_record domain_service::notify(std::uint32_t index, const failure& f,
                        now_ns()};
     keep(workflow_id, r);
     return r;
+}
+
+std::optional<msg::step_record> domain_service::signal(const workflow& wf,
+                                                       const std::string& workflow_id,
+                                                       std::string_view event,
+                                                       const msg::value& details) {
+    if (marker(workflow_id, step_status::signalled, event) != nullptr) {
+        ++repeats_;
+        return std::nullopt;
+    }
+    keep(workflow_id, {name_, 0, std::string(step_status::signalled), std::string(event),
+                       std::string(event) + " came", now_ns()});
+    for (const auto& r : *ran_.find(workflow_id)) {
+        if (r.status == step_status::waiting && r.outcome == event &&
+            earlier(workflow_id, r.step, false, {}) == nullptr) {
+            const auto index = r.step; // run() adds to the records r is one of
+            return run(wf, index, workflow_id, details);
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<msg::step_record>
+domain_service::interrupt(const workflow& wf, const std::string& workflow_id, const failure& f) {
+    if (marker(workflow_id, step_status::interrupted) != nullptr) {
+        ++repeats_;
+        return std::nullopt;
+    }
+    keep(workflow_id, {name_, 0, std::string(step_status::interrupted), f.event,
+                       "interrupted by " + f.outcome, now_ns()});
+    for (const auto& r : *ran_.find(workflow_id)) {
+        if (r.status == step_status::waiting &&
+            earlier(workflow_id, r.step, false, {}) == nullptr) {
+            const auto index = r.step;
+            return run(wf, index, workflow_id, {});
+        }
+    }
+    return std::nullopt;
 }
 
 std::string domain_service::on_failure(const failure& f, const std::string&, const msg::value&) {

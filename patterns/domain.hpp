@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "patterns/codec.hpp"
 #include "patterns/contracts.hpp"
@@ -40,9 +42,28 @@ public:
     /// workflow id and step index: a step this service already ran for the workflow (a
     /// re-driven step, a duplicate) is answered with the earlier record, not decided again, and
     /// counted in repeats().
-    /// Returns: the record, status "done" (outcome = step event) or "failed" (failure event).
+    /// A step that awaits an event from outside the chain (step::awaits) runs only once that
+    /// event came: until then the step is kept waiting (record status "waiting") and signal()
+    /// runs it; `outside_came` says the caller has seen the event itself (an orchestrator
+    /// commands such a step only then). A workflow interrupted here (interrupt()) runs no step
+    /// any more: the step fails with the interrupt's event, and nothing is decided.
+    /// Returns: the record, status "done" (outcome = step event), "failed" (failure event) or
+    /// "waiting".
     msg::step_record run(const workflow& wf, std::uint32_t index, const std::string& workflow_id,
-                         const msg::value& details);
+                         const msg::value& details, bool outside_came = false);
+
+    /// The event `event` from outside the chain came for a workflow; it is remembered (within
+    /// the retention), so that a step awaiting it runs at once when it comes. Idempotent.
+    /// Returns: the record of the step that waited for it here and has now run, or nullopt.
+    std::optional<msg::step_record> signal(const workflow& wf, const std::string& workflow_id,
+                                           std::string_view event, const msg::value& details);
+
+    /// The interrupt `f` (one of wf.interrupts) came for a workflow: remembered (within the
+    /// retention), so that no later step of it runs here. Idempotent.
+    /// Returns: the record of the step that waited here for an outside event, failed now with
+    /// the interrupt's event, or nullopt.
+    std::optional<msg::step_record> interrupt(const workflow& wf, const std::string& workflow_id,
+                                              const failure& f);
 
     /// Tells this service that step `index` failed with `f`. Idempotent as run() is, by
     /// workflow id, step index and the failure's event.
@@ -99,6 +120,10 @@ private:
     /// outcome `event`, if given), counted as a repeat; nullptr if there is none.
     const msg::step_record* earlier(const std::string& workflow_id, std::uint32_t index,
                                     bool notice, std::string_view event);
+    /// Returns: the marker (status `status`, outcome `outcome`) kept for `workflow_id`, or
+    /// nullptr; not counted as a repeat.
+    const msg::step_record* marker(const std::string& workflow_id, std::string_view status,
+                                   std::string_view outcome = {}) const;
     void keep(const std::string& workflow_id, const msg::step_record& record);
 
     std::string name_;

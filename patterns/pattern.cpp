@@ -1,5 +1,6 @@
 #include "patterns/pattern.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace choreo {
@@ -18,6 +19,21 @@ std::string pattern::do_entry(const workflow& wf) const {
 
 std::vector<std::string> pattern::do_extra_nodes(const workflow&) const {
     return {};
+}
+
+std::vector<std::string> pattern::do_outside_event_targets(const workflow& wf,
+                                                           std::string_view event) const {
+    if (wf.interrupt_by(event) != nullptr) {
+        return wf.step_services();
+    }
+    std::vector<std::string> out;
+    for (const auto& s : wf.steps) {
+        if (!event.empty() && s.awaits == event &&
+            std::find(out.begin(), out.end(), s.service) == out.end()) {
+            out.push_back(s.service);
+        }
+    }
+    return out;
 }
 
 std::set<std::string> pattern::do_enders(const workflow& wf) const {

@@ -139,6 +139,15 @@ public:
     /// client refuses a workflow_ended from any other node (errc::not_permitted).
     std::set<std::string> enders(const workflow& wf) const { return do_enders(wf); }
 
+    /// Returns: the nodes a client sends an event from outside the chain to: an interrupt's
+    /// command (workflow::interrupts) or an event a step awaits (step::awaits). By default, as
+    /// nobody knows where the workflow is, an interrupt goes to every service that runs a step
+    /// and an awaited event to the services whose steps await it.
+    std::vector<std::string> outside_event_targets(const workflow& wf,
+                                                   std::string_view event) const {
+        return do_outside_event_targets(wf, event);
+    }
+
     /// Returns: the pattern's behaviour for one node (a domain service or an extra node).
     std::unique_ptr<service_behaviour> make_service(service_context& ctx) const {
         return do_make_service(ctx);
@@ -162,6 +171,8 @@ private:
     /// outcome, the last notice of a failure, or a send that fails ends the workflow where it
     /// happens).
     virtual std::set<std::string> do_enders(const workflow& wf) const;
+    virtual std::vector<std::string> do_outside_event_targets(const workflow& wf,
+                                                              std::string_view event) const;
     virtual std::unique_ptr<service_behaviour> do_make_service(service_context& ctx) const = 0;
     virtual status_plan do_plan_status_query(const workflow& wf,
                                              const std::string& workflow_id) const = 0;

@@ -71,7 +71,6 @@ void workflow_progress::apply(const workflow& wf, const msg::step_record& record
     if (record.step >= steps_.size()) {
         return;
     }
-    const auto& step = wf.steps[record.step];
     if (record.status == step_status::send_failed) {
         if (!undelivered_) {
             undelivered_ = std::make_shared<const msg::step_record>(record);
@@ -82,29 +81,38 @@ void workflow_progress::apply(const workflow& wf, const msg::step_record& record
         steps_[record.step] = slot::done;
         return;
     }
-    if (record.status == step_status::failed &&
-        wf.find_failure(record.step, record.outcome) == nullptr) {
+    if (record.status != step_status::failed && record.status != step_status::notified) {
+        return; // a step waiting for an event from outside, or a marker: nothing decided
+    }
+    const failure* listed = wf.find_failure(record.step, record.outcome);
+    if (record.status == step_status::failed && listed == nullptr) {
         steps_[record.step] = slot::failed; // an outcome the model does not list ends it
         unlisted_ = record.outcome;
         return;
     }
+    if (record.status == step_status::failed && listed->resume) {
+        steps_[record.step] = slot::resumed; // a loop's round failed: the next round goes on
+        return;
+    }
     // A failure and the notices it causes may arrive in either order: both name the
     // failure's event, so either one sets up the slots for the notified services.
-    for (std::size_t f = 0; f < step.failures.size(); ++f) {
-        if (step.failures[f].event != record.outcome) {
+    const auto failures = wf.failures_of(record.step);
+    for (std::size_t f = 0; f < failures.size(); ++f) {
+        if (failures[f]->event != record.outcome || failures[f]->resume) {
             continue;
         }
         failure_ = f;
-        notified_.resize(step.failures[f].notify.size(), slot::pending);
+        notified_.resize(failures[f]->notify.size(), slot::pending);
         if (record.status == step_status::failed) {
             steps_[record.step] = slot::failed;
         }
         for (std::size_t n = 0; n < notified_.size(); ++n) {
             if (record.status == step_status::notified &&
-                step.failures[f].notify[n] == record.service) {
+                failures[f]->notify[n] == record.service) {
                 notified_[n] = slot::notified;
             }
         }
+        break;
     }
 }
 
@@ -114,10 +122,17 @@ std::vector<msg::step_record> workflow_progress::records(const workflow& wf) con
         const auto& s = wf.steps[i];
         if (steps_[i] == slot::done) {
             out.push_back({s.service, i, std::string(step_status::done), s.event, "", 0});
+        } else if (steps_[i] == slot::resumed) {
+            for (const auto& f : s.failures) {
+                if (f.resume) {
+                    out.push_back({s.service, i, std::string(step_status::failed), f.event, "", 0});
+                    break;
+                }
+            }
         } else if (steps_[i] == slot::failed && !unlisted_.empty()) {
             out.push_back({s.service, i, std::string(step_status::failed), unlisted_, "", 0});
         } else if (steps_[i] == slot::failed) {
-            const auto& f = s.failures.at(failure_);
+            const auto& f = *wf.failures_of(i).at(failure_);
             out.push_back({s.service, i, std::string(step_status::failed), f.event, "", 0});
             for (std::size_t n = 0; n < notified_.size(); ++n) {
                 if (notified_[n] == slot::notified) {
@@ -150,18 +165,60 @@ std::optional<awaited_step> workflow_progress::awaited(const workflow& wf) const
     if (!ended_as_.empty() || undelivered_ || !unlisted_.empty()) {
         return std::nullopt;
     }
-    for (std::uint32_t i = 0; i < steps_.size(); ++i) {
+    // Along the workflow's path: a step done leads to its successor, a loop's failed round to
+    // the next round.
+    std::uint32_t i = 0;
+    while (i < steps_.size()) {
         if (steps_[i] == slot::pending) {
             return awaited_step{i, wf.steps[i].service, false, {}};
         }
+        if (steps_[i] == slot::done) {
+            i = wf.successor(i);
+            continue;
+        }
+        if (steps_[i] == slot::resumed) {
+            const auto next = resumed_at(wf, i);
+            if (!next) {
+                return std::nullopt;
+            }
+            i = *next;
+            continue;
+        }
         if (steps_[i] == slot::failed) {
-            const auto& f = wf.steps[i].failures.at(failure_);
+            const auto& f = *wf.failures_of(i).at(failure_);
             for (std::size_t n = 0; n < notified_.size(); ++n) {
                 if (notified_[n] == slot::pending) {
                     return awaited_step{i, f.notify[n], true, f.event};
                 }
             }
             return std::nullopt;
+        }
+        return std::nullopt;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::uint32_t> workflow_progress::resumed_at(const workflow& wf, std::uint32_t i) {
+    for (const auto& f : wf.steps.at(i).failures) {
+        if (f.resume) {
+            return *f.resume;
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<std::pair<std::uint32_t, std::string>>
+workflow_progress::entered_by(const workflow& wf, std::uint32_t step) const {
+    for (std::uint32_t i = 0; i < steps_.size(); ++i) {
+        if (steps_[i] == slot::done && wf.successor(i) == step) {
+            return std::pair{i, wf.steps[i].event};
+        }
+        if (steps_[i] == slot::resumed && resumed_at(wf, i) == step) {
+            for (const auto& f : wf.steps[i].failures) {
+                if (f.resume) {
+                    return std::pair{i, f.event};
+                }
+            }
         }
     }
     return std::nullopt;
@@ -172,12 +229,16 @@ bool workflow_progress::fits(const workflow& wf) const {
         return false;
     }
     for (std::size_t i = 0; i < steps_.size(); ++i) {
+        const auto index = static_cast<std::uint32_t>(i);
         if (steps_[i] == slot::notified) {
             return false;
         }
+        if (steps_[i] == slot::resumed && !resumed_at(wf, index)) {
+            return false;
+        }
         if (steps_[i] == slot::failed && unlisted_.empty() &&
-            (failure_ >= wf.steps[i].failures.size() ||
-             notified_.size() > wf.steps[i].failures[failure_].notify.size())) {
+            (failure_ >= wf.failures_of(index).size() ||
+             notified_.size() > wf.failures_of(index)[failure_]->notify.size())) {
             return false; // records() and awaited() name the failure's services by these
         }
     }
@@ -208,7 +269,7 @@ void workflow_progress::msgpack_unpack(const msgpack::object& o) {
     auto slots = [](const std::vector<std::uint8_t>& codes) {
         std::vector<slot> out;
         for (const auto c : codes) {
-            if (c > static_cast<std::uint8_t>(slot::notified)) {
+            if (c > static_cast<std::uint8_t>(slot::resumed)) {
                 throw msgpack::type_error();
             }
             out.push_back(static_cast<slot>(c));

@@ -113,6 +113,10 @@ public:
     /// Returns: what the workflow waits for next (the first step not done, or the first service
     /// not yet told of a failure), or nullopt once it has ended.
     std::optional<awaited_step> awaited(const workflow& wf) const;
+    /// Returns: the step done (or the loop's round failed) that led to step `step`, and the
+    /// event it announced: what starts `step` again when it is re-driven; nullopt if none has.
+    std::optional<std::pair<std::uint32_t, std::string>> entered_by(const workflow& wf,
+                                                                    std::uint32_t step) const;
     /// The owner ended the workflow itself, in `terminal`, before the steps said so (a service
     /// refused its command, a step stuck past its retries, say): status() says so from now on,
     /// whatever records come later.
@@ -136,7 +140,10 @@ public:
     }
 
 private:
-    enum class slot : std::uint8_t { pending, done, failed, notified };
+    /// resumed: the step failed in a round of a loop, and the next round went on.
+    enum class slot : std::uint8_t { pending, done, failed, notified, resumed };
+    /// Returns: the step a failed round of the loop at step `i` goes back to.
+    static std::optional<std::uint32_t> resumed_at(const workflow& wf, std::uint32_t i);
     /// steps, notified, failure, unlisted, ended_as, undelivered (none or one record)
     using image_type =
         std::tuple<std::vector<std::uint8_t>, std::vector<std::uint8_t>, std::uint64_t, std::string,
@@ -145,7 +152,7 @@ private:
 
     std::vector<slot> steps_;    ///< per step
     std::vector<slot> notified_; ///< per service told of the failure
-    std::size_t failure_ = 0;    ///< index of the failure of the failed step
+    std::size_t failure_ = 0;    ///< index of the failure of the failed step (failures_of)
     std::string unlisted_;       ///< the outcome of a failure the model does not list
     std::string ended_as_;       ///< set by end_as()
     /// A message of the workflow that could not be sent; null on the healthy path, which so

@@ -17,12 +17,16 @@ namespace choreo {
 class workflow_module;
 
 /// An outcome other than success: it ends the workflow in `terminal` after the services in
-/// `notify` (in that order) have been told through `event`.
+/// `notify` (in that order) have been told through `event`; or, in a loop that has rounds left,
+/// it goes back to an earlier step (`resume`).
 struct failure {
     std::string outcome;  ///< what the domain service returns, e.g. "card_declined"
     std::string event;    ///< the event announcing it, e.g. "payment_declined"
     std::string terminal; ///< terminal state of the workflow, e.g. "payment_rejected"
     std::vector<std::string> notify;
+    /// Set in a loop's rounds but the last (see repeat()): the step the workflow goes on at, the
+    /// first step of the next round, instead of ending; `terminal` and `notify` are then unused.
+    std::optional<std::uint32_t> resume{};
 };
 
 /// How long a node that owns the workflow state waits for a step by default.
@@ -38,6 +42,19 @@ struct step {
     /// step (or a notice of its failure) to act, from when it drove it, before it marks the
     /// workflow stuck and re-drives the step. Choreography without an owner has no use for it.
     std::chrono::milliseconds deadline = default_step_deadline;
+    /// The step the workflow goes on to on success; unset: the one that follows. Set by
+    /// repeat() on the last step of a loop's round, to leave the loop past its later rounds.
+    std::optional<std::uint32_t> next{};
+    /// An event from outside the chain this step waits for besides the step before it (the
+    /// expert's app reporting back, say): the step runs once both have come, in either order.
+    /// Empty: it runs when the step before it is done.
+    std::string awaits{};
+    /// The step is optional: its failures end the workflow in a terminal state that is no
+    /// failure of the workflow (a survey not sent: the ticket still closes).
+    bool optional = false;
+    /// The round of its loop this step belongs to (1 outside loops, and in a loop's first
+    /// round): a status shows the step's index, and the model says which round that is.
+    std::uint32_t round = 1;
 };
 
 /// Step statuses as they appear in step_record.status and stamp_entry.status.
@@ -52,6 +69,13 @@ inline constexpr std::string_view retired = "retired";
 /// The message that was to start this step (or tell this service of a failure) was never sent:
 /// its detail names the sender, the peer and the reason (see progress.hpp).
 inline constexpr std::string_view send_failed = "send_failed";
+/// The step was reached and waits for the event from outside the chain it awaits
+/// (step::awaits); its outcome is that event's name.
+inline constexpr std::string_view waiting = "waiting";
+/// Markers a service keeps, and shows, of the events from outside the chain it heard: the
+/// awaited event came (its name in outcome), or an interrupt did (its event in outcome).
+inline constexpr std::string_view signalled = "signalled";
+inline constexpr std::string_view interrupted = "interrupted";
 } // namespace step_status
 
 /// Overall states besides the terminal ones.
@@ -78,11 +102,30 @@ struct workflow {
     /// How often an owner of the workflow state re-drives a step past its deadline (resends
     /// its command) before it ends the workflow "failed" and tells the client.
     std::uint32_t retries = default_step_retries;
+    /// Events that enter from outside the chain at any step (a customer's cancel): the client
+    /// sends the command named by `outcome` (e.g. "cancel_ticket"); the step the workflow is at
+    /// then fails with `event`, which ends the workflow in `terminal` once `notify` are told.
+    /// Steps not run by then are not run. `resume` is unused.
+    std::vector<failure> interrupts{};
 
     /// Returns: every service taking part, steps first, then notified services, no repeats.
     std::vector<std::string> services() const;
-    /// Returns: the failure of step `index` announced by `event`, or nullptr.
+    /// Returns: the services that run a step, in step order, no repeats.
+    std::vector<std::string> step_services() const;
+    /// Returns: the failure of step `index` announced by `event` (one of the step's, or an
+    /// interrupt, which every step may end in), or nullptr.
     const failure* find_failure(std::uint32_t index, std::string_view event) const;
+    /// Returns: the failures step `index` may end in: its own, then the interrupts.
+    std::vector<const failure*> failures_of(std::uint32_t index) const;
+    /// Returns: the interrupt a client starts with command `command`, or nullptr.
+    const failure* interrupt_by(std::string_view command) const;
+    /// Returns: whether some step awaits the outside event `event` (step::awaits).
+    bool awaited_from_outside(std::string_view event) const;
+    /// Returns: the step that follows step `index` on success; steps.size() past the last.
+    std::uint32_t successor(std::uint32_t index) const;
+    /// Returns: whether `terminal` is a successful end: "completed", or the end an optional
+    /// step's failure leads to.
+    bool successful(std::string_view terminal) const;
     /// Returns: every terminal state this workflow can end in, "completed" first.
     std::vector<std::string> terminals() const;
     /// Returns: a bound on the messages one node sends for one workflow under any pattern
@@ -97,6 +140,17 @@ struct workflow {
     /// step done, a failure nobody is told of, the last notice, a message never sent), or "".
     std::string ends_in(const msg::step_record& record) const;
 };
+
+/// Returns: `wf` with the loop over steps [first, last] unrolled into `rounds` >= 1 rounds: a
+/// failure of step `last` announced by `event` goes back to step `first` (the next round's copy
+/// of it) while rounds remain, and ends the workflow as the failure says in the last round. Each
+/// round's copy of a step has the step's service, events, deadline and other failures, and its
+/// round (step::round); a round's last step leaves the loop on success. Steps after the loop
+/// move by (rounds - 1) * (last - first + 1). The same service runs the same step of the model
+/// again in a later round under another index, which keeps a step idempotent by its index.
+/// Throws: std::invalid_argument if the steps or the failure are not in `wf`, or rounds is 0.
+workflow repeat(workflow wf, std::uint32_t first, std::uint32_t last, std::string_view event,
+                std::uint32_t rounds);
 
 /// Builds the status of a workflow from the step records that services report.
 /// `silent` names services that were asked but did not answer: their steps show as unknown.

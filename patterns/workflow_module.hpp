@@ -22,6 +22,14 @@ struct planned_workflow {
     msg::value details;            ///< the business payload placed with it
     std::string expected_terminal; ///< e.g. "completed", "payment_rejected"
     std::string scenario;          ///< the scenario that made it, e.g. "back_order"
+    /// Events from outside the chain (step::awaits) whoever drives the workflow sends right
+    /// after placing it: the outcome does not depend on whether they come before the step
+    /// that awaits them is reached or after.
+    std::vector<std::string> outside_events{};
+    /// An interrupt's command (workflow::interrupts) the driver sends once the workflow waits
+    /// at its first step that awaits an outside event (empty: none). Sent then, it ends the
+    /// workflow at that step under every pattern.
+    std::string interrupt{};
 };
 
 /// Workflows placed, each with the id it was given.

@@ -6,6 +6,7 @@
 #include "stateless/stateless.hpp"
 #include "workflows/chain/chain.hpp"
 #include "workflows/order/order.hpp"
+#include "workflows/ticket/ticket.hpp"
 
 namespace choreo {
 
@@ -26,6 +27,7 @@ const workflow_registry& builtin_workflows() {
         workflow_registry r;
         r.add(order::make_module());
         r.add(chain::make_module());
+        r.add(ticket::make_module());
         return r;
     }();
     return instance;

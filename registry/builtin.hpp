@@ -10,7 +10,7 @@ namespace choreo {
 /// orchestration (the baseline) last.
 const registry& builtin_patterns();
 
-/// Returns: the registry of every built-in workflow module (order, chain).
+/// Returns: the registry of every built-in workflow module (order, chain, ticket).
 const workflow_registry& builtin_workflows();
 
 } // namespace choreo

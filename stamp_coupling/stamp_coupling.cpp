@@ -82,6 +82,29 @@ private:
             pass_on(id, in.msg.env.hop, e->event.reply_to, e->stamp, r.value());
             return {};
         }
+        if (const auto* e = msg::get_if<msg::workflow_event>(&in.msg.payload)) {
+            // An event from outside the chain, sent by a client (no stamp on it): it goes on
+            // with the stamp this service kept of the step that waited for it, if one did.
+            const auto& wf = ctx_.flow();
+            if (wf.interrupt_by(e->event) == nullptr && !wf.awaited_from_outside(e->event)) {
+                return errc::unexpected_message; // between services, events carry the stamp
+            }
+            auto r = react_to_event(wf, ctx_.domain(), id, *e);
+            if (!r) {
+                return r.error();
+            }
+            if (!r.value().acted()) {
+                // Remembered by the domain service; no stamp to write yet. This service's part
+                // is done for now.
+                ctx_.finished(id);
+                return {};
+            }
+            const auto* kept = latest_.find(id);
+            pass_on(id, in.msg.env.hop, e->reply_to,
+                    kept ? *kept : stamp{id, std::string(workflow_state::in_progress), 0, {}, {}},
+                    r.value());
+            return {};
+        }
         if (const auto* ask = msg::get_if<stamp_request>(&in.msg.payload)) {
             const auto* kept = latest_.find(ask->workflow_id);
             stamp_reply reply{ctx_.name(), kept != nullptr, {}};

@@ -291,7 +291,8 @@ TEST(workflow_registry, refuses_every_other_name_as_unknown_workflow) {
                              "chain:0:0",
                              "chain:1025:0",
                              "chain:8:99999999999999999999999",
-                             "ticket"}) {
+                             "tickets",
+                             "ticket:3"}) {
         EXPECT_EQ(builtin_workflows().find(name).error(), std::error_code(errc::unknown_workflow))
             << "'" << name << "'";
     }
@@ -305,19 +306,21 @@ TEST(workflow_registry, finds_modules_by_family_name_only) {
     EXPECT_EQ(order->name(), "order");
     EXPECT_EQ(chain->name(), "chain");
     EXPECT_EQ(builtin_workflows().module("chain:8"), nullptr);
-    EXPECT_EQ(builtin_workflows().module("ticket"), nullptr);
+    ASSERT_NE(builtin_workflows().module("ticket"), nullptr);
+    EXPECT_EQ(builtin_workflows().module("ticket")->name(), "ticket");
     EXPECT_EQ(builtin_workflows().module(""), nullptr);
 }
 
 TEST(workflow_registry, usages_say_how_each_module_names_its_workflows) {
     const auto usages = builtin_workflows().usages();
-    ASSERT_EQ(usages.size(), 2U); // order, chain
+    ASSERT_EQ(usages.size(), 3U); // order, chain, ticket
     EXPECT_EQ(usages[0], builtin_workflows().module("order")->usage());
     EXPECT_EQ(usages[0], "order");
     EXPECT_EQ(usages[1], builtin_workflows().module("chain")->usage());
     EXPECT_NE(usages[1].find("chain:N"), std::string::npos) << usages[1];
     EXPECT_NE(usages[1].find("chain:N:K"), std::string::npos) << usages[1];
     EXPECT_NE(usages[1].find(std::to_string(chain::max_length)), std::string::npos) << usages[1];
+    EXPECT_EQ(usages[2], "ticket");
 }
 
 TEST(workflow_registry, a_registry_knows_only_the_modules_added_to_it) {
