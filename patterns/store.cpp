@@ -266,6 +266,7 @@ void store::begin() {
     }
     run(st_->begin);
     open_ = true;
+    changes_at_begin_ = db_->getTotalChanges();
 }
 
 void store::commit() {
@@ -279,7 +280,9 @@ void store::commit() {
         throw;
     }
     open_ = false;
-    ++commits_;
+    if (db_->getTotalChanges() != changes_at_begin_) {
+        ++commits_; // an empty transaction wrote nothing: not counted, as it is not synced
+    }
 }
 
 void store::rollback() noexcept {

@@ -43,7 +43,7 @@ public:
 };
 
 struct store_counters {
-    std::uint64_t commits{};       ///< transactions committed
+    std::uint64_t commits{};       ///< transactions committed that changed a row
     std::uint64_t rows_written{};  ///< rows inserted, replaced or deleted
     std::uint64_t outbox{};        ///< messages in the outbox now
     std::uint64_t applied_ids{};   ///< message ids in the inbox now
@@ -121,7 +121,9 @@ public:
 
     /// Counts the rows of each table: a scan, for an operator's look, not for every batch.
     store_counters counters() const;
-    /// Transactions committed and rows written so far (no read of the database).
+    /// Transactions committed that changed a row (one that changed none writes, and syncs,
+    /// nothing: a duplicate's inbox insert ignored, say) and rows written so far (no read of the
+    /// database).
     std::uint64_t commits() const noexcept { return commits_; }
     std::uint64_t rows_written() const noexcept { return rows_written_; }
     /// The database's files synced to the disk so far (xSync calls, counted by
@@ -140,6 +142,7 @@ private:
     struct statements;
     std::unique_ptr<statements> st_;
     bool open_ = false;
+    int changes_at_begin_ = 0; ///< the connection's total changes when the transaction began
     std::uint64_t commits_ = 0;
     std::uint64_t rows_written_ = 0;
     std::uint64_t applied_seq_ = 0;

@@ -196,6 +196,24 @@ TEST_F(store_dir, every_commit_is_synced_once_when_it_must_survive_a_machine_cra
     EXPECT_EQ(s.commits(), 21U);
 }
 
+// A transaction that changes no row (a duplicate's inbox insert, ignored) writes nothing and
+// syncs nothing: it is not counted as a commit either, so that synced commits and syncs agree.
+TEST_F(store_dir, a_transaction_that_changes_nothing_is_neither_synced_nor_counted) {
+    store s(dir_, payment_, store_sync::machine_crash);
+    s.begin();
+    EXPECT_TRUE(s.mark_applied("client", 7));
+    s.commit();
+    EXPECT_EQ(s.commits(), 1U);
+    const auto syncs = s.syncs();
+    s.begin();
+    EXPECT_FALSE(s.mark_applied("client", 7)); // applied already
+    s.commit();
+    EXPECT_EQ(s.commits(), 1U);
+    EXPECT_EQ(s.syncs(), syncs);
+    EXPECT_EQ(syncs_of_commits(s, 3), 3U);
+    EXPECT_EQ(s.commits(), 4U);
+}
+
 // synchronous=NORMAL in WAL mode: a commit writes the WAL and syncs nothing; only a checkpoint
 // would (none comes before 1,000 pages of WAL).
 TEST_F(store_dir, no_commit_is_synced_when_it_must_survive_only_a_process_crash) {
