@@ -25,6 +25,7 @@
 #include "demo/fault_run.hpp"
 #include "demo/spawn.hpp"
 #include "patterns/deployment.hpp"
+#include "patterns/drive.hpp"
 #include "patterns/remote_deployment.hpp"
 #include "patterns/workflow_module.hpp"
 #include "registry/builtin.hpp"
@@ -130,14 +131,102 @@ std::size_t drive(deployment& d, std::size_t total, std::size_t inflight,
     return l->ended;
 }
 
+/// Sends the events from outside the chain that plans name, as a client of the workflow must
+/// (a ticket's expert report, a customer's cancel): the outside events at once, on the thread
+/// that placed the workflow; an interrupt from a thread of its own once the workflow waits for
+/// an outside event (its status asked every 2 ms, for at most `patience`), so that the client's
+/// io thread, which places the next workflow when one ends, never waits. Only a workflow that
+/// waits for its interrupt is queued, so the queue holds at most the workflows in flight.
+class outside_driver {
+public:
+    outside_driver(deployment& d, std::chrono::milliseconds patience)
+        : d_(d), patience_(patience) {}
+    outside_driver(const outside_driver&) = delete;
+    outside_driver& operator=(const outside_driver&) = delete;
+    ~outside_driver() {
+        {
+            std::lock_guard lock(m_);
+            stop_ = true;
+        }
+        wake_.notify_all();
+        if (worker_.joinable()) {
+            worker_.join();
+        }
+    }
+
+    /// Sends what `plan` names for the workflow just placed as `id`.
+    void placed(const std::string& id, const planned_workflow& plan) {
+        for (const auto& e : plan.outside_events) {
+            // A plan names only events of its model: nothing to refuse here.
+            static_cast<void>(d_.client().send_outside(id, e, plan.details));
+        }
+        if (plan.interrupt.empty()) {
+            return;
+        }
+        std::lock_guard lock(m_);
+        due_.push_back({id, plan.interrupt, plan.details});
+        if (!worker_.joinable()) {
+            worker_ = std::thread([this] { run(); });
+        }
+        wake_.notify_one();
+    }
+
+private:
+    struct pending {
+        std::string id, interrupt;
+        msg::value details;
+    };
+
+    void run() {
+        for (;;) {
+            pending next;
+            {
+                std::unique_lock lock(m_);
+                wake_.wait(lock, [&] { return stop_ || !due_.empty(); });
+                if (stop_) {
+                    return;
+                }
+                next = std::move(due_.front());
+                due_.pop_front();
+            }
+            const auto until = clock_type::now() + patience_;
+            while (!waits_for_outside(d_.flow(), d_.client().status(next.id).status) &&
+                   clock_type::now() < until && !stopping()) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            }
+            static_cast<void>(d_.client().send_outside(next.id, next.interrupt, next.details));
+        }
+    }
+
+    bool stopping() {
+        std::lock_guard lock(m_);
+        return stop_;
+    }
+
+    deployment& d_;
+    std::chrono::milliseconds patience_;
+    std::mutex m_;
+    std::condition_variable wake_;
+    std::deque<pending> due_;
+    bool stop_ = false;
+    std::thread worker_;
+};
+
 /// Keeps `inflight` workflows going until every plan has been placed and has ended, or none
 /// has ended for `stall`.
 /// Returns: the ids, in the order of `plans` (empty where a workflow was never placed).
 std::vector<std::string> drive(deployment& d, const std::vector<planned_workflow>& plans,
                                std::size_t inflight, std::chrono::seconds stall) {
     std::vector<std::string> ids(plans.size());
+    outside_driver outside(d, stall);
     drive(d, plans.size(), inflight, stall,
-          {[&](std::size_t i) { ids[i] = d.client().place(plans[i].details); }, {}, 0, {}});
+          {[&](std::size_t i) {
+               ids[i] = d.client().place(plans[i].details);
+               outside.placed(ids[i], plans[i]);
+           },
+           {},
+           0,
+           {}});
     return ids;
 }
 
@@ -674,10 +763,12 @@ soak_result run_soak(const soak_config& config) {
     constexpr std::size_t fold_every = 1'000;
     std::unordered_map<std::string, std::string> expected; // in flight: id -> terminal
 
+    outside_driver outside(*d, c.deadline);
     drive_hooks hooks;
     hooks.place = [&](std::size_t) {
         auto plan = generator->next();
         const auto id = d->client().place(plan.details);
+        outside.placed(id, plan);
         expected.emplace(id, plan.expected_terminal);
         unpredicted.emplace_back(id, std::move(plan));
         if (unpredicted.size() == fold_every) {

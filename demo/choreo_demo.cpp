@@ -12,6 +12,7 @@
 #include "demo/fault_run.hpp"
 #include "demo/faults.hpp"
 #include "demo/spawn.hpp"
+#include "demo/table_11_8.hpp"
 #include "demo/text.hpp"
 #include "demo/tour.hpp"
 #include "patterns/log.hpp"
@@ -248,6 +249,10 @@ int main(int argc, char** argv) {
             demo::print_comparison(std::cout, tours);
             if (!claims.empty()) {
                 demo::print_claims(std::cout, claims);
+            }
+            if (wf.name == "ticket") {
+                // The chapter's own case study: Table 11-8 and its ADR, from this run.
+                demo::print_table_11_8(std::cout, demo::measure_table_11_8(chosen, tours, o));
             }
             std::cout << "\nThe failure claims (recoverability, fault tolerance, stuck workflows, "
                          "status during an outage): choreo-demo --failure-claims\n";

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "patterns/drive.hpp"
 #include "registry/builtin.hpp"
 
 namespace choreo::demo {
@@ -69,7 +70,9 @@ status_shot mid_flight(deployment& d, const pattern& p, const tour_options& o,
     const auto& held = steps[held_step].service; // a domain service, never a pattern's own node
     d.hold(held);
     const auto plan = workload_of(d.flow(), happy_scenario(d.flow()), o.seed + 1000)->next();
-    const auto id = d.client().place(plan.details);
+    // Its plan's outside events (a ticket's expert report) are sent at once: it still waits in
+    // the held service.
+    const auto id = place_and_drive(d.client(), d.flow(), {plan}, o.deadline).ids.front();
     placed.emplace_back(id, plan);
     const auto until = std::chrono::steady_clock::now() + o.deadline;
     auto reached = [&](const status_answer& a) {
@@ -111,7 +114,7 @@ tour run_tour(deployment& d, const pattern& p, const tour_options& o) {
         tr.scenario = s;
         tr.details = module.describe(plan.details);
         tr.expected = plan.expected_terminal;
-        tr.workflow_id = d.client().place(plan.details);
+        tr.workflow_id = place_and_drive(d.client(), wf, {plan}, o.deadline).ids.front();
         placed.emplace_back(tr.workflow_id, plan);
         const auto out = await_end(d, tr.workflow_id, o.deadline);
         tr.terminal = out.terminal;
@@ -140,10 +143,8 @@ tour run_tour(deployment& d, const pattern& p, const tour_options& o) {
 
     // The batch: o.orders workflows of the chosen scenario, every outcome checked.
     const auto plans = workload_of(wf, t.scenario, o.seed)->take(o.orders);
-    std::vector<std::string> ids;
-    for (const auto& plan : plans) {
-        ids.push_back(d.client().place(plan.details));
-    }
+    // Placed with the outside events their plans name (none for order and chain:N).
+    const auto ids = place_and_drive(d.client(), wf, plans, o.deadline).ids;
     d.client().wait_for(ids, o.deadline);
     std::map<std::string, std::vector<std::string>> by_scenario;
     for (std::size_t i = 0; i < ids.size(); ++i) {
@@ -248,10 +249,7 @@ probe run_probe(const pattern& p, const std::string& workflow_name, bool every_b
             }
         }
     }
-    std::vector<std::string> ids;
-    for (const auto& plan : plans) {
-        ids.push_back(d.client().place(plan.details));
-    }
+    const auto ids = place_and_drive(d.client(), wf, plans, o.deadline).ids;
     if (!d.client().wait_for(ids, o.deadline)) {
         throw std::runtime_error(fmt::format("{} under {}: a workflow did not end within the "
                                              "deadline",

@@ -9,6 +9,7 @@
 
 #include "harness.hpp"
 #include "traffic_model.hpp"
+#include "workflows/ticket/ticket.hpp"
 
 namespace {
 
@@ -119,6 +120,43 @@ TEST(bench_smoke, every_pattern_and_scenario_reports_every_field_and_loses_nothi
             expect_completing_run_as_modelled(row);
         }
     }
+}
+
+// The ticket workflow: the bench sends the expert's report and the customer's cancel as the
+// plans say, every ticket ends as predicted, and a happy ticket's counts are the model's.
+TEST(bench_smoke, the_ticket_workflow_drives_its_outside_events_and_loses_nothing) {
+    const auto [code, out] =
+        run_command(bench + " --workflow ticket --workflows 20 --warmup 5 --queries 3 --inflight 4 "
+                            "--floor-messages 5000 --json 2>/dev/null");
+    ASSERT_EQ(code, 0) << out;
+    const auto wf = choreo::testing::workflow_named("ticket");
+    const auto scenarios = choreo::module_of(wf).scenarios(wf);
+    const auto rows = nlohmann::json::parse(out);
+    expect_complete(rows, choreo::builtin_patterns().all().size() * scenarios.size(), 20);
+    const auto happy = choreo::testing::walk_through(
+        wf, {}, nullptr, {std::string(choreo::ticket::expert_reported)});
+    const auto modelled = choreo::testing::modelled_patterns();
+    std::size_t checked = 0;
+    for (const auto& row : rows) {
+        const auto name = row["pattern"].get<std::string>();
+        if (row["scenario"] != "happy" ||
+            std::find(modelled.begin(), modelled.end(), name) == modelled.end()) {
+            continue;
+        }
+        SCOPED_TRACE(name);
+        const auto& p = choreo::testing::pattern_named(name);
+        const auto want = choreo::testing::expected_for(p, wf, happy);
+        EXPECT_EQ(row["inter_service_messages_per_workflow"].get<double>(),
+                  static_cast<double>(want.inter_service.size()));
+        std::size_t busiest = 0;
+        for (const auto& n : p.nodes(wf)) {
+            busiest = std::max(busiest, want.handled_by(n));
+        }
+        EXPECT_EQ(row["busiest_node_messages_per_workflow"].get<double>(),
+                  static_cast<double>(busiest));
+        ++checked;
+    }
+    EXPECT_EQ(checked, modelled.size());
 }
 
 TEST(bench_smoke, a_chain_sweep_over_separate_processes_reports_every_length) {

@@ -1,5 +1,5 @@
 // docs/PROTOCOL.md states the exact messages of every workflow and status query, for every
-// registered pattern and every scenario of the order workflow: check them.
+// registered pattern and every scenario of the order and ticket workflows: check them.
 #include "patterns/deployment.hpp"
 
 #include <algorithm>
@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "harness.hpp"
+#include "outside_events.hpp"
 #include "registry/builtin.hpp"
 
 namespace choreo {
@@ -21,7 +22,6 @@ namespace {
 
 using testing::ended_as_planned;
 using testing::options;
-using testing::place;
 
 using row = std::vector<std::string>;
 
@@ -68,10 +68,18 @@ std::string message_of(const traffic_record& r) {
     return r.from + " -> " + r.to + ": " + r.type;
 }
 
-/// The scenarios whose single workflow the tables document: every scenario of the order
-/// workflow's module but "mixed", which mixes them.
-std::vector<std::string> documented_scenarios() {
-    const auto wf = testing::workflow_named("order");
+/// The tables of each documented workflow: its counts and its messages.
+struct documented_workflow {
+    std::string name, counts, messages;
+};
+
+const documented_workflow order_tables{"order", "counts", "messages"};
+const documented_workflow ticket_tables{"ticket", "ticket-counts", "ticket-messages"};
+
+/// The scenarios whose single workflow the tables document: every scenario of the workflow's
+/// module but "mixed", which mixes them.
+std::vector<std::string> documented_scenarios(const std::string& workflow) {
+    const auto wf = testing::workflow_named(workflow);
     auto names = module_of(wf).scenarios(wf);
     std::erase(names, "mixed");
     return names;
@@ -103,14 +111,25 @@ struct observed {
     }
 };
 
-observed observe(const pattern& p, const std::string& scenario) {
-    local_deployment d(p, testing::workflow_named("order"), options(transport::inproc));
-    const auto b = place(d, scenario, 1);
+/// Places the scenario's first workflow (seed 42), sends the events from outside the chain its
+/// plan names (the ticket's: the expert's report, a cancel once it waits for it), and asks its
+/// status once it ended. The queries that waited for it to wait are left out.
+observed observe(const pattern& p, const std::string& workflow, const std::string& scenario) {
+    local_deployment d(p, testing::workflow_named(workflow), options(transport::inproc));
+    const auto b = testing::place_and_drive(d, scenario, 1, 42);
     EXPECT_TRUE(ended_as_planned(d, b));
     observed o;
+    std::uint64_t before = 0;
+    for (const auto& r : d.book().trace()) {
+        before = std::max(before, r.seq);
+    }
     const auto answer = d.client().status(b.ids[0]);
     for (const auto& r : d.book().trace_of(b.ids[0])) {
-        (r.query_id == 0 ? o.workflow : o.query).push_back(message_of(r));
+        if (r.query_id == 0) {
+            o.workflow.push_back(message_of(r));
+        } else if (r.seq > before) {
+            o.query.push_back(message_of(r));
+        }
     }
     o.traffic = *d.book().of_workflow(b.ids[0]);
     o.query_messages = answer.cost.messages;
@@ -120,13 +139,13 @@ observed observe(const pattern& p, const std::string& scenario) {
 
 /// Returns: the pattern a row names, or nullptr (after failing the test) if the row names an
 /// unknown pattern or scenario.
-const pattern* pattern_of(const row& r) {
-    const auto scenarios = documented_scenarios();
+const pattern* pattern_of(const row& r, const std::string& workflow) {
+    const auto scenarios = documented_scenarios(workflow);
     const auto* p = builtin_patterns().find(r[0]);
     if (p == nullptr) {
         ADD_FAILURE() << "no pattern '" << r[0] << "'";
     } else if (std::find(scenarios.begin(), scenarios.end(), r[1]) == scenarios.end()) {
-        ADD_FAILURE() << "no scenario '" << r[1] << "' of the order workflow";
+        ADD_FAILURE() << "no scenario '" << r[1] << "' of the " << workflow << " workflow";
         p = nullptr;
     }
     return p;
@@ -138,7 +157,8 @@ std::multiset<std::string> as_multiset(const std::vector<std::string>& v) {
 
 /// Checks that a table has exactly one row per registered pattern and documented scenario,
 /// and no other; a missing row is reported as the transport would fill it in.
-void expect_one_row_per_pattern_and_scenario(const std::string& table, std::size_t columns) {
+void expect_one_row_per_pattern_and_scenario(const std::string& table, std::size_t columns,
+                                             const documented_workflow& w) {
     const auto rows = documented_table(table);
     std::map<std::pair<std::string, std::string>, std::size_t> rows_of;
     for (const auto& r : rows) {
@@ -146,7 +166,7 @@ void expect_one_row_per_pattern_and_scenario(const std::string& table, std::size
         EXPECT_EQ(r.size(), columns) << table << ": " << r[0] << " " << r[1];
         ++rows_of[{r[0], r[1]}];
     }
-    const auto scenarios = documented_scenarios();
+    const auto scenarios = documented_scenarios(w.name);
     ASSERT_FALSE(scenarios.empty());
     std::size_t expected = 0;
     for (const auto& p : builtin_patterns().all()) {
@@ -155,10 +175,10 @@ void expect_one_row_per_pattern_and_scenario(const std::string& table, std::size
             ++expected;
             const auto it = rows_of.find({name, s});
             if (it == rows_of.end()) {
-                const auto o = observe(*p, s);
+                const auto o = observe(*p, w.name, s);
                 ADD_FAILURE() << "docs/PROTOCOL.md, table '" << table << "' has no row for " << name
                               << " " << s << "; the transport gives:\n"
-                              << (table == "counts" ? o.counts_row(name, s)
+                              << (table == w.counts ? o.counts_row(name, s)
                                                     : o.messages_row(name, s));
             } else {
                 EXPECT_EQ(it->second, 1U) << table << ": " << name << " " << s << " twice";
@@ -169,30 +189,22 @@ void expect_one_row_per_pattern_and_scenario(const std::string& table, std::size
         const auto& [p, s] = key;
         EXPECT_NE(builtin_patterns().find(p), nullptr) << table << ": no pattern '" << p << "'";
         EXPECT_TRUE(std::find(scenarios.begin(), scenarios.end(), s) != scenarios.end())
-            << table << ": no scenario '" << s << "' of the order workflow";
+            << table << ": no scenario '" << s << "' of the " << w.name << " workflow";
     }
     EXPECT_EQ(rows.size(), expected) << table;
 }
 
-TEST(protocol, the_counts_table_has_a_row_for_every_pattern_and_scenario) {
-    expect_one_row_per_pattern_and_scenario("counts", 6);
-}
-
-TEST(protocol, the_messages_table_has_a_row_for_every_pattern_and_scenario) {
-    expect_one_row_per_pattern_and_scenario("messages", 4);
-}
-
-TEST(protocol, documented_message_counts_match_the_transport) {
-    const auto rows = documented_table("counts");
-    ASSERT_FALSE(rows.empty()) << "no counts table in docs/PROTOCOL.md";
+void expect_counts_match_the_transport(const documented_workflow& w) {
+    const auto rows = documented_table(w.counts);
+    ASSERT_FALSE(rows.empty()) << "no " << w.counts << " table in docs/PROTOCOL.md";
     for (const auto& r : rows) {
         ASSERT_GE(r.size(), 6U);
         SCOPED_TRACE(r[0] + " " + r[1]);
-        const auto* p = pattern_of(r);
+        const auto* p = pattern_of(r, w.name);
         if (p == nullptr) {
             continue;
         }
-        const auto o = observe(*p, r[1]);
+        const auto o = observe(*p, w.name, r[1]);
         EXPECT_EQ(std::to_string(o.traffic.inter_service.messages), r[2]) << "inter-service";
         EXPECT_EQ(std::to_string(o.traffic.client.messages), r[3]) << "client";
         EXPECT_EQ(std::to_string(o.query_messages), r[4]) << "status query";
@@ -200,20 +212,52 @@ TEST(protocol, documented_message_counts_match_the_transport) {
     }
 }
 
-TEST(protocol, documented_messages_of_each_workflow_and_status_query_match_the_transport) {
-    const auto rows = documented_table("messages");
-    ASSERT_FALSE(rows.empty()) << "no messages table in docs/PROTOCOL.md";
+void expect_messages_match_the_transport(const documented_workflow& w) {
+    const auto rows = documented_table(w.messages);
+    ASSERT_FALSE(rows.empty()) << "no " << w.messages << " table in docs/PROTOCOL.md";
     for (const auto& r : rows) {
         ASSERT_GE(r.size(), 4U);
         SCOPED_TRACE(r[0] + " " + r[1]);
-        const auto* p = pattern_of(r);
+        const auto* p = pattern_of(r, w.name);
         if (p == nullptr) {
             continue;
         }
-        const auto o = observe(*p, r[1]);
+        const auto o = observe(*p, w.name, r[1]);
         EXPECT_EQ(as_multiset(o.workflow), message_list(r[2]));
         EXPECT_EQ(as_multiset(o.query), message_list(r[3]));
     }
+}
+
+TEST(protocol, the_counts_table_has_a_row_for_every_pattern_and_scenario) {
+    expect_one_row_per_pattern_and_scenario("counts", 6, order_tables);
+}
+
+TEST(protocol, the_messages_table_has_a_row_for_every_pattern_and_scenario) {
+    expect_one_row_per_pattern_and_scenario("messages", 4, order_tables);
+}
+
+TEST(protocol, documented_message_counts_match_the_transport) {
+    expect_counts_match_the_transport(order_tables);
+}
+
+TEST(protocol, documented_messages_of_each_workflow_and_status_query_match_the_transport) {
+    expect_messages_match_the_transport(order_tables);
+}
+
+TEST(protocol, the_ticket_counts_table_has_a_row_for_every_pattern_and_scenario) {
+    expect_one_row_per_pattern_and_scenario(ticket_tables.counts, 6, ticket_tables);
+}
+
+TEST(protocol, the_ticket_messages_table_has_a_row_for_every_pattern_and_scenario) {
+    expect_one_row_per_pattern_and_scenario(ticket_tables.messages, 4, ticket_tables);
+}
+
+TEST(protocol, documented_ticket_message_counts_match_the_transport) {
+    expect_counts_match_the_transport(ticket_tables);
+}
+
+TEST(protocol, documented_ticket_messages_of_each_workflow_and_status_query_match_the_transport) {
+    expect_messages_match_the_transport(ticket_tables);
 }
 
 } // namespace

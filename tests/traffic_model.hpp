@@ -105,27 +105,95 @@ inline std::vector<std::string> modelled_patterns() {
     return {"front_controller", "stateless", "stamp_coupling", "orchestration"};
 }
 
-/// Returns: what pattern `p` sends for one workflow of `wf` taking route `r`, placed by
-/// `client`. The chain of services the workflow visits is the steps run, then the services
-/// told of its failure:
+/// A way through a model with loops and events from outside the chain: the steps run, in the
+/// order they run (a loop's failed rounds included), and what the client sent from outside.
+struct walk {
+    std::vector<std::size_t> run;    ///< indices of the steps run, in order
+    const failure* failed = nullptr; ///< the failure that ends it; nullptr: it completed
+    /// The failure is an interrupt that came while the last step of `run` waited for the
+    /// event from outside the chain it awaits (step::awaits), which never came.
+    bool interrupted_waiting = false;
+    std::vector<std::string> outside{}; ///< outside events the client sent, each once
+
+    std::vector<std::string> told() const {
+        return failed != nullptr ? failed->notify : std::vector<std::string>{};
+    }
+};
+
+/// Returns: the walk of route `r` (steps 0 to r.last_step, nothing from outside).
+inline walk walk_of(const route& r) {
+    walk w;
+    for (std::size_t i = 0; i <= r.last_step; ++i) {
+        w.run.push_back(i);
+    }
+    w.failed = r.failed;
+    return w;
+}
+
+/// Returns: the walk of a workflow through `wf` whose step `i` ends with the failure announced
+/// by `failing[i]`, if listed, and succeeds otherwise: a failure with rounds left resumes at the
+/// next round (step::next and failure::resume), any other ends the workflow. With `interrupt`,
+/// the workflow is interrupted while it waits at the first step awaiting an outside event.
+/// `outside`: the outside events the client sends.
+/// Throws: std::invalid_argument if a listed failure is not one of its step's.
+inline walk walk_through(const workflow& wf, const std::map<std::size_t, std::string>& failing,
+                         const failure* interrupt = nullptr,
+                         std::vector<std::string> outside = {}) {
+    walk w;
+    w.outside = std::move(outside);
+    std::size_t i = 0;
+    while (i < wf.steps.size()) {
+        w.run.push_back(i);
+        if (interrupt != nullptr && !wf.steps[i].awaits.empty()) {
+            w.failed = interrupt;
+            w.interrupted_waiting = true;
+            break;
+        }
+        const auto f = failing.find(i);
+        if (f == failing.end()) {
+            i = wf.successor(static_cast<std::uint32_t>(i));
+            continue;
+        }
+        const failure* how = wf.find_failure(static_cast<std::uint32_t>(i), f->second);
+        if (how == nullptr) {
+            throw std::invalid_argument("step " + std::to_string(i) + " of " + wf.name +
+                                        " has no failure " + f->second);
+        }
+        if (!how->resume) {
+            w.failed = how;
+            break;
+        }
+        i = *how->resume;
+    }
+    return w;
+}
+
+/// Returns: what pattern `p` sends for one workflow of `wf` taking walk `w`, placed by
+/// `client`. The chain of services the workflow visits is the services of the steps run, then
+/// the services told of its failure:
 /// - stateless and stamp coupling: each visited service passes an event to the next; the last
 ///   one ends the workflow;
 /// - front controller: the same events, and every visited service but the controller (the
 ///   first service) reports its progress to the controller, which ends the workflow;
 /// - orchestration: the orchestrator (the pattern's entry) sends each visited service a command
-///   and hears its reply, then ends the workflow.
+///   and hears its reply, then ends the workflow. It commands a step awaiting an outside event
+///   only once that event came: a step interrupted while waiting is not visited.
+/// Each outside event goes from the client to the nodes the pattern sends it to.
 /// Throws: std::invalid_argument for a pattern this model does not know.
-inline expected_traffic expected_for(const pattern& p, const workflow& wf, const route& r,
+inline expected_traffic expected_for(const pattern& p, const workflow& wf, const walk& w,
                                      const std::string& client = "client") {
     std::vector<std::string> visited;
-    for (std::size_t i = 0; i <= r.last_step; ++i) {
+    for (const auto i : w.run) {
         visited.push_back(wf.steps.at(i).service);
-    }
-    for (const auto& s : r.told()) {
-        visited.push_back(s);
     }
     const std::string entry = p.entry(wf);
     const auto name = p.name();
+    if (name == "orchestration" && w.interrupted_waiting) {
+        visited.pop_back();
+    }
+    for (const auto& s : w.told()) {
+        visited.push_back(s);
+    }
     expected_traffic t;
     std::string ender;
     std::size_t end_hop = 0; // the hop count of workflow_ended
@@ -162,8 +230,19 @@ inline expected_traffic expected_for(const pattern& p, const workflow& wf, const
     }
     std::sort(t.inter_service.begin(), t.inter_service.end());
     t.client = {{client, entry}, {ender, client}};
+    for (const auto& e : w.outside) {
+        for (const auto& to : p.outside_event_targets(wf, e)) {
+            t.client.emplace_back(client, to);
+        }
+    }
     t.path_messages = end_hop + 2;
     return t;
+}
+
+/// Returns: what pattern `p` sends for one workflow of `wf` taking route `r` (see above).
+inline expected_traffic expected_for(const pattern& p, const workflow& wf, const route& r,
+                                     const std::string& client = "client") {
+    return expected_for(p, wf, walk_of(r), client);
 }
 
 } // namespace choreo::testing
