@@ -9,10 +9,13 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "demo/fault_run.hpp"
+#include "demo/faults.hpp"
 #include "patterns/clock.hpp"
 #include "patterns/deployment.hpp"
 #include "patterns/drive.hpp"
 #include "patterns/stuck.hpp"
+#include "patterns/workflow_module.hpp"
 #include "registry/builtin.hpp"
 #include "workflows/ticket/ticket.hpp"
 
@@ -158,6 +161,126 @@ void measure_control(const pattern& p, const workflow& model, const tour_options
                        told != e.end() && told->second == 1;
 }
 
+} // namespace
+
+table_11_8_column::lost_tickets measure_lost_tickets(const pattern& p, const workflow& model,
+                                                     const lost_tickets_options& o) {
+    table_11_8_column::lost_tickets r;
+    auto wf = model;
+    // A step that waits for a person (the expert's visit, reported from outside the chain)
+    // keeps the model's deadline: at a machine's pace it would be re-driven while the person
+    // is still at work. Every other step is due within o.step_deadline.
+    for (auto& st : wf.steps) {
+        if (st.awaits.empty()) {
+            st.deadline = o.step_deadline;
+        }
+    }
+    wf.retries = 1'000'000; // re-driven, never failed, while it is measured
+    r.step_deadline = o.step_deadline;
+    const auto parsed = parse_fault(fmt::format("drop:{}:seed={}", o.drop, o.seed));
+    if (!parsed.value) {
+        throw std::invalid_argument(parsed.error);
+    }
+    fault_plan plan;
+    plan.faults.push_back(*parsed.value);
+    r.fault = parsed.value->text();
+    deployment_options dopt;
+    dopt.via = transport::inproc;
+    // A dropped send is resent only after the spell: until then it is lost, as it is without
+    // acknowledgements; what finds it in time is the pattern's.
+    dopt.node.resend_initial = o.wait + o.wait;
+    dopt.node.resend_max = dopt.node.resend_initial;
+    local_deployment d(p, wf, plan.local_options(dopt, o.seed));
+    auto& c = d.client();
+    const auto owner_plan = p.plan_status_query(wf, "").ask;
+    const bool owner = owner_plan.size() == 1;
+    r.detector = owner ? owner_plan.front() : std::string();
+
+    auto generator = module_of(wf).make_workload(wf, "mixed", o.seed);
+    if (!generator) {
+        throw std::invalid_argument("no mixed scenario in " + wf.name);
+    }
+    const auto plans = generator.value()->take(o.tickets);
+    const auto ids = place_and_drive(c, wf, plans, o.step_deadline).ids;
+    r.placed = ids.size();
+    const auto until = std::chrono::steady_clock::now() + o.wait;
+    auto last_progress = std::chrono::steady_clock::now();
+    std::size_t ended = 0;
+    while (!c.wait_for(ids, std::chrono::milliseconds(100))) {
+        const auto now = std::chrono::steady_clock::now();
+        if (c.ended_count() != ended) {
+            ended = c.ended_count();
+            last_progress = now;
+        }
+        if (now >= until || now - last_progress >= o.quiet) {
+            break;
+        }
+    }
+
+    std::set<std::string> not_ended;
+    for (const auto& id : ids) {
+        const auto outcome = c.outcome(id);
+        r.ended += outcome ? 1 : 0;
+        const auto st = c.status(id).status;
+        if (outcome && st.redrives == 0) {
+            continue;
+        }
+        ++r.lost;
+        if (!outcome) {
+            ++r.not_ended;
+            not_ended.insert(id);
+        } else {
+            ++r.recovered;
+        }
+        // The owner clears its mark once the step it re-drove acted; its re-drives stay.
+        if (st.stuck_since_ns != 0 || st.redrives > 0) {
+            ++r.marked_by_owner;
+        } else if (!outcome) {
+            // Unmarked and not ended: it waits at a step with a person's deadline, or a
+            // pattern without an owner holds it.
+            for (std::size_t i = 0; i < st.steps.size() && i < wf.steps.size(); ++i) {
+                if (st.steps[i].status == step_status::pending) {
+                    r.at_person_step += wf.steps[i].awaits.empty() ? 0 : 1;
+                    break;
+                }
+            }
+        }
+    }
+    r.dropped = 0;
+    for (const auto& [node, n] : dropped_by_fault(d)) {
+        r.dropped += n.value_or(0);
+    }
+    stuck_query q;
+    q.older_than = o.step_deadline;
+    q.limit = o.tickets + 10;
+    const auto report = find_stuck(c, p, wf, q);
+    r.query_messages = report.messages;
+    r.query_nodes = report.asked.size();
+    for (const auto& w : report.workflows) {
+        if (not_ended.contains(w.workflow_id)) {
+            ++r.listed_by_query;
+            r.listed_age_ns.push_back(w.age_ns);
+        } else {
+            ++r.listed_not_lost;
+        }
+    }
+    return r;
+}
+
+namespace {
+
+/// Returns: "X ms" or "X..Y ms" over `ns`, "-" if empty.
+std::string ms_range(std::vector<std::int64_t> ns) {
+    if (ns.empty()) {
+        return "-";
+    }
+    std::sort(ns.begin(), ns.end());
+    const auto lo = static_cast<double>(ns.front()) / 1e6;
+    const auto hi = static_cast<double>(ns.back()) / 1e6;
+    return ns.front() == ns.back() ? fmt::format("{:.0f} ms", lo)
+                                   : fmt::format("{:.0f}..{:.0f} ms", lo, hi);
+}
+
 std::string yes_no(bool b) {
     return b ? "yes" : "NO";
 }
@@ -201,6 +324,9 @@ table_11_8 measure_table_11_8(const std::vector<const pattern*>& patterns,
             out.reassigned = std::move(path);
         }
         measure_control(*patterns[k], wf, o, c);
+        lost_tickets_options lo;
+        lo.seed = o.seed;
+        c.drops = measure_lost_tickets(*patterns[k], wf, lo);
         out.columns.push_back(std::move(c));
     }
     return out;
@@ -295,6 +421,38 @@ void print_table_11_8(std::ostream& out, const table_11_8& t) {
         return fmt::format("{}: {} msgs, {} nodes", yes_no(c.stuck_query_found),
                            c.stuck_query_messages, c.stuck_query_nodes);
     });
+    if (!t.columns.empty()) {
+        const auto& d0 = t.columns.front().drops;
+        out << fmt::format(
+            "(workflow control under drops: {} mixed tickets, --fault {}, a dropped "
+            "send not resent within the spell, step deadline {} ms but at a person's "
+            "step; lost: not ended, or ended only by the owner's re-drive)\n",
+            d0.placed, d0.fault, d0.step_deadline.count());
+    }
+    row("workflow control: tickets lost to drops", [](const table_11_8_column& c) {
+        return fmt::format("{} of {} ({} sends dropped)", c.drops.lost, c.drops.placed,
+                           c.drops.dropped);
+    });
+    row("  detected by the owner's step deadline", [](const table_11_8_column& c) {
+        return c.drops.detector.empty() ? fmt::format("no owner: 0 of {}", c.drops.lost)
+                                        : fmt::format("{} {} of {}", c.drops.detector,
+                                                      c.drops.marked_by_owner, c.drops.lost);
+    });
+    row("  lost on the way to a person's step", [](const table_11_8_column& c) {
+        return fmt::format("{} (the model's deadline)", c.drops.at_person_step);
+    });
+    row("  re-driven and ended / not ended", [](const table_11_8_column& c) {
+        return fmt::format("{} / {}", c.drops.recovered, c.drops.not_ended);
+    });
+    row("  a stuck query at the end lists", [](const table_11_8_column& c) {
+        return fmt::format("{} of {} not ended; {} msgs, {} nodes", c.drops.listed_by_query,
+                           c.drops.not_ended, c.drops.query_messages, c.drops.query_nodes);
+    });
+    row("  detected after", [](const table_11_8_column& c) {
+        return c.drops.detector.empty()
+                   ? fmt::format("when asked: {} old", ms_range(c.drops.listed_age_ns))
+                   : fmt::format("its step deadline, {} ms", c.drops.step_deadline.count());
+    });
     row("state query: mid-reassignment", [](const table_11_8_column& c) {
         const auto& q = c.mid_reassignment;
         return fmt::format("{} msgs {} B {} nodes, {}", q.messages, q.bytes, q.nodes,
@@ -349,8 +507,14 @@ void print_table_11_8(std::ostream& out, const table_11_8& t) {
         out << fmt::format(" ({} messages to {} nodes under stateless)", s->stuck_query_messages,
                            s->stuck_query_nodes);
     }
-    out << ". Favours " << (detect.empty() ? "none" : fmt::format("{}", fmt::join(detect, ", ")))
-        << ".\n";
+    std::vector<std::string> by_itself;
+    for (const auto& c : t.columns) {
+        by_itself.push_back(
+            fmt::format("{} {} of {}", c.pattern, c.drops.marked_by_owner, c.drops.lost));
+    }
+    out << ". Under drops, lost tickets detected without anyone asking: "
+        << fmt::format("{}", fmt::join(by_itself, ", ")) << ". Favours "
+        << (detect.empty() ? "none" : fmt::format("{}", fmt::join(detect, ", "))) << ".\n";
 
     std::vector<std::string> no_new_links, fewest_messages;
     std::size_t least_messages_total = 0;

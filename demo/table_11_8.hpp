@@ -2,6 +2,7 @@
 // ticket workflow under every pattern toured.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -28,6 +29,36 @@ struct table_11_8_column {
     std::uint64_t stuck_query_messages{};
     std::size_t stuck_query_nodes{};
     bool completed_once{}; ///< released, it completed, its customer told once
+
+    /// Workflow control under a seeded drop fault: a spell of mixed tickets (see
+    /// measure_lost_tickets).
+    struct lost_tickets {
+        std::string fault; ///< canonical, e.g. "drop:0.02:seed=7"
+        std::chrono::milliseconds step_deadline{};
+        std::size_t placed{};
+        std::size_t ended{};
+        std::uint64_t dropped{}; ///< inter-service sends the fault dropped, every node's
+        /// Tickets whose progress a drop stopped: not ended by the end of the spell, or ended
+        /// only because their owner re-drove a step (redrives > 0).
+        std::size_t lost{};
+        std::size_t not_ended{}; ///< of the lost, still not ended at the end
+        /// Of the lost, marked stuck by the owner's step deadline (marked, or re-driven: a
+        /// re-drive follows the mark).
+        std::size_t marked_by_owner{};
+        std::size_t recovered{};       ///< of the lost, ended after the owner re-drove them
+        std::size_t listed_by_query{}; ///< of the lost not ended, listed by the stuck query
+        std::size_t listed_not_lost{}; ///< listed by the stuck query, yet ended
+        std::string detector;          ///< the owner's name, or "" (no owner)
+        /// Of the lost, unmarked and not ended, waiting at a step that waits for a person
+        /// (the model's deadline, longer than the spell).
+        std::size_t at_person_step{};
+        /// Per ticket listed by the stuck query: its age when the query asked (the loss to the
+        /// query: someone has to ask).
+        std::vector<std::int64_t> listed_age_ns;
+        std::uint64_t query_messages{}; ///< the one stuck query made at the end of the spell
+        std::size_t query_nodes{};
+    };
+    lost_tickets drops;
 
     // State query: "where is ticket T now".
     struct query {
@@ -65,9 +96,31 @@ struct table_11_8 {
     reassigned_path reassigned;             ///< under the first pattern toured
 };
 
+/// Sizes of the workflow-control spell.
+struct lost_tickets_options {
+    std::size_t tickets = 40; ///< of the module's "mixed" scenario
+    double drop = 0.02;       ///< every node drops each inter-service send so
+    std::uint64_t seed = 7;   ///< the drop's seed and the generator's
+    std::chrono::milliseconds step_deadline{300};
+    /// The spell ends once every ticket ended, or none ended for this long (the owner re-drives
+    /// a step every step deadline, and a re-drive may be dropped again), or at `wait`.
+    std::chrono::milliseconds quiet{1'500};
+    std::chrono::milliseconds wait{20'000};
+};
+
+/// Workflow control: places o.tickets mixed tickets on a one-process deployment of `p` whose
+/// nodes drop each inter-service send with probability o.drop (--fault drop:P:seed=S) and do
+/// not resend it within the spell (a dropped message stays lost), every step's deadline
+/// o.step_deadline and the owner re-driving a late step until it is done. At the end of the
+/// spell, reads each ticket's status and asks one stuck query (older than the step deadline).
+/// Throws: std::runtime_error if the deployment cannot be made.
+table_11_8_column::lost_tickets measure_lost_tickets(const pattern& p, const workflow& model,
+                                                     const lost_tickets_options& o);
+
 /// Measures Table 11-8 for each of `tours` (the ticket workflow's): error handling and
 /// scalability from the tours, state query and workflow control from small runs of one ticket
-/// per pattern in this process.
+/// per pattern in this process, and workflow control under drops from measure_lost_tickets
+/// (its default sizes, the tours' seed).
 /// Throws: std::invalid_argument if the tours are not of the ticket workflow;
 /// std::runtime_error if a ticket never ends.
 table_11_8 measure_table_11_8(const std::vector<const pattern*>& patterns,

@@ -42,6 +42,10 @@ TEST(ticket_tour, table_11_8_has_a_measured_column_per_pattern_and_judges_the_ad
         EXPECT_TRUE(c.stuck_query_found);
         EXPECT_EQ(c.stuck_query_messages, owner ? 2U : 2 * 2 * wf.services().size());
         EXPECT_TRUE(c.completed_once);
+        // Under drops: the owner detects every lost ticket by itself, nobody else any.
+        EXPECT_GT(c.drops.lost, 0U);
+        EXPECT_EQ(c.drops.marked_by_owner > 0, owner);
+        EXPECT_EQ(c.drops.listed_by_query, c.drops.not_ended);
         // State query: right, at one node's or every service's cost.
         const std::size_t nodes = owner ? 1 : wf.services().size();
         for (const auto* q : {&c.mid_reassignment, &c.after_cancel}) {
@@ -71,8 +75,9 @@ TEST(ticket_tour, table_11_8_has_a_measured_column_per_pattern_and_judges_the_ad
     demo::print_table_11_8(out, t);
     const auto text = out.str();
     EXPECT_NE(text.find("s3 -->|\"expert_unavailable: round 2\"| s1"), std::string::npos) << text;
-    for (const auto* row : {"workflow control", "state query", "error handling", "scalability",
-                            "1. Tracking lost", "2. Error handling", "3. Ticket status"}) {
+    for (const auto* row :
+         {"workflow control", "tickets lost to drops", "state query", "error handling",
+          "scalability", "1. Tracking lost", "2. Error handling", "3. Ticket status"}) {
         EXPECT_NE(text.find(row), std::string::npos) << row;
     }
     EXPECT_EQ(text.find("WRONG"), std::string::npos) << text;
