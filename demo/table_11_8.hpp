@@ -104,7 +104,7 @@ struct lost_tickets_options {
     std::chrono::milliseconds step_deadline{300};
     /// The spell ends once every ticket ended, or none ended for this long (the owner re-drives
     /// a step every step deadline, and a re-drive may be dropped again), or at `wait`.
-    std::chrono::milliseconds quiet{1'500};
+    std::chrono::milliseconds quiet{1'000};
     std::chrono::milliseconds wait{20'000};
 };
 

@@ -344,7 +344,7 @@ TEST_P(ticket_claims, workflow_control_a_lost_step_is_detected_by_its_owner_only
 TEST_P(ticket_claims, workflow_control_under_drops_only_an_owner_detects_lost_tickets_by_itself) {
     demo::lost_tickets_options o;
     o.step_deadline = scaled(300ms);
-    o.quiet = scaled(1'500ms);
+    o.quiet = scaled(1'000ms);
     o.wait = deadline;
     const auto r = demo::measure_lost_tickets(pattern_, ticket_, o);
     const bool owner = has_owner(pattern_, ticket_);
