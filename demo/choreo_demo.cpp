@@ -1,6 +1,7 @@
 // choreo-demo: runs the state-management patterns on the same seeded workflows and shows what
 // flows.
 #include <iostream>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -243,24 +244,40 @@ int main(int argc, char** argv) {
         }
         const auto measured = demo::measure_for_claims(chosen, o);
         const auto claims = demo::judge_claims(tours, measured);
+        std::optional<demo::table_11_8> table;
+        if (wf.name == "ticket") {
+            // The chapter's own case study: Table 11-8 and its ADR, from this run.
+            demo::lost_tickets_options control;
+            control.seed = o.seed;
+            control.node_binary = demo::sibling_binary("choreo-node");
+            table = demo::measure_table_11_8(chosen, tours, o, control);
+        }
         if (json) {
-            std::cout << demo::to_json(tours, claims, measured, o).dump(2) << "\n";
+            auto j = demo::to_json(tours, claims, measured, o);
+            if (table) {
+                j["table_11_8"] = demo::to_json(*table);
+            }
+            std::cout << j.dump(2) << "\n";
         } else {
             demo::print_comparison(std::cout, tours);
             if (!claims.empty()) {
                 demo::print_claims(std::cout, claims);
             }
-            if (wf.name == "ticket") {
-                // The chapter's own case study: Table 11-8 and its ADR, from this run.
-                demo::print_table_11_8(std::cout, demo::measure_table_11_8(chosen, tours, o));
+            if (table) {
+                demo::print_table_11_8(std::cout, *table);
             }
             std::cout << "\nThe failure claims (recoverability, fault tolerance, stuck workflows, "
                          "status during an outage): choreo-demo --failure-claims\n";
         }
         if (!report_dir.empty()) {
-            const auto files = demo::write_report(report_dir, tours, claims, measured, o);
-            (json ? std::cerr : std::cout) << "\nreport written: " << files.front().string()
-                                           << " (+" << files.size() - 1 << " diagram files)\n";
+            auto files = demo::write_report(report_dir, tours, claims, measured, o);
+            if (table) {
+                files.push_back(demo::write_table_11_8(report_dir, *table));
+            }
+            const std::size_t diagrams = files.size() - 1 - (table ? 1 : 0);
+            (json ? std::cerr : std::cout)
+                << "\nreport written: " << files.front().string() << " (+" << diagrams
+                << (table ? " diagram files, table_11_8.md)\n" : " diagram files)\n");
         }
         bool healthy = true;
         for (const auto& t : tours) {

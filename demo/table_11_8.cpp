@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <map>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -9,10 +11,15 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "demo/fault_run.hpp"
+#include "demo/faults.hpp"
+#include "demo/spawn.hpp"
 #include "patterns/clock.hpp"
 #include "patterns/deployment.hpp"
 #include "patterns/drive.hpp"
+#include "patterns/remote_deployment.hpp"
 #include "patterns/stuck.hpp"
+#include "patterns/workflow_module.hpp"
 #include "registry/builtin.hpp"
 #include "workflows/ticket/ticket.hpp"
 
@@ -110,62 +117,217 @@ reassigned_path measure_state_query(const pattern& p, const workflow& wf, const 
     return path;
 }
 
-/// Workflow control: notification holds the ticket's third step past its deadline.
-void measure_control(const pattern& p, const workflow& model, const tour_options& o,
-                     table_11_8_column& c) {
-    auto wf = model;
-    const auto step_deadline = 200ms;
-    wf.set_step_deadlines(step_deadline);
-    wf.retries = 1'000'000; // re-driven, never failed, while it is measured
-    deployment_options dopt;
-    dopt.via = transport::inproc;
-    local_deployment d(p, wf, dopt);
-    d.hold("notification");
-    const auto details = msg::value::of(fixed_at_once);
-    const auto placed_at = now_ns();
-    const auto id = d.client().place(details);
-    static_cast<void>(d.client().send_outside(id, std::string(ticket::expert_reported), details));
-    const bool owner = p.plan_status_query(wf, id).ask.size() == 1;
-    // An owner marks it stuck by itself; nobody else can: then wait until it is three step
-    // deadlines old, long enough for an owner to have marked it, and look.
-    const auto st = await_status(
-        d, id,
-        [&](const msg::workflow_status& s) {
-            return owner ? s.state == workflow_state::stuck
-                         : s.last_at_ns != 0 &&
-                               now_ns() - s.last_at_ns >=
-                                   3 * std::chrono::nanoseconds(step_deadline).count();
-        },
-        o.deadline, "was marked stuck by its owner");
-    c.step_deadline_ms = static_cast<double>(step_deadline.count());
-    if (st.state == workflow_state::stuck) {
-        c.detected_by = p.entry(wf);
-        c.detected_after_ms = static_cast<double>(st.stuck_since_ns - placed_at) / 1e6;
-        c.redrives = st.redrives;
+} // namespace
+
+namespace {
+
+/// The spell: waits until every ticket ended, none ended for o.quiet, or o.wait passed.
+void await_spell(client& c, const std::vector<std::string>& ids, const lost_tickets_options& o) {
+    const auto until = std::chrono::steady_clock::now() + o.wait;
+    auto last_progress = std::chrono::steady_clock::now();
+    std::size_t ended = c.ended_count();
+    while (!c.wait_for(ids, std::chrono::milliseconds(100))) {
+        const auto now = std::chrono::steady_clock::now();
+        if (c.ended_count() != ended) {
+            ended = c.ended_count();
+            last_progress = now;
+        }
+        if (now >= until || now - last_progress >= o.quiet) {
+            return;
+        }
     }
-    stuck_query q;
-    q.older_than = step_deadline;
-    const auto report = find_stuck(d.client(), p, wf, q);
-    c.stuck_query_found =
-        report.workflows.size() == 1 && report.workflows.front().workflow_id == id;
-    c.stuck_query_messages = report.messages;
-    c.stuck_query_nodes = report.asked.size();
-    d.release("notification");
-    await_end(d, id, o.deadline);
-    const auto e = d.effects();
-    const auto told = e.find("sms:c002:expert_on_the_way");
-    c.completed_once = d.client().outcome(id)->terminal == workflow_state::completed &&
-                       told != e.end() && told->second == 1;
 }
 
-std::string yes_no(bool b) {
-    return b ? "yes" : "NO";
+std::vector<planned_workflow> mixed(const workflow& wf, const lost_tickets_options& o) {
+    auto generator = module_of(wf).make_workload(wf, "mixed", o.seed);
+    if (!generator) {
+        throw std::invalid_argument("no mixed scenario in " + wf.name);
+    }
+    return generator.value()->take(o.tickets);
+}
+
+/// The stuck query at the end of a spell: which of the lost not ended it lists, at what cost.
+void ask_stuck(client& c, const pattern& p, const workflow& wf, const lost_tickets_options& o,
+               const std::set<std::string>& not_ended, lost_tickets& r) {
+    stuck_query q;
+    q.older_than = o.step_deadline;
+    q.limit = o.tickets + 10;
+    q.timeout = o.query_timeout;
+    const auto report = find_stuck(c, p, wf, q);
+    r.query_messages = report.messages;
+    r.query_nodes = report.asked.size();
+    r.query_silent = report.silent;
+    for (const auto& w : report.workflows) {
+        if (not_ended.contains(w.workflow_id)) {
+            ++r.listed;
+            r.listed_age_ns.push_back(w.age_ns);
+        } else {
+            ++r.listed_not_lost;
+        }
+    }
+}
+
+} // namespace
+
+lost_tickets measure_lost_tickets(const pattern& p, const workflow& model,
+                                  const lost_tickets_options& o) {
+    lost_tickets r;
+    auto wf = model;
+    wf.set_step_deadlines(o.step_deadline);
+    wf.retries = 1'000'000; // re-driven, never failed, while it is measured
+    r.step_deadline = o.step_deadline;
+    r.retries = wf.retries;
+    const auto parsed = parse_fault(fmt::format("drop:{}:seed={}", o.drop, o.seed));
+    if (!parsed.value) {
+        throw std::invalid_argument(parsed.error);
+    }
+    fault_plan plan;
+    plan.faults.push_back(*parsed.value);
+    r.fault = parsed.value->text();
+    deployment_options dopt;
+    dopt.via = transport::inproc;
+    // A dropped send is resent only after the spell: until then it is lost, as it is without
+    // acknowledgements; what finds it in time is the pattern's.
+    dopt.node.resend_initial = o.wait + o.wait;
+    dopt.node.resend_max = dopt.node.resend_initial;
+    local_deployment d(p, wf, plan.local_options(dopt, o.seed));
+    auto& c = d.client();
+    const auto owner_plan = p.plan_status_query(wf, "").ask;
+    r.detector = owner_plan.size() == 1 ? owner_plan.front() : std::string();
+
+    const auto plans = mixed(wf, o);
+    // A cancel goes once its ticket waits for the expert, or within half a step deadline: a
+    // ticket left waiting for its customer past the deadline would be re-driven, lost or not.
+    const auto ids = place_and_drive(c, wf, plans, o.step_deadline / 2).ids;
+    r.placed = ids.size();
+    await_spell(c, ids, o);
+
+    // Per ticket: its first send dropped, its owner's first re-drive (the node's incidents).
+    std::map<std::string, std::int64_t> first_drop, first_redrive;
+    for (const auto& n : d.nodes()) {
+        for (const auto& i : d.incidents(n)) {
+            auto& first = i.what == incident_dropped ? first_drop : first_redrive;
+            const auto [it, fresh] = first.try_emplace(i.workflow_id, i.at_ns);
+            if (!fresh) {
+                it->second = std::min(it->second, i.at_ns);
+            }
+        }
+        r.dropped += d.counters(n).dropped_by_fault;
+    }
+    std::set<std::string> not_ended;
+    for (const auto& id : ids) {
+        const auto outcome = c.outcome(id);
+        r.ended += outcome ? 1 : 0;
+        const bool hit = first_drop.contains(id);
+        const auto redrive = first_redrive.find(id);
+        const bool redriven = redrive != first_redrive.end();
+        if (!hit || (outcome && !redriven)) {
+            r.false_alarms += redriven ? 1 : 0;
+            continue; // not lost: no drop stopped it
+        }
+        ++r.lost;
+        if (redriven) {
+            ++r.detected;
+            r.detected_after_ns.push_back(
+                std::max<std::int64_t>(0, redrive->second - first_drop.at(id)));
+        }
+        if (!outcome) {
+            ++r.not_ended;
+            not_ended.insert(id);
+        } else if (outcome->terminal == workflow_state::failed) {
+            ++r.ended_failed;
+        } else {
+            ++r.recovered;
+        }
+    }
+    ask_stuck(c, p, wf, o, not_ended, r);
+    return r;
+}
+
+lost_tickets measure_killed_tickets(const pattern& p, const workflow& model,
+                                    const lost_tickets_options& o) {
+    lost_tickets r;
+    auto wf = model;
+    wf.set_step_deadlines(o.step_deadline);
+    r.step_deadline = o.step_deadline;
+    r.retries = o.retries;
+    const auto parsed = parse_fault(fmt::format("kill:{}@{}", o.victim, o.kill_after));
+    if (!parsed.value) {
+        throw std::invalid_argument(parsed.error);
+    }
+    fault_plan plan;
+    plan.faults.push_back(*parsed.value);
+    r.fault = parsed.value->text();
+    spawned_services children(
+        o.node_binary, p, wf, transport::tcp, {"client"}, {}, default_retain_finished,
+        {"--in-memory", "--step-deadline", fmt::format("{}ms", o.step_deadline.count()),
+         "--step-retries", std::to_string(o.retries)},
+        plan, o.seed);
+    remote_options ro;
+    ro.query_timeout = o.query_timeout;
+    remote_deployment d(p, wf, children.where(), ro);
+    children.share(d.where());
+    if (const auto silent = d.wait_ready(o.wait); !silent.empty()) {
+        throw std::runtime_error(fmt::format("no answer from {}", fmt::join(silent, ", ")));
+    }
+    auto& c = d.client();
+    const auto owner_plan = p.plan_status_query(wf, "").ask;
+    r.detector = owner_plan.size() == 1 ? owner_plan.front() : std::string();
+
+    const auto plans = mixed(wf, o);
+    // A cancel goes once its ticket waits for the expert, or within half a step deadline: a
+    // ticket left waiting for its customer past the deadline would be re-driven, lost or not.
+    const auto ids = place_and_drive(c, wf, plans, o.step_deadline / 2).ids;
+    r.placed = ids.size();
+    await_spell(c, ids, o);
+
+    std::set<std::string> not_ended;
+    for (const auto& id : ids) {
+        const auto outcome = c.outcome(id);
+        r.ended += outcome ? 1 : 0;
+        // Only an owner marks a ticket stuck: without one, no status is read (every service is
+        // asked, the victim too, and it never answers).
+        const auto st = r.detector.empty() ? msg::workflow_status{} : c.status(id).status;
+        const bool marked = st.stuck_since_ns != 0;
+        if (outcome && outcome->terminal != workflow_state::failed) {
+            r.false_alarms += marked ? 1 : 0;
+            continue; // it ended by itself
+        }
+        ++r.lost;
+        if (marked) {
+            ++r.detected;
+            r.detected_after_ns.push_back(
+                st.last_at_ns != 0 ? std::max<std::int64_t>(0, st.stuck_since_ns - st.last_at_ns)
+                                   : 0);
+        }
+        if (!outcome) {
+            ++r.not_ended;
+            not_ended.insert(id);
+        } else {
+            ++r.ended_failed;
+        }
+    }
+    ask_stuck(c, p, wf, o, not_ended, r);
+    return r;
+}
+
+namespace {
+
+/// Returns: "p50 / max ms" over `ns`, "-" if empty.
+std::string ms_p50_max(std::vector<std::int64_t> ns) {
+    if (ns.empty()) {
+        return "-";
+    }
+    std::sort(ns.begin(), ns.end());
+    return fmt::format("{:.0f} / {:.0f} ms", static_cast<double>(ns[(ns.size() - 1) / 2]) / 1e6,
+                       static_cast<double>(ns.back()) / 1e6);
 }
 
 } // namespace
 
 table_11_8 measure_table_11_8(const std::vector<const pattern*>& patterns,
-                              const std::vector<tour>& tours, const tour_options& o) {
+                              const std::vector<tour>& tours, const tour_options& o,
+                              const lost_tickets_options& control) {
     if (tours.empty() || tours.front().workflow != "ticket") {
         throw std::invalid_argument("Table 11-8 is measured on the ticket workflow's tours");
     }
@@ -200,7 +362,10 @@ table_11_8 measure_table_11_8(const std::vector<const pattern*>& patterns,
         if (k == 0) {
             out.reassigned = std::move(path);
         }
-        measure_control(*patterns[k], wf, o, c);
+        c.drops = measure_lost_tickets(*patterns[k], wf, control);
+        if (!control.node_binary.empty()) {
+            c.kill = measure_killed_tickets(*patterns[k], wf, control);
+        }
         out.columns.push_back(std::move(c));
     }
     return out;
@@ -268,10 +433,13 @@ const table_11_8_column* column_of(const table_11_8& t, const std::string& patte
 
 } // namespace
 
-void print_table_11_8(std::ostream& out, const table_11_8& t) {
+void print_table_11_8(std::ostream& out, const table_11_8& t, bool diagram) {
     const auto wf = builtin_workflows().find("ticket").value();
-    out << "\n== A reassigned ticket (its status after it ended): the loop back to assignment ==\n"
-        << loop_diagram(wf, t.reassigned);
+    if (diagram) {
+        out << "\n== A reassigned ticket (its status after it ended): the loop back to "
+               "assignment ==\n"
+            << loop_diagram(wf, t.reassigned);
+    }
 
     out << "\n== Table 11-8, measured: one ticket per figure unless said ==\n";
     auto row = [&](const std::string& criterion, auto cell) {
@@ -282,19 +450,55 @@ void print_table_11_8(std::ostream& out, const table_11_8& t) {
         out << "\n";
     };
     row("criterion", [](const table_11_8_column& c) { return c.pattern; });
-    row("workflow control: lost step", [](const table_11_8_column& c) {
-        return c.detected_by.empty()
-                   ? std::string("nobody detects it")
-                   : fmt::format("{} after {:.0f} ms", c.detected_by, c.detected_after_ms);
-    });
-    row("  (1 ticket lost, step deadline)", [](const table_11_8_column& c) {
-        return fmt::format("{} of 1 detected; {:.0f} ms", c.detected_by.empty() ? 0 : 1,
-                           c.step_deadline_ms);
-    });
-    row("  stuck query finds it", [](const table_11_8_column& c) {
-        return fmt::format("{}: {} msgs, {} nodes", yes_no(c.stuck_query_found),
-                           c.stuck_query_messages, c.stuck_query_nodes);
-    });
+    for (const auto f : {&table_11_8_column::drops, &table_11_8_column::kill}) {
+        if (t.columns.empty() || (t.columns.front().*f).fault.empty()) {
+            continue;
+        }
+        const auto& f0 = t.columns.front().*f;
+        row(fmt::format("workflow control: --fault {}", f0.fault), [&](const table_11_8_column& c) {
+            const auto& r = c.*f;
+            return f == &table_11_8_column::drops ? fmt::format("{} of {} lost ({} sends dropped)",
+                                                                r.lost, r.placed, r.dropped)
+                                                  : fmt::format("{} of {} lost", r.lost, r.placed);
+        });
+        row("  detected by itself (owner's deadline)", [&](const table_11_8_column& c) {
+            const auto& r = c.*f;
+            return r.detector.empty()
+                       ? fmt::format("nobody: 0 of {}", r.lost)
+                       : fmt::format("{} of {}{}", r.detected, r.lost,
+                                     r.false_alarms == 0
+                                         ? std::string()
+                                         : fmt::format(", {} false", r.false_alarms));
+        });
+        row("  how long after the loss, p50 / max",
+            [&](const table_11_8_column& c) { return ms_p50_max((c.*f).detected_after_ns); });
+        row("  then: recovered / failed / not ended", [&](const table_11_8_column& c) {
+            const auto& r = c.*f;
+            return fmt::format("{} / {} / {}", r.recovered, r.ended_failed, r.not_ended);
+        });
+        row("  stuck query at the end lists", [&](const table_11_8_column& c) {
+            const auto& r = c.*f;
+            return fmt::format(
+                "{} of {}{}, {} msgs {} nodes{}", r.listed, r.not_ended,
+                r.listed_not_lost == 0 ? std::string()
+                                       : fmt::format(" +{} ended", r.listed_not_lost),
+                r.query_messages, r.query_nodes,
+                r.query_silent.empty() ? std::string()
+                                       : fmt::format(" ({} silent)", r.query_silent.size()));
+        });
+    }
+    if (!t.columns.empty() && !t.columns.front().drops.fault.empty()) {
+        const auto& r = t.columns.front().drops;
+        out << fmt::format(
+            "(workflow control: {} mixed tickets per fault, every step due within {} ms. drop: in "
+            "one process, a dropped send not resent within the spell; lost: stopped by a drop "
+            "(not ended, or ended only after a re-drive); after: from its dropped send to the "
+            "owner's first re-drive. kill: one choreo-node per node, the victim never "
+            "restarted, an owner fails a ticket after {} re-drives; after: from the last step the "
+            "owner saw act to its stuck mark. +N ended: listed too, though they ended at the "
+            "silent victim)\n",
+            r.placed, r.step_deadline.count(), t.columns.front().kill.retries);
+    }
     row("state query: mid-reassignment", [](const table_11_8_column& c) {
         const auto& q = c.mid_reassignment;
         return fmt::format("{} msgs {} B {} nodes, {}", q.messages, q.bytes, q.nodes,
@@ -334,23 +538,27 @@ void print_table_11_8(std::ostream& out, const table_11_8& t) {
 
     // The ADR's three requirements, judged from the figures above.
     out << "\n== The ADR's requirements, judged from these figures ==\n";
-    std::vector<std::string> detect, right_cheap;
+    // An owner meets it if it found by itself every ticket each fault lost.
+    std::vector<std::string> detect, right_cheap, by_itself;
     for (const auto& c : t.columns) {
-        if (!c.detected_by.empty()) {
+        bool all = !c.drops.detector.empty();
+        std::vector<std::string> shares;
+        for (const auto* r : {&c.drops, &c.kill}) {
+            if (!r->fault.empty()) {
+                all = all && r->detected == r->lost && r->lost > 0;
+                shares.push_back(fmt::format("{} of {}", r->detected, r->lost));
+            }
+        }
+        by_itself.push_back(fmt::format("{} {}", c.pattern, fmt::join(shares, " and ")));
+        if (all) {
             detect.push_back(c.pattern);
         }
     }
-    out << "1. Tracking lost or mis-tracked tickets: "
-        << (detect.empty()
-                ? std::string("no pattern detects a lost step by itself")
-                : fmt::format("detected by the owner under {}", fmt::join(detect, " and ")))
-        << "; without an owner a stuck query finds it only when someone asks";
-    if (const auto* s = column_of(t, "stateless")) {
-        out << fmt::format(" ({} messages to {} nodes under stateless)", s->stuck_query_messages,
-                           s->stuck_query_nodes);
-    }
-    out << ". Favours " << (detect.empty() ? "none" : fmt::format("{}", fmt::join(detect, ", ")))
-        << ".\n";
+    out << "1. Tracking lost or mis-tracked tickets: lost tickets found without anyone asking: "
+        << fmt::format("{}", fmt::join(by_itself, ", "))
+        << "; without an owner only a stuck query asking every service lists them, when someone "
+           "asks. Favours "
+        << (detect.empty() ? "none" : fmt::format("{}", fmt::join(detect, ", "))) << ".\n";
 
     std::vector<std::string> no_new_links, fewest_messages;
     std::size_t least_messages_total = 0;
@@ -429,6 +637,86 @@ void print_table_11_8(std::ostream& out, const table_11_8& t) {
         << (two.empty() ? std::string("") : fmt::format("; {} meets two", fmt::join(two, ", ")))
         << ". Choreography without an owner is the cheapest in "
            "messages and the least concentrated.\n";
+}
+
+namespace {
+
+nlohmann::json lost_json(const lost_tickets& r) {
+    if (r.fault.empty()) {
+        return nullptr;
+    }
+    return {{"fault", r.fault},
+            {"step_deadline_ms", r.step_deadline.count()},
+            {"retries", r.retries},
+            {"placed", r.placed},
+            {"ended", r.ended},
+            {"dropped", r.dropped},
+            {"lost", r.lost},
+            {"detector", r.detector},
+            {"detected", r.detected},
+            {"detected_after_ns", r.detected_after_ns},
+            {"false_alarms", r.false_alarms},
+            {"recovered", r.recovered},
+            {"ended_failed", r.ended_failed},
+            {"not_ended", r.not_ended},
+            {"stuck_query",
+             {{"listed", r.listed},
+              {"listed_not_lost", r.listed_not_lost},
+              {"listed_age_ns", r.listed_age_ns},
+              {"messages", r.query_messages},
+              {"nodes", r.query_nodes},
+              {"silent", r.query_silent}}}};
+}
+
+nlohmann::json query_json(const table_11_8_column::query& q) {
+    return {{"messages", q.messages},
+            {"bytes", q.bytes},
+            {"nodes", q.nodes},
+            {"right", q.right},
+            {"state", q.state}};
+}
+
+} // namespace
+
+nlohmann::json to_json(const table_11_8& t) {
+    auto columns = nlohmann::json::array();
+    for (const auto& c : t.columns) {
+        nlohmann::json scenarios = nlohmann::json::object();
+        for (const auto& [name, cost] : c.scenarios) {
+            scenarios[name] = {{"messages", cost.messages},
+                               {"links", cost.links},
+                               {"nodes", cost.nodes},
+                               {"ended", c.ended.contains(name) ? c.ended.at(name) : ""}};
+        }
+        columns.push_back(
+            {{"pattern", c.pattern},
+             {"workflow_control", {{"drop", lost_json(c.drops)}, {"kill", lost_json(c.kill)}}},
+             {"state_query",
+              {{"mid_reassignment", query_json(c.mid_reassignment)},
+               {"after_cancel", query_json(c.after_cancel)}}},
+             {"error_handling",
+              {{"scenarios", scenarios}, {"links_added_by_errors", c.links_added_by_errors}}},
+             {"scalability",
+              {{"busiest_node", c.busiest_node},
+               {"busiest_messages_per_ticket", c.busiest_per_ticket},
+               {"messages_per_ticket", c.messages_per_ticket}}}});
+    }
+    return {{"columns", columns}};
+}
+
+std::filesystem::path write_table_11_8(const std::filesystem::path& dir, const table_11_8& t) {
+    const auto wf = builtin_workflows().find("ticket").value();
+    const auto path = dir / "table_11_8.md";
+    std::ofstream out(path);
+    out << "# Table 11-8 and the ADR, measured\n\nA reassigned ticket, from its status after it "
+           "ended: the loop back to assignment.\n\n"
+        << loop_diagram(wf, t.reassigned) << "\n```text";
+    print_table_11_8(out, t, false);
+    out << "```\n";
+    if (!out) {
+        throw std::runtime_error("cannot write " + path.string());
+    }
+    return path;
 }
 
 } // namespace choreo::demo

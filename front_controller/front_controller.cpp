@@ -251,6 +251,7 @@ private:
             a.notice
                 ? msg::workflow_event{wf.name, a.event, a.step, t.reply_to, t.details}
                 : msg::workflow_event{wf.name, cause->second, cause->first, t.reply_to, t.details};
+        ctx_.net().note({now_ns(), id, std::string(incident_redriven), a.service});
         const auto sent = ctx_.net().send(a.service, {id, t.hop + 1, 0, event});
         if (!sent) {
             static_cast<void>(take(id, t.hop, lost(a.service, event, sent.error().message())));

@@ -297,6 +297,7 @@ private:
                 }
                 const auto& a = *t->watch.awaited();
                 const auto details = t->details;
+                ctx_.net().note({now_ns(), id, std::string(incident_redriven), t->awaiting});
                 send_command(id, *t, t->awaiting, t->step,
                              a.notice
                                  ? msg::payload(tell_failure{wf.name, a.step, a.event, details})

@@ -174,6 +174,10 @@ node_counters local_deployment::counters(const std::string& node_name) {
     return unit_of(node_name).net().counters();
 }
 
+std::vector<incident> local_deployment::incidents(const std::string& node_name) {
+    return unit_of(node_name).net().incidents();
+}
+
 std::size_t local_deployment::workflow_state_bytes() {
     std::size_t total = 0;
     for (const auto& name : nodes()) {

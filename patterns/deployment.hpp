@@ -111,6 +111,8 @@ public:
     domain_effects effects() override;
     /// Returns: the counters of a node (a service or the client).
     node_counters counters(const std::string& node_name);
+    /// Returns: the incidents a node kept (node::incidents).
+    std::vector<incident> incidents(const std::string& node_name);
     std::uint64_t rejected() override;
     std::size_t workflow_state_bytes() override;
     std::size_t domain_bytes() override;

@@ -27,11 +27,13 @@ driven_workflows place_and_drive(client& c, const workflow& wf,
             static_cast<void>(c.send_outside(ids.back(), e, p.details));
         }
     }
+    // One deadline for all, from the last placed: a workflow that never waits holds up the
+    // others' interrupts until then at most.
+    const auto until = std::chrono::steady_clock::now() + timeout;
     for (std::size_t i = 0; i < plans.size(); ++i) {
         if (plans[i].interrupt.empty()) {
             continue;
         }
-        const auto until = std::chrono::steady_clock::now() + timeout;
         bool waiting = waits_for_outside(wf, c.status(ids[i]).status);
         while (!waiting && std::chrono::steady_clock::now() < until) {
             std::this_thread::sleep_for(std::chrono::milliseconds(5));

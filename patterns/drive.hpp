@@ -26,9 +26,10 @@ struct driven_workflows {
 
 /// Places every plan through `c`, sends each the outside events its plan names at once, and
 /// each whose plan names an interrupt that interrupt once its status shows it waiting for an
-/// outside event (waits_for_outside), asked every few milliseconds until `timeout` passes for
-/// it (then the interrupt is sent anyway, and the workflow ends as it will). Blocking: never on
-/// the client's io thread.
+/// outside event (waits_for_outside), asked every few milliseconds, in plan order. `timeout`
+/// runs from the last placement, for all of them: past it, each interrupt not sent yet goes at
+/// once, waiting or not (and the workflow ends as it will), so that workflows that never wait
+/// hold the others up no longer than that. Blocking: never on the client's io thread.
 driven_workflows place_and_drive(client& c, const workflow& wf,
                                  const std::vector<planned_workflow>& plans,
                                  std::chrono::milliseconds timeout);

@@ -1111,6 +1111,19 @@ bool node::dropped_by_fault(std::uint64_t query_id, bool client, const std::stri
     return true;
 }
 
+void node::note(incident i) {
+    std::lock_guard lock(incidents_mutex_);
+    if (incidents_.size() == max_incidents) {
+        incidents_.pop_front();
+    }
+    incidents_.push_back(std::move(i));
+}
+
+std::vector<incident> node::incidents() const {
+    std::lock_guard lock(incidents_mutex_);
+    return {incidents_.begin(), incidents_.end()};
+}
+
 result<std::size_t> node::transmit(watched& w, std::string_view routing_id, const std::string& to,
                                    outgoing out) {
     if (stopped_) {
@@ -1169,6 +1182,7 @@ result<std::size_t> node::transmit(watched& w, std::string_view routing_id, cons
 
 void node::hand_over(watched& w, outbound m, send_record r) {
     if (dropped_by_fault(r.query_id, r.client, r.workflow_id)) {
+        note({now_ns(), r.workflow_id, std::string(incident_dropped), std::string(r.to)});
         return; // lost on the way, as a network loses it: the sender cannot tell
     }
     if (ledger_.keeps_trace()) {

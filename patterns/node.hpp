@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
@@ -166,6 +167,19 @@ template <> struct std::is_error_code_enum<choreo::send_failure> : std::true_typ
 
 namespace choreo {
 
+/// Something that befell one workflow's messages at a node, kept for measurements (see
+/// node::incidents): a send the drop fault dropped (a first send: resends are counted only), or a
+/// step its owner re-drove past its deadline. What the transport did is in the ledger; these are
+/// what it never carried, and what an owner did because of it.
+struct incident {
+    std::int64_t at_ns{}; ///< wall clock (now_ns())
+    std::string workflow_id;
+    std::string what; ///< incident_dropped or incident_redriven
+    std::string to;   ///< the peer the send was for
+};
+inline constexpr std::string_view incident_dropped = "dropped by fault";
+inline constexpr std::string_view incident_redriven = "re-driven";
+
 /// A workflow message that was dropped after send() had accepted it (see node::on_send_failed).
 struct failed_send {
     std::string to; ///< the peer's name, or the routing id a reply was for
@@ -314,6 +328,12 @@ public:
     ledger& book() noexcept { return ledger_; }
     asio::io_context& io() noexcept { return io_; }
     node_counters counters() const;
+    /// Keeps `i` among the most recent max_incidents incidents. Call on the io thread.
+    void note(incident i);
+    /// Returns: the incidents kept, oldest first. Thread-safe.
+    std::vector<incident> incidents() const;
+    /// Incidents kept at most: the oldest go first.
+    static constexpr std::size_t max_incidents = 4096;
 
 private:
     struct watched;
@@ -516,7 +536,9 @@ private:
     std::atomic<std::uint64_t> duplicates_{0}, acks_sent_{0}, acks_received_{0}, acks_lost_{0},
         resent_{0}, unacked_{0}, applied_ids_{0}, store_commits_{0}, store_rows_{0}, held_count_{0},
         store_syncs_{0}, reconnects_{0}, dealers_renewed_{0};
-    std::uint64_t dealer_reads_{}; ///< messages of more than one frame read on DEALERs
+    std::uint64_t dealer_reads_{};       ///< messages of more than one frame read on DEALERs
+    mutable std::mutex incidents_mutex_; ///< written on the io thread, read anywhere
+    std::deque<incident> incidents_;
     std::array<std::atomic<std::uint64_t>, 16> rejected_by_{};
     std::array<std::atomic<std::uint64_t>, 16> send_failed_by_{};
 };

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "all_patterns.hpp"
+#include "demo/table_11_8.hpp"
 #include "harness.hpp"
 #include "patterns/clock.hpp"
 #include "patterns/deployment.hpp"
@@ -333,6 +334,54 @@ TEST_P(ticket_claims, workflow_control_a_lost_step_is_detected_by_its_owner_only
     const auto e = d.effects();
     EXPECT_EQ(e.at("sms:c002:expert_on_the_way"), 1) << "a re-driven step was decided again";
     EXPECT_EQ(e.at("tickets_completed"), 1);
+}
+
+// Tickets lost to a seeded drop, a dropped send not resent within the spell: an owner of the
+// state (front controller, orchestrator) finds every one by itself at its step deadline after
+// the drop, re-drives it and it ends as it would have; without an owner nobody finds any, every
+// one stays lost, and only a stuck query asking every service lists them: all, and nothing else.
+TEST_P(ticket_claims, workflow_control_under_drops_only_an_owner_detects_lost_tickets_by_itself) {
+    demo::lost_tickets_options o;
+    o.step_deadline = scaled(300ms);
+    o.quiet = scaled(1'000ms);
+    o.wait = deadline;
+    const auto r = demo::measure_lost_tickets(pattern_, ticket_, o);
+    const bool owner = has_owner(pattern_, ticket_);
+    EXPECT_EQ(r.fault, "drop:0.02:seed=7");
+    EXPECT_EQ(r.placed, o.tickets);
+    EXPECT_GT(r.dropped, 0U) << "the seeded drop dropped nothing: nothing was measured";
+    EXPECT_GT(r.lost, 0U);
+    EXPECT_LE(r.lost, r.dropped) << "a ticket is lost only to a drop";
+    ASSERT_EQ(r.detected_after_ns.size(), r.detected);
+    if (owner) {
+        EXPECT_EQ(r.detector, pattern_.entry(ticket_));
+        EXPECT_EQ(r.detected, r.lost) << "the owner finds every lost ticket by itself";
+        // At its step deadline after the owner last heard of it, which is about when the
+        // dropped send went (the owner's clock starts as it sends, or as the report of the step
+        // before comes): never much sooner than the deadline.
+        for (const auto ns : r.detected_after_ns) {
+            EXPECT_GE(ns, std::chrono::nanoseconds(o.step_deadline).count() / 2);
+        }
+        EXPECT_EQ(r.recovered, r.lost);
+        EXPECT_EQ(r.not_ended, 0U);
+        EXPECT_EQ(r.ended, r.placed);
+        EXPECT_EQ(r.query_nodes, 1U);
+        EXPECT_EQ(r.query_messages, 2U);
+    } else {
+        EXPECT_EQ(r.detector, "");
+        EXPECT_EQ(r.detected, 0U) << "nobody finds a lost ticket by itself";
+        EXPECT_EQ(r.false_alarms, 0U);
+        EXPECT_EQ(r.recovered, 0U);
+        EXPECT_EQ(r.not_ended, r.lost);
+        EXPECT_EQ(r.ended + r.lost, r.placed);
+        // Two rounds over every service: candidates, then each one's latest record of them.
+        EXPECT_EQ(r.query_nodes, ticket_.services().size());
+        EXPECT_EQ(r.query_messages, 2 * 2 * ticket_.services().size());
+    }
+    EXPECT_EQ(r.listed, r.not_ended) << "the stuck query lists every lost ticket not ended";
+    EXPECT_EQ(r.listed_not_lost, 0U);
+    ::testing::Test::RecordProperty("lost", static_cast<int>(r.lost));
+    ::testing::Test::RecordProperty("dropped", static_cast<int>(r.dropped));
 }
 
 // ---- Table 11-8, scalability -----------------------------------------------------------------

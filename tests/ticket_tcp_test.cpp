@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "all_patterns.hpp"
+#include "demo/table_11_8.hpp"
 #include "harness.hpp"
 #include "outside_events.hpp"
 
@@ -62,6 +63,53 @@ TEST_P(ticket_at_scale, choreo_ctl_places_mixed_tickets_and_every_one_ends_as_pr
     EXPECT_NE(out.find("placed 100 mixed ticket workflows"), std::string::npos) << out;
     EXPECT_NE(out.find("every workflow ended as predicted"), std::string::npos) << out;
     EXPECT_EQ(out.find("interrupted before"), std::string::npos) << out;
+}
+
+// Table 11-8's workflow control under --fault kill:notification@N, one choreo-node per node,
+// the victim never restarted: an owner marks every ticket the kill stopped stuck at its step
+// deadline after the step before acted, re-drives it and, the retries spent, ends it "failed"
+// and tells the client; without an owner nobody finds any, they never end, and only a stuck
+// query asking every service lists them (the victim silent).
+TEST_P(ticket_at_scale, workflow_control_a_killed_service_is_found_by_an_owner_only) {
+    demo::lost_tickets_options o;
+    o.node_binary = std::string(CHOREO_BIN_DIR) + "/choreo-node";
+    o.step_deadline = scaled(std::chrono::milliseconds(300));
+    o.quiet = scaled(std::chrono::milliseconds(1'000));
+    o.wait = deadline;
+    const auto r = demo::measure_killed_tickets(pattern_, ticket_, o);
+    const bool owner = has_owner(pattern_, ticket_);
+    EXPECT_EQ(r.fault, "kill:notification@45");
+    EXPECT_EQ(r.placed, o.tickets);
+    EXPECT_GT(r.lost, 0U) << "the kill stopped no ticket: nothing was measured";
+    ASSERT_EQ(r.detected_after_ns.size(), r.detected);
+    EXPECT_EQ(r.listed, r.not_ended);
+    EXPECT_EQ(r.recovered, 0U) << "nothing brings the victim back";
+    if (owner) {
+        EXPECT_EQ(r.detector, pattern_.entry(ticket_));
+        EXPECT_EQ(r.detected, r.lost);
+        for (const auto ns : r.detected_after_ns) {
+            EXPECT_GE(ns, std::chrono::nanoseconds(o.step_deadline).count());
+        }
+        EXPECT_EQ(r.ended_failed, r.lost) << "the retries spent, the owner fails it";
+        EXPECT_EQ(r.not_ended, 0U);
+        EXPECT_EQ(r.ended, r.placed);
+        EXPECT_EQ(r.query_nodes, 1U);
+        EXPECT_EQ(r.query_messages, 2U);
+        EXPECT_EQ(r.listed_not_lost, 0U);
+    } else {
+        EXPECT_EQ(r.detector, "");
+        EXPECT_EQ(r.detected, 0U);
+        // A ticket that ended at the victim (it told the client last: unassigned, escalated)
+        // still looks in progress to the services before it, and the victim does not answer:
+        // the query may list it too, never more of them than ended.
+        EXPECT_LE(r.listed_not_lost, r.ended);
+        EXPECT_EQ(r.ended_failed, 0U);
+        EXPECT_EQ(r.not_ended, r.lost);
+        EXPECT_EQ(r.ended + r.lost, r.placed);
+        EXPECT_EQ(r.query_nodes, ticket_.services().size());
+        EXPECT_EQ(r.query_silent, std::vector<std::string>{"notification"});
+    }
+    ::testing::Test::RecordProperty("lost", static_cast<int>(r.lost));
 }
 
 } // namespace

@@ -2,12 +2,15 @@
 // measured, and the ADR's requirements judged from it.
 #include "demo/table_11_8.hpp"
 
+#include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include <gtest/gtest.h>
 
 #include "all_patterns.hpp"
 #include "harness.hpp"
+#include "scratch.hpp"
 #include "traffic_model.hpp"
 
 namespace choreo::testing {
@@ -28,7 +31,12 @@ TEST(ticket_tour, table_11_8_has_a_measured_column_per_pattern_and_judges_the_ad
         tours.push_back(demo::run_tour(d, *chosen.back(), o));
         EXPECT_TRUE(tours.back().as_predicted()) << name;
     }
-    const auto t = demo::measure_table_11_8(chosen, tours, o);
+    demo::lost_tickets_options control; // drops only: the kill's run is ticket_at_scale's
+    control.seed = o.seed;
+    control.step_deadline = scaled(std::chrono::milliseconds(300));
+    control.quiet = scaled(std::chrono::milliseconds(1'000));
+    control.wait = deadline;
+    const auto t = demo::measure_table_11_8(chosen, tours, o, control);
     ASSERT_EQ(t.columns.size(), chosen.size());
     for (std::size_t k = 0; k < chosen.size(); ++k) {
         const auto& p = *chosen[k];
@@ -36,12 +44,20 @@ TEST(ticket_tour, table_11_8_has_a_measured_column_per_pattern_and_judges_the_ad
         SCOPED_TRACE(c.pattern);
         EXPECT_EQ(c.pattern, p.name());
         const bool owner = has_owner(p, wf);
-        // Workflow control: the owner detects the lost step; nobody else does.
-        EXPECT_EQ(c.detected_by, owner ? p.entry(wf) : std::string());
-        EXPECT_GE(c.detected_after_ms, owner ? c.step_deadline_ms : 0.0);
-        EXPECT_TRUE(c.stuck_query_found);
-        EXPECT_EQ(c.stuck_query_messages, owner ? 2U : 2 * 2 * wf.services().size());
-        EXPECT_TRUE(c.completed_once);
+        // Workflow control under drops: the owner finds every lost ticket by itself and
+        // recovers it; without an owner nobody does, and only the stuck query lists them.
+        const auto& r = c.drops;
+        EXPECT_EQ(r.fault, "drop:0.02:seed=42");
+        EXPECT_EQ(r.placed, control.tickets);
+        EXPECT_GT(r.lost, 0U);
+        EXPECT_EQ(r.detector, owner ? p.entry(wf) : std::string());
+        EXPECT_EQ(r.detected, owner ? r.lost : 0U);
+        EXPECT_EQ(r.detected_after_ns.size(), r.detected);
+        EXPECT_EQ(r.recovered, owner ? r.lost : 0U);
+        EXPECT_EQ(r.not_ended, owner ? 0U : r.lost);
+        EXPECT_EQ(r.listed, r.not_ended);
+        EXPECT_EQ(r.listed_not_lost, 0U);
+        EXPECT_TRUE(c.kill.fault.empty()) << "not measured without choreo-node";
         // State query: right, at one node's or every service's cost.
         const std::size_t nodes = owner ? 1 : wf.services().size();
         for (const auto* q : {&c.mid_reassignment, &c.after_cancel}) {
@@ -71,11 +87,38 @@ TEST(ticket_tour, table_11_8_has_a_measured_column_per_pattern_and_judges_the_ad
     demo::print_table_11_8(out, t);
     const auto text = out.str();
     EXPECT_NE(text.find("s3 -->|\"expert_unavailable: round 2\"| s1"), std::string::npos) << text;
-    for (const auto* row : {"workflow control", "state query", "error handling", "scalability",
-                            "1. Tracking lost", "2. Error handling", "3. Ticket status"}) {
+    for (const auto* row :
+         {"workflow control: --fault drop:0.02:seed=42", "state query", "error handling",
+          "scalability", "1. Tracking lost", "2. Error handling", "3. Ticket status"}) {
         EXPECT_NE(text.find(row), std::string::npos) << row;
     }
     EXPECT_EQ(text.find("WRONG"), std::string::npos) << text;
+
+    // --json and --report carry the same figures.
+    const auto j = demo::to_json(t);
+    ASSERT_EQ(j.at("columns").size(), t.columns.size());
+    for (std::size_t k = 0; k < t.columns.size(); ++k) {
+        const auto& c = t.columns[k];
+        const auto& jc = j.at("columns")[k];
+        EXPECT_EQ(jc.at("pattern"), c.pattern);
+        const auto& drop = jc.at("workflow_control").at("drop");
+        EXPECT_EQ(drop.at("fault"), c.drops.fault);
+        EXPECT_EQ(drop.at("lost"), c.drops.lost);
+        EXPECT_EQ(drop.at("detected"), c.drops.detected);
+        EXPECT_EQ(drop.at("detected_after_ns").size(), c.drops.detected_after_ns.size());
+        EXPECT_EQ(drop.at("stuck_query").at("messages"), c.drops.query_messages);
+        EXPECT_TRUE(jc.at("workflow_control").at("kill").is_null());
+        EXPECT_EQ(jc.at("state_query").at("after_cancel").at("bytes"), c.after_cancel.bytes);
+        EXPECT_EQ(jc.at("error_handling").at("scenarios").size(), c.scenarios.size());
+        EXPECT_EQ(jc.at("scalability").at("busiest_node"), c.busiest_node);
+    }
+    scratch dir("tour");
+    const auto file = demo::write_table_11_8(dir.path(), t);
+    std::ifstream in(file);
+    const std::string md((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(md.find("```mermaid"), std::string::npos);
+    EXPECT_NE(md.find("workflow control: --fault drop:0.02:seed=42"), std::string::npos) << md;
+    EXPECT_NE(md.find("3. Ticket status"), std::string::npos);
     EXPECT_NE(text.find("favour orchestration (busiest node 100%) on all three"), std::string::npos)
         << text;
 }
