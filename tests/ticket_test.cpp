@@ -398,6 +398,22 @@ TEST_P(ticket_under, a_cancel_sent_before_the_ticket_is_placed_cancels_it_at_ste
     EXPECT_EQ(d.rejected(), 0u);
 }
 
+// The expert's report sent before the ticket is placed: remembered as the cancel is, so that
+// the expert's step runs when the ticket gets there, and the ticket completes.
+TEST_P(ticket_under, an_expert_report_sent_before_the_ticket_is_placed_lets_it_complete) {
+    const trouble_ticket t{"c002", "network", "north"};
+    const auto details = msg::value::of(t);
+    local_deployment d(pattern_, ticket_, options(transport::inproc, false));
+    const std::string id = "reported-first";
+    ASSERT_FALSE(d.client().send_outside(id, std::string(ticket::expert_reported), details));
+    handled_everywhere(d, ticket::expert_reported, "");
+    d.client().place(id, details);
+    ASSERT_TRUE(d.client().wait_for({id}, deadline));
+    EXPECT_EQ(d.client().outcome(id)->terminal, "completed");
+    EXPECT_EQ(statuses(d.client().status(id).status.steps), steps_cancelled_at(ticket_, 12));
+    EXPECT_EQ(d.rejected(), 0u);
+}
+
 TEST_P(ticket_under, a_status_query_mid_reassignment_shows_the_failed_round_and_the_next) {
     local_deployment d(pattern_, ticket_, options(transport::inproc, false));
     const trouble_ticket t{"c003", "laptop", "south"}; // the first expert declines
