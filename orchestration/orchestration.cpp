@@ -21,6 +21,7 @@ class orchestrator final : public service_behaviour {
 public:
     explicit orchestrator(service_context& ctx)
         : ctx_(ctx), workflows_(ctx.retain_finished(), ctx.remember_retired()),
+          early_(ctx.retain_finished(), 0),
           deadlines_(ctx.net().io(),
                      [this](const std::string& id, auto now) { return on_deadline(id, now); }) {}
 
@@ -39,8 +40,19 @@ private:
         std::vector<std::string> outside;
         /// The step `step` waits for an event from outside before it is commanded.
         bool parked = false;
+        /// The command of an interrupt that came while a step was commanded (see
+        /// outside_event()): no step is commanded any more, the next one fails with it. Empty:
+        /// none came. (A snapshot written before it was kept has none.)
+        std::string interrupted{};
         MSGPACK_DEFINE_MAP(reply_to, details, progress, hop, ended, awaiting, step, watch, outside,
-                           parked)
+                           parked, interrupted)
+    };
+
+    /// Events from outside the chain that came for workflows not placed yet, in a snapshot:
+    /// (workflow id, events), the one that came longest ago first.
+    struct early_image {
+        std::vector<std::pair<std::string, std::vector<std::string>>> events;
+        MSGPACK_DEFINE_MAP(events)
     };
 
     std::error_code on_receive(const incoming& in) override {
@@ -64,11 +76,13 @@ private:
                                                                        {},
                                                                        false,
                                                                        {},
-                                                                       false});
+                                                                       false,
+                                                                       {}});
             if (!fresh) {
                 return errc::unexpected_message; // a reused workflow id starts nothing
             }
-            command(id, *t, wf.steps.front().service, 0, run_step{wf.name, 0, order->details});
+            take_early(id, *t);
+            start(id, *t, 0);
             return {};
         }
         if (const auto* done = msg::get_if<step_finished>(&in.msg.payload)) {
@@ -138,9 +152,15 @@ private:
         return errc::unexpected_message;
     }
 
-    /// An event from outside the chain, sent by the client: an interrupt fails the step the
-    /// workflow is at (unless it is failing already), and a step awaiting an outside event is
-    /// commanded once that event came. Steps not commanded by then are never run.
+    /// An event from outside the chain, sent by the client. A step awaiting an outside event is
+    /// commanded once that event came. An interrupt fails the first step not yet run at its
+    /// service when it comes there, as under choreography: a step waiting here for an outside
+    /// event (not commanded) fails at once; a step commanded already is left to its service,
+    /// to which the interrupt is passed on: the service runs the step if the command came there
+    /// first, or fails it with the interrupt's event if the interrupt did; and the step after
+    /// it is failed with that event instead of being commanded. A workflow failing already
+    /// ends as that failure says. An event for a workflow not placed yet is remembered (within
+    /// the retention, as a choreographed service remembers it) and acted on once it is placed.
     std::error_code outside_event(const std::string& id, const msg::workflow_event& e) {
         const auto& wf = ctx_.flow();
         const failure* cut = wf.interrupt_by(e.event);
@@ -149,7 +169,10 @@ private:
         }
         auto* t = workflows_.find(id);
         if (t == nullptr) {
-            return workflows_.retired(id) ? std::error_code() : errc::unknown_workflow;
+            if (!workflows_.retired(id)) {
+                remember_early(id, e.event);
+            }
+            return {};
         }
         if (t->ended) {
             return {}; // too late: it ended before the event came
@@ -164,22 +187,69 @@ private:
             return {};
         }
         const auto awaited = t->progress.awaited(wf);
-        if (!awaited || awaited->notice) {
-            return {}; // failing already: the workflow ends as that failure says
+        if (!awaited || awaited->notice || !t->interrupted.empty()) {
+            return {}; // failing already, or interrupted already: it ends as that says
         }
-        const msg::step_record r{wf.steps[awaited->step].service,  awaited->step,
-                                 std::string(step_status::failed), cut->event,
-                                 "interrupted by " + cut->outcome, now_ns()};
-        t->parked = false;
-        t->progress.apply(wf, r);
-        t->watch.acted(r);
-        next(id, *t, r);
+        t->interrupted = e.event;
+        if (t->parked) {
+            interrupt_at(id, *t, t->step); // not commanded: nobody else can have run it
+            return {};
+        }
+        // A passed-on interrupt that cannot be sent (or is dropped on the way) leaves the step
+        // to run at its service: the step after it fails here all the same.
+        static_cast<void>(ctx_.net().send(t->awaiting, {id, t->hop + 1, 0, e}));
         return {};
     }
 
-    /// Commands step `step`, or parks the workflow there until the outside event it awaits.
+    /// Remembers an event from outside for a workflow not placed yet.
+    void remember_early(const std::string& id, const std::string& event) {
+        auto& events = early_[id];
+        if (std::find(events.begin(), events.end(), event) == events.end()) {
+            events.push_back(event);
+        }
+        early_.finish(id); // kept among the last retain_finished(), as a domain service keeps
+    }
+
+    /// A workflow just placed takes in the events from outside that came for it before: an
+    /// interrupt fails its first step (as that step's service, having heard it, would), an
+    /// awaited event lets the step awaiting it be commanded when the workflow gets there.
+    void take_early(const std::string& id, tracked& t) {
+        auto* early = early_.find(id);
+        if (early == nullptr) {
+            return;
+        }
+        for (auto& event : *early) {
+            if (ctx_.flow().interrupt_by(event) != nullptr) {
+                t.interrupted = event;
+            } else {
+                t.outside.push_back(event);
+            }
+        }
+        // Left empty, it retires in its turn (a retention_map never erases out of turn).
+        std::vector<std::string>().swap(*early);
+    }
+
+    /// Fails step `step` with the workflow's interrupt, as the step's service would once it had
+    /// heard it, and goes on as that failure says.
+    void interrupt_at(const std::string& id, tracked& t, std::uint32_t step) {
+        const auto& wf = ctx_.flow();
+        const failure* cut = wf.interrupt_by(t.interrupted);
+        const msg::step_record r{wf.steps[step].service,           step,
+                                 std::string(step_status::failed), cut->event,
+                                 "interrupted by " + cut->outcome, now_ns()};
+        t.parked = false;
+        t.progress.apply(wf, r);
+        t.watch.acted(r);
+        next(id, t, r);
+    }
+
+    /// Commands step `step`, or parks the workflow there until the outside event it awaits; an
+    /// interrupted workflow fails the step instead.
     void start(const std::string& id, tracked& t, std::uint32_t step) {
         const auto& wf = ctx_.flow();
+        if (!t.interrupted.empty()) {
+            return interrupt_at(id, t, step);
+        }
         const auto& awaits = wf.steps[step].awaits;
         t.parked = !awaits.empty() &&
                    std::find(t.outside.begin(), t.outside.end(), awaits) == t.outside.end();
@@ -261,8 +331,9 @@ private:
     /// had failed at once, if the workflow still waits for that service.
     void on_send_failed(const failed_send& f) override {
         auto* t = workflows_.find(f.what.env.workflow_id);
-        if (t == nullptr || t->ended || f.to != t->awaiting) {
-            return;
+        if (t == nullptr || t->ended || f.to != t->awaiting ||
+            msg::get_if<msg::workflow_event>(&f.what.payload) != nullptr) {
+            return; // a passed-on interrupt lost: the step it was to stop runs, as commanded
         }
         lost(f.what.env.workflow_id, *t,
              undelivered_record(ctx_.name(), f.to, t->step, f.what.payload.type_name(),
@@ -328,6 +399,11 @@ private:
         snapshot::write_kind(w, kind());
         snapshot::write(w, workflows_);
         w << late_answers_;
+        early_image early;
+        early_.for_each_in_order([](const std::string&, const auto&) {},
+                                 [&](const std::string& id, const std::vector<std::string>& events,
+                                     std::string_view) { early.events.emplace_back(id, events); });
+        w << early;
     }
 
     /// Takes in the workflows of a snapshot, refused whole if any is not one of this workflow.
@@ -340,10 +416,17 @@ private:
         auto loaded = snapshot::read_new(r, workflows_);
         std::uint64_t late_answers = 0;
         r >> late_answers;
+        // The early events, a map (a snapshot written before they were kept has none: what
+        // follows it, if anything, is the node's, an array).
+        early_image early;
+        if (!r.done() && r.peek().type == msgpack::type::MAP) {
+            r >> early;
+        }
         std::vector<std::string> waiting;
         loaded.for_each([&](const std::string& id, const tracked& t) {
             if (!t.progress.fits(ctx_.flow()) || !t.watch.fits(ctx_.flow()) ||
-                t.step >= ctx_.flow().steps.size()) {
+                t.step >= ctx_.flow().steps.size() ||
+                (!t.interrupted.empty() && ctx_.flow().interrupt_by(t.interrupted) == nullptr)) {
                 throw snapshot::invalid("orchestrator snapshot: " + id + " is no " +
                                         ctx_.flow().name + " workflow");
             }
@@ -353,6 +436,11 @@ private:
         });
         workflows_ = std::move(loaded);
         late_answers_ = late_answers;
+        early_ = decltype(early_)(early_.keep_finished(), 0);
+        for (auto& [id, events] : early.events) {
+            early_[id] = std::move(events);
+            early_.finish(id);
+        }
         deadlines_.clear();
         for (const auto& id : waiting) {
             auto& t = *workflows_.find(id);
@@ -368,6 +456,14 @@ private:
             n += sizeof(id) + heap(id) + sizeof(t) + heap(t.reply_to) + t.progress.heap_bytes() +
                  t.watch.heap_bytes();
             n += t.details.bytes().size() > 1 ? t.details.bytes().size() + 1 : 0;
+            n += heap(t.interrupted);
+        });
+        n += early_.overhead_bytes();
+        early_.for_each([&](const std::string& id, const std::vector<std::string>& events) {
+            n += sizeof(id) + heap(id) + sizeof(events) + events.capacity() * sizeof(std::string);
+            for (const auto& e : events) {
+                n += heap(e);
+            }
         });
         return n;
     }
@@ -376,6 +472,9 @@ private:
     /// Workflows in progress and the last retain_finished() ended ones; the terminal state of
     /// those retired before is remembered for status queries.
     retention_map<tracked> workflows_;
+    /// Events from outside that came for workflows not placed (yet), each entry finished as it
+    /// comes: the last retain_finished() are kept, as a domain service keeps its markers.
+    retention_map<std::vector<std::string>> early_;
     /// One timer for every workflow's deadline.
     deadline_queue deadlines_;
     std::uint64_t late_answers_ = 0; ///< answers to re-driven commands, dropped
@@ -406,6 +505,23 @@ private:
                 return errc::unexpected_message;
             }
             answer(in, ctx_.domain().notify(told->step, *f, id, told->details));
+            return {};
+        }
+        if (const auto* e = msg::get_if<msg::workflow_event>(&in.msg.payload)) {
+            // An interrupt the orchestrator passes on while this service has its step (see
+            // outside_event()): remembered here, so that a step not run here yet fails with the
+            // interrupt's event, whichever of the two came first. From the orchestrator alone.
+            const failure* f = wf.interrupt_by(e->event);
+            const auto& from = in.via_inbox ? in.msg.env.sender : in.peer;
+            if (e->workflow != wf.name || f == nullptr || from != orchestrator_of(wf) ||
+                std::none_of(wf.steps.begin(), wf.steps.end(),
+                             [&](const step& s) { return s.service == ctx_.name(); })) {
+                return errc::unexpected_message;
+            }
+            // No step waits here for an event from outside (the orchestrator commands such a
+            // step once the event came): nothing runs now, and nothing is answered.
+            static_cast<void>(ctx_.domain().interrupt(wf, id, *f));
+            ctx_.finished(id);
             return {};
         }
         return errc::unexpected_message;

@@ -46,6 +46,13 @@ public:
         handle_ = msgpack::unpack(bytes_.data(), bytes_.size(), offset_);
         return handle_.get();
     }
+    /// Returns: the next object, left to be read (valid until the next call): a part a later
+    /// version added is told from what follows it by its type.
+    msgpack::object peek() {
+        auto offset = offset_;
+        handle_ = msgpack::unpack(bytes_.data(), bytes_.size(), offset);
+        return handle_.get();
+    }
     bool done() const noexcept { return offset_ == bytes_.size(); }
 
 private:

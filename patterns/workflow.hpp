@@ -103,8 +103,9 @@ struct workflow {
     /// its command) before it ends the workflow "failed" and tells the client.
     std::uint32_t retries = default_step_retries;
     /// Events that enter from outside the chain at any step (a customer's cancel): the client
-    /// sends the command named by `outcome` (e.g. "cancel_ticket"); the step the workflow is at
-    /// then fails with `event`, which ends the workflow in `terminal` once `notify` are told.
+    /// sends the command named by `outcome` (e.g. "cancel_ticket"); the first step not yet run
+    /// at its service when the command came there then fails with `event` (a step whose message
+    /// got there first runs), which ends the workflow in `terminal` once `notify` are told.
     /// Steps not run by then are not run. `resume` is unused.
     std::vector<failure> interrupts{};
 

@@ -2,9 +2,13 @@
 // an event from outside the chain (cancel) and a step waiting for one (the expert's report).
 #include "workflows/ticket/ticket.hpp"
 
+#include <algorithm>
+#include <map>
 #include <set>
 #include <stdexcept>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -13,6 +17,7 @@
 #include "outside_events.hpp"
 #include "patterns/client.hpp"
 #include "patterns/deployment.hpp"
+#include "traffic_model.hpp"
 
 namespace choreo::testing {
 namespace {
@@ -195,10 +200,14 @@ void await_received(local_deployment& d, const std::string& node, std::uint64_t 
     ASSERT_GE(d.counters(node).received, at_least) << node;
 }
 
-/// The effects of one north ticket of c002 (sms) cancelled after `ran` steps ran.
+/// The effects of one north ticket of c002 (sms) cancelled after `ran` steps ran (0: none).
 domain_effects cancelled_after(int ran) {
-    domain_effects e{{"tickets_opened", 1},    {"tickets_completed", 0}, {"unassigned", 0},
-                     {"app_told_to_stop", 1},  {"surveys_sent", 0},      {"surveys_failed", 0},
+    domain_effects e{{"tickets_opened", ran >= 1 ? 1 : 0},
+                     {"tickets_completed", 0},
+                     {"unassigned", 0},
+                     {"app_told_to_stop", 1},
+                     {"surveys_sent", 0},
+                     {"surveys_failed", 0},
                      {"sms:c002:cancelled", 1}};
     if (ran >= 2) {
         e["assigned:north-network-1"] = 1;
@@ -213,20 +222,51 @@ domain_effects cancelled_after(int ran) {
     return e;
 }
 
+/// The steps of that ticket's status (its expert completes at once) cancelled at step `at`, the
+/// first step not run at its service when the cancel came there: the steps before it on the
+/// ticket's way are done, it failed, the rest are pending. `at` past the last step: completed.
+std::vector<std::string> steps_cancelled_at(const workflow& wf, std::uint32_t at) {
+    // The ticket's way, in order, and what each step on it announces when done.
+    const std::vector<std::pair<std::uint32_t, std::string>> way{
+        {0, "ticket_created"}, {1, "expert_assigned"},   {2, "customer_notified"},
+        {3, "ticket_fixed"},   {10, "ticket_completed"}, {11, "survey_sent"}};
+    std::vector<std::string> out;
+    for (std::uint32_t i = 0; i < wf.steps.size(); ++i) {
+        out.push_back(wf.steps[i].service + ":pending");
+    }
+    for (const auto& [i, event] : way) {
+        if (i == at) {
+            out[i] = wf.steps[i].service + ":failed:ticket_cancelled";
+            break;
+        }
+        out[i] = wf.steps[i].service + ":done:" + event;
+    }
+    return out;
+}
+
+/// Returns: the client's workflow messages in `trace` (placing, ending, outside events).
+std::size_t client_messages(const std::vector<traffic_record>& trace) {
+    return static_cast<std::size_t>(std::count_if(
+        trace.begin(), trace.end(), [](const auto& r) { return r.query_id == 0 && r.client; }));
+}
+
 // A cancel arriving at each step: the step's service is held with the step's message waiting
-// in it when the cancel comes (the expert's step waits of itself). The step held runs; no step
-// after it does, the app and the customer are told, and no survey is sent.
+// in it when the cancel comes (the expert's step waits of itself). The step held runs; the
+// first step not run when the cancel came fails, under every pattern (an orchestrator passes
+// the cancel on to the service it awaits, and fails the step after it); no later step runs,
+// the app and the customer are told, and no survey is sent.
 TEST_P(ticket_under, a_cancel_at_each_step_ends_the_ticket_cancelled_and_runs_no_later_step) {
     const trouble_ticket t{"c002", "network", "north"};
     const auto details = msg::value::of(t);
     struct at {
-        std::string held; ///< empty: the expert's step, which waits for the report
-        int ran;          ///< steps run before the ticket was cancelled
-        bool reported;    ///< the expert reported before the cancel
+        std::string held;    ///< empty: the expert's step, which waits for the report
+        int ran;             ///< steps run before the ticket was cancelled
+        bool reported;       ///< the expert reported before the cancel
+        std::uint32_t fails; ///< the step that fails with the cancel
     };
-    for (const auto& c :
-         {at{"ticket_management", 1, false}, at{"ticket_assignment", 2, false},
-          at{"notification", 3, false}, at{"", 3, false}, at{"ticket_management", 5, true}}) {
+    for (const auto& c : {at{"ticket_management", 1, false, 1},
+                          at{"ticket_assignment", 2, false, 2}, at{"notification", 3, false, 3},
+                          at{"", 3, false, 3}, at{"ticket_management", 5, true, 11}}) {
         SCOPED_TRACE(c.held.empty() ? std::string("expert_app (waiting)") : c.held);
         SCOPED_TRACE(c.ran);
         local_deployment d(pattern_, ticket_, options(transport::inproc, false));
@@ -261,6 +301,7 @@ TEST_P(ticket_under, a_cancel_at_each_step_ends_the_ticket_cancelled_and_runs_no
         EXPECT_EQ(d.client().outcome(id)->terminal, "cancelled");
         const auto st = d.client().status(id).status;
         EXPECT_EQ(st.state, "cancelled");
+        EXPECT_EQ(statuses(st.steps), steps_cancelled_at(ticket_, c.fails));
         EXPECT_EQ(statuses(st.notified),
                   (std::vector<std::string>{"notification:notified:ticket_cancelled",
                                             "expert_app:notified:ticket_cancelled"}));
@@ -272,6 +313,105 @@ TEST_P(ticket_under, a_cancel_at_each_step_ends_the_ticket_cancelled_and_runs_no
         }
         EXPECT_EQ(d.rejected(), 0u);
     }
+}
+
+// A cancel arriving while the last step, the survey, is held at its service with its message
+// waiting in it: under every pattern the survey, reached before the cancel, is sent and the
+// ticket completes; nobody is told of a cancel. (An orchestrator passes the cancel on to the
+// survey, which has run its step by then, and there is no step after it to fail.)
+TEST_P(ticket_under, a_cancel_while_the_survey_is_held_completes_the_ticket_with_the_survey_sent) {
+    const trouble_ticket t{"c002", "network", "north"};
+    const auto details = msg::value::of(t);
+    local_deployment d(pattern_, ticket_, options(transport::inproc, true));
+    d.hold("survey");
+    const auto before = d.counters("survey").received;
+    const auto id = place_reported(d, t);
+    await_received(d, "survey", before + 1);
+    ASSERT_FALSE(d.client().send_outside(id, std::string(ticket::cancel_command), details));
+    handled_everywhere(d, ticket::cancel_command, "survey");
+    d.release("survey");
+    ASSERT_TRUE(d.client().wait_for({id}, deadline));
+    EXPECT_EQ(d.client().outcome(id)->terminal, "completed");
+    const auto st = d.client().status(id).status;
+    EXPECT_EQ(st.state, "completed");
+    EXPECT_EQ(statuses(st.steps), steps_cancelled_at(ticket_, 12));
+    EXPECT_TRUE(st.notified.empty());
+    const domain_effects want{{"tickets_opened", 1},
+                              {"tickets_completed", 1},
+                              {"unassigned", 0},
+                              {"app_told_to_stop", 0},
+                              {"surveys_sent", 1},
+                              {"surveys_failed", 0},
+                              {"assigned:north-network-1", 1},
+                              {"sms:c002:expert_on_the_way", 1},
+                              {"fixed_by:north-network-1", 1}};
+    const auto got = d.effects();
+    EXPECT_EQ(got, want);
+    for (const auto& line : effects_differences(got, want)) {
+        ADD_FAILURE() << line;
+    }
+    // What the transport carried is what the model says for a cancel at a held step.
+    const auto happy = walk_through(ticket_, {}, nullptr, {std::string(ticket::expert_reported)});
+    const auto modelled = expected_for(
+        pattern_, ticket_,
+        interrupted_while_held(ticket_, happy, ticket_.interrupt_by(ticket::cancel_command)));
+    const auto trace = d.book().trace_of(id);
+    EXPECT_EQ(inter_service_links(trace), modelled.inter_service);
+    EXPECT_EQ(client_messages(trace), modelled.client.size());
+    EXPECT_EQ(d.rejected(), 0u);
+}
+
+// A cancel sent before the ticket is placed: every pattern remembers it (each step service
+// under choreography, the orchestrator under orchestration), and the ticket, once placed, is
+// cancelled at its first step: no step runs, the app and the customer are told.
+TEST_P(ticket_under, a_cancel_sent_before_the_ticket_is_placed_cancels_it_at_step_0) {
+    const trouble_ticket t{"c002", "network", "north"};
+    const auto details = msg::value::of(t);
+    local_deployment d(pattern_, ticket_, options(transport::inproc, true));
+    const std::string id = "cancelled-first";
+    ASSERT_FALSE(d.client().send_outside(id, std::string(ticket::cancel_command), details));
+    handled_everywhere(d, ticket::cancel_command, "");
+    d.client().place(id, details);
+    ASSERT_TRUE(d.client().wait_for({id}, deadline));
+    EXPECT_EQ(d.client().outcome(id)->terminal, "cancelled");
+    const auto st = d.client().status(id).status;
+    EXPECT_EQ(st.state, "cancelled");
+    EXPECT_EQ(statuses(st.steps), steps_cancelled_at(ticket_, 0));
+    EXPECT_EQ(statuses(st.notified),
+              (std::vector<std::string>{"notification:notified:ticket_cancelled",
+                                        "expert_app:notified:ticket_cancelled"}));
+    const auto want = cancelled_after(0);
+    const auto got = d.effects();
+    EXPECT_EQ(got, want);
+    for (const auto& line : effects_differences(got, want)) {
+        ADD_FAILURE() << line;
+    }
+    walk w;
+    w.run = {0};
+    w.failed = ticket_.interrupt_by(ticket::cancel_command);
+    w.interrupted_before_placed = true;
+    w.outside = {std::string(ticket::cancel_command)};
+    const auto modelled = expected_for(pattern_, ticket_, w);
+    const auto trace = d.book().trace_of(id);
+    EXPECT_EQ(inter_service_links(trace), modelled.inter_service);
+    EXPECT_EQ(client_messages(trace), modelled.client.size());
+    EXPECT_EQ(d.rejected(), 0u);
+}
+
+// The expert's report sent before the ticket is placed: remembered as the cancel is, so that
+// the expert's step runs when the ticket gets there, and the ticket completes.
+TEST_P(ticket_under, an_expert_report_sent_before_the_ticket_is_placed_lets_it_complete) {
+    const trouble_ticket t{"c002", "network", "north"};
+    const auto details = msg::value::of(t);
+    local_deployment d(pattern_, ticket_, options(transport::inproc, false));
+    const std::string id = "reported-first";
+    ASSERT_FALSE(d.client().send_outside(id, std::string(ticket::expert_reported), details));
+    handled_everywhere(d, ticket::expert_reported, "");
+    d.client().place(id, details);
+    ASSERT_TRUE(d.client().wait_for({id}, deadline));
+    EXPECT_EQ(d.client().outcome(id)->terminal, "completed");
+    EXPECT_EQ(statuses(d.client().status(id).status.steps), steps_cancelled_at(ticket_, 12));
+    EXPECT_EQ(d.rejected(), 0u);
 }
 
 TEST_P(ticket_under, a_status_query_mid_reassignment_shows_the_failed_round_and_the_next) {
@@ -325,9 +465,10 @@ TEST_P(ticket_under, an_outside_event_the_model_does_not_have_is_refused_and_sen
     EXPECT_EQ(d.rejected(), 0u);
 }
 
-// Outside events for a workflow nobody placed: no node fails, no effect changes, and the next
-// ticket ends as predicted. (An orchestrator, which knows every workflow, refuses them; a
-// choreographed service cannot tell and remembers them within its retention.)
+// Outside events for a workflow nobody placed: no node fails or refuses them, no effect changes,
+// and the next ticket ends as predicted. (Every pattern remembers them within its retention, in
+// case the workflow is placed after them: a choreographed service, which cannot tell, and the
+// orchestrator, which would know it if it were placed already.)
 TEST_P(ticket_under, outside_events_for_a_workflow_never_placed_change_no_effect) {
     local_deployment d(pattern_, ticket_, options(transport::inproc, false));
     const auto details = msg::value::of(trouble_ticket{"c001", "network", "north"});
@@ -335,6 +476,7 @@ TEST_P(ticket_under, outside_events_for_a_workflow_never_placed_change_no_effect
         EXPECT_FALSE(d.client().send_outside("never-placed", std::string(event), details));
         handled_everywhere(d, event, "");
     }
+    EXPECT_EQ(d.rejected(), 0u);
     EXPECT_EQ(d.effects(), module_of(ticket_).predict(ticket_, {}));
     const auto b = place_and_drive(d, "happy", 3, 1);
     EXPECT_TRUE(ended_as_planned(d, b));

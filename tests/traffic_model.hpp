@@ -111,8 +111,14 @@ struct walk {
     std::vector<std::size_t> run;    ///< indices of the steps run, in order
     const failure* failed = nullptr; ///< the failure that ends it; nullptr: it completed
     /// The failure is an interrupt that came while the last step of `run` waited for the
-    /// event from outside the chain it awaits (step::awaits), which never came.
+    /// event from outside the chain it awaits (step::awaits), which never came; or, with
+    /// `interrupted_before_placed`, before the workflow was placed (`run` is step 0 alone).
     bool interrupted_waiting = false;
+    bool interrupted_before_placed = false;
+    /// The interrupt came while step `*held` was commanded but held at its service: that step
+    /// runs, and the step after it, the last of `run` (unless `held` is the last step, which
+    /// completes the workflow), fails with the interrupt at its service, which heard it first.
+    std::optional<std::size_t> held{};
     std::vector<std::string> outside{}; ///< outside events the client sent, each once
 
     std::vector<std::string> told() const {
@@ -168,6 +174,20 @@ inline walk walk_through(const workflow& wf, const std::map<std::size_t, std::st
     return w;
 }
 
+/// Returns: the walk of a workflow that took walk `before` (its last step run, none failed) and
+/// was interrupted by `interrupt`, sent by the client, while that last step was held at its
+/// service: the step runs; the step after it, if any, fails with the interrupt.
+inline walk interrupted_while_held(const workflow& wf, walk before, const failure* interrupt) {
+    before.held = before.run.back();
+    const auto next = wf.successor(static_cast<std::uint32_t>(*before.held));
+    if (next < wf.steps.size()) {
+        before.run.push_back(next);
+        before.failed = interrupt;
+    }
+    before.outside.push_back(interrupt->outcome);
+    return before;
+}
+
 /// Returns: what pattern `p` sends for one workflow of `wf` taking walk `w`, placed by
 /// `client`. The chain of services the workflow visits is the services of the steps run, then
 /// the services told of its failure:
@@ -177,7 +197,10 @@ inline walk walk_through(const workflow& wf, const std::map<std::size_t, std::st
 ///   first service) reports its progress to the controller, which ends the workflow;
 /// - orchestration: the orchestrator (the pattern's entry) sends each visited service a command
 ///   and hears its reply, then ends the workflow. It commands a step awaiting an outside event
-///   only once that event came: a step interrupted while waiting is not visited.
+///   only once that event came: a step interrupted while waiting is not visited, nor one the
+///   workflow is interrupted at before it is placed. An interrupt that comes while a step is
+///   held at its service is passed on to that service (one message more, answered by nothing),
+///   and the step after it is failed by the orchestrator itself: not visited.
 /// Each outside event goes from the client to the nodes the pattern sends it to.
 /// Throws: std::invalid_argument for a pattern this model does not know.
 inline expected_traffic expected_for(const pattern& p, const workflow& wf, const walk& w,
@@ -188,7 +211,9 @@ inline expected_traffic expected_for(const pattern& p, const workflow& wf, const
     }
     const std::string entry = p.entry(wf);
     const auto name = p.name();
-    if (name == "orchestration" && w.interrupted_waiting) {
+    const bool failed_unvisited =
+        w.interrupted_waiting || w.interrupted_before_placed || (w.held && w.failed != nullptr);
+    if (name == "orchestration" && failed_unvisited) {
         visited.pop_back();
     }
     for (const auto& s : w.told()) {
@@ -225,6 +250,9 @@ inline expected_traffic expected_for(const pattern& p, const workflow& wf, const
         }
         ender = entry;
         end_hop = t.inter_service.size();
+        if (w.held) {
+            t.inter_service.emplace_back(entry, wf.steps.at(*w.held).service);
+        }
     } else {
         throw std::invalid_argument("the traffic model does not know pattern " + std::string(name));
     }
