@@ -323,6 +323,37 @@ std::string ms_p50_max(std::vector<std::int64_t> ns) {
                        static_cast<double>(ns.back()) / 1e6);
 }
 
+/// Scalability in CPU time: control.cpu_tickets mixed tickets on a fresh one-process
+/// deployment; each node's thread's CPU time over the batch, per ticket.
+void measure_cpu(const pattern& p, const workflow& wf, const tour_options& o,
+                 const lost_tickets_options& control, table_11_8_column& c) {
+    deployment_options dopt;
+    dopt.via = transport::inproc;
+    local_deployment d(p, wf, dopt);
+    lost_tickets_options sizes = control;
+    sizes.tickets = control.cpu_tickets;
+    const auto plans = mixed(wf, sizes);
+    const auto before = d.cpu_used();
+    const auto ids = place_and_drive(d.client(), wf, plans, o.deadline).ids;
+    if (!d.client().wait_for(ids, o.deadline)) {
+        throw std::runtime_error("a ticket of the CPU batch did not end within the deadline");
+    }
+    const auto after = d.cpu_used();
+    const auto n = static_cast<double>(ids.size());
+    c.cpu_tickets = ids.size();
+    for (const auto& [node, used] : after) {
+        const auto it = before.find(node);
+        const auto us =
+            static_cast<double>((used - (it == before.end() ? used.zero() : it->second)).count()) /
+            1e3 / n;
+        c.cpu_us_per_ticket += us;
+        if (us > c.busiest_cpu_us_per_ticket) {
+            c.busiest_cpu_us_per_ticket = us;
+            c.busiest_cpu_node = node;
+        }
+    }
+}
+
 } // namespace
 
 table_11_8 measure_table_11_8(const std::vector<const pattern*>& patterns,
@@ -362,6 +393,7 @@ table_11_8 measure_table_11_8(const std::vector<const pattern*>& patterns,
         if (k == 0) {
             out.reassigned = std::move(path);
         }
+        measure_cpu(*patterns[k], wf, o, control, c);
         c.drops = measure_lost_tickets(*patterns[k], wf, control);
         if (!control.node_binary.empty()) {
             c.kill = measure_killed_tickets(*patterns[k], wf, control);
@@ -441,7 +473,7 @@ void print_table_11_8(std::ostream& out, const table_11_8& t, bool diagram) {
             << loop_diagram(wf, t.reassigned);
     }
 
-    out << "\n== Table 11-8, measured: one ticket per figure unless said ==\n";
+    out << "\n== Table 11-8, measured in this run ==\n";
     auto row = [&](const std::string& criterion, auto cell) {
         out << fmt::format("{:<46}", criterion);
         for (const auto& c : t.columns) {
@@ -533,8 +565,19 @@ void print_table_11_8(std::ostream& out, const table_11_8& t, bool diagram) {
                    ? fmt::format("{:.0f}%", 100.0 * c.busiest_per_ticket / c.messages_per_ticket)
                    : std::string("-");
     });
-    out << "(error handling: the traced tickets' workflow messages, client's included; links: "
-           "distinct service-to-service pairs; scalability: per ticket of the tour's batch)\n";
+    row("  busiest node's CPU per ticket", [](const table_11_8_column& c) {
+        return c.cpu_us_per_ticket > 0
+                   ? fmt::format("{} {:.0f}/{:.0f} us ({:.0f}%)", c.busiest_cpu_node,
+                                 c.busiest_cpu_us_per_ticket, c.cpu_us_per_ticket,
+                                 100.0 * c.busiest_cpu_us_per_ticket / c.cpu_us_per_ticket)
+                   : std::string("-");
+    });
+    out << fmt::format(
+        "(error handling: the traced tickets' workflow messages, client's included; links: "
+        "distinct service-to-service pairs; scalability: messages per ticket of the tour's "
+        "batch, CPU time of each node's thread over {} mixed tickets in one process, the "
+        "transport's threads aside)\n",
+        t.columns.empty() ? 0 : t.columns.front().cpu_tickets);
 
     // The ADR's three requirements, judged from the figures above.
     out << "\n== The ADR's requirements, judged from these figures ==\n";
@@ -609,10 +652,27 @@ void print_table_11_8(std::ostream& out, const table_11_8& t, bool diagram) {
         << fmt::format("{}", fmt::join(cheapest, " and ")) << ".\n";
     if (const auto* orch = column_of(t, "orchestration")) {
         out << fmt::format("Consequence the ADR accepts: the orchestrator handles {:.0f}% of a "
-                           "ticket's messages, every one.\n",
+                           "ticket's messages, every one",
                            orch->messages_per_ticket > 0
                                ? 100.0 * orch->busiest_per_ticket / orch->messages_per_ticket
                                : 0.0);
+        if (orch->cpu_us_per_ticket > 0) {
+            out << fmt::format("; its busiest node ({}) uses {:.0f}% of a ticket's CPU time",
+                               orch->busiest_cpu_node,
+                               100.0 * orch->busiest_cpu_us_per_ticket / orch->cpu_us_per_ticket);
+            std::vector<std::string> others;
+            for (const auto& c : t.columns) {
+                if (&c != orch && c.cpu_us_per_ticket > 0) {
+                    others.push_back(
+                        fmt::format("{} {:.0f}%", c.pattern,
+                                    100.0 * c.busiest_cpu_us_per_ticket / c.cpu_us_per_ticket));
+                }
+            }
+            if (!others.empty()) {
+                out << fmt::format(" (the busiest node's share under {})", fmt::join(others, ", "));
+            }
+        }
+        out << ".\n";
     }
     auto in = [](const std::vector<std::string>& v, const std::string& x) {
         return std::find(v.begin(), v.end(), x) != v.end();
@@ -699,7 +759,11 @@ nlohmann::json to_json(const table_11_8& t) {
              {"scalability",
               {{"busiest_node", c.busiest_node},
                {"busiest_messages_per_ticket", c.busiest_per_ticket},
-               {"messages_per_ticket", c.messages_per_ticket}}}});
+               {"messages_per_ticket", c.messages_per_ticket},
+               {"busiest_cpu_node", c.busiest_cpu_node},
+               {"busiest_cpu_us_per_ticket", c.busiest_cpu_us_per_ticket},
+               {"cpu_us_per_ticket", c.cpu_us_per_ticket},
+               {"cpu_tickets", c.cpu_tickets}}}});
     }
     return {{"columns", columns}};
 }

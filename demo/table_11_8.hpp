@@ -82,6 +82,12 @@ struct table_11_8_column {
     std::string busiest_node;
     double busiest_per_ticket{};
     double messages_per_ticket{}; ///< every workflow message of a ticket (client's included)
+    /// CPU time per ticket of each node's thread over a batch of mixed tickets in one process
+    /// (measure_table_11_8's cpu_tickets): the busiest node's, and every node's together.
+    std::string busiest_cpu_node;
+    double busiest_cpu_us_per_ticket{};
+    double cpu_us_per_ticket{};
+    std::size_t cpu_tickets{};
 };
 
 /// A reassigned ticket's path through the model, as its status showed it: the steps it ran,
@@ -115,6 +121,8 @@ struct lost_tickets_options {
     /// A query's wait for each node's answer (the victim never answers: loopback answers within
     /// a few ms).
     std::chrono::milliseconds query_timeout{300};
+    /// Scalability: mixed tickets whose CPU time per node is measured, in one process.
+    std::size_t cpu_tickets = 500;
 };
 
 /// Workflow control under --fault drop:P: places o.tickets mixed tickets on a one-process

@@ -6,6 +6,8 @@
 #include <map>
 #include <stdexcept>
 
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "patterns/last_resort.hpp"
@@ -172,6 +174,20 @@ domain_effects local_deployment::effects() {
 
 node_counters local_deployment::counters(const std::string& node_name) {
     return unit_of(node_name).net().counters();
+}
+
+std::map<std::string, std::chrono::nanoseconds> local_deployment::cpu_used() {
+    std::map<std::string, std::chrono::nanoseconds> out;
+    for (const auto& name : nodes()) {
+        auto& u = unit_of(name);
+        clockid_t clock{};
+        timespec used{};
+        if (pthread_getcpuclockid(u.thread.native_handle(), &clock) == 0 &&
+            clock_gettime(clock, &used) == 0) {
+            out[name] = std::chrono::seconds(used.tv_sec) + std::chrono::nanoseconds(used.tv_nsec);
+        }
+    }
+    return out;
 }
 
 std::vector<incident> local_deployment::incidents(const std::string& node_name) {

@@ -111,6 +111,9 @@ public:
     domain_effects effects() override;
     /// Returns: the counters of a node (a service or the client).
     node_counters counters(const std::string& node_name);
+    /// Returns: per node (the client's aside), the CPU time its thread has used so far: the
+    /// pattern's and the domain's work on its messages (the transport's own threads aside).
+    std::map<std::string, std::chrono::nanoseconds> cpu_used();
     /// Returns: the incidents a node kept (node::incidents).
     std::vector<incident> incidents(const std::string& node_name);
     std::uint64_t rejected() override;

@@ -36,6 +36,7 @@ TEST(ticket_tour, table_11_8_has_a_measured_column_per_pattern_and_judges_the_ad
     control.step_deadline = scaled(std::chrono::milliseconds(300));
     control.quiet = scaled(std::chrono::milliseconds(1'000));
     control.wait = deadline;
+    control.cpu_tickets = 100;
     const auto t = demo::measure_table_11_8(chosen, tours, o, control);
     ASSERT_EQ(t.columns.size(), chosen.size());
     for (std::size_t k = 0; k < chosen.size(); ++k) {
@@ -74,6 +75,11 @@ TEST(ticket_tour, table_11_8_has_a_measured_column_per_pattern_and_judges_the_ad
         }
         // The errors add links to the happy path's under choreography, none to the star.
         EXPECT_EQ(c.links_added_by_errors == 0, !p.extra_nodes(wf).empty());
+        // Scalability in CPU time: measured on every node's thread over the batch.
+        EXPECT_EQ(c.cpu_tickets, control.cpu_tickets);
+        EXPECT_GT(c.busiest_cpu_us_per_ticket, 0.0);
+        EXPECT_LE(c.busiest_cpu_us_per_ticket, c.cpu_us_per_ticket);
+        EXPECT_FALSE(c.busiest_cpu_node.empty());
         // Scalability: the orchestrator handles every message of every ticket.
         if (!p.extra_nodes(wf).empty()) {
             EXPECT_EQ(c.busiest_node, p.entry(wf));
@@ -111,6 +117,7 @@ TEST(ticket_tour, table_11_8_has_a_measured_column_per_pattern_and_judges_the_ad
         EXPECT_EQ(jc.at("state_query").at("after_cancel").at("bytes"), c.after_cancel.bytes);
         EXPECT_EQ(jc.at("error_handling").at("scenarios").size(), c.scenarios.size());
         EXPECT_EQ(jc.at("scalability").at("busiest_node"), c.busiest_node);
+        EXPECT_EQ(jc.at("scalability").at("busiest_cpu_node"), c.busiest_cpu_node);
     }
     scratch dir("tour");
     const auto file = demo::write_table_11_8(dir.path(), t);
