@@ -57,6 +57,14 @@ int main(int argc, char** argv) {
                              "The kept trace holds the messages of about the last N workflows "
                              "(docs/PROTOCOL.md, Retention).")
         ->capture_default_str();
+    std::size_t retain_early = default_retain_early;
+    app.add_option("--retain-early", retain_early,
+                   "workflows whose events from outside the chain came before the step they "
+                   "concern are kept apart from the finished ones, up to N; beyond, the oldest are "
+                   "evicted, counted and logged (docs/PROTOCOL.md, Retention)")
+        ->check(CLI::PositiveNumber)
+        ->type_name("N")
+        ->capture_default_str();
     std::string keys;
     bool insecure = false;
     cli::add_security(app, keys, insecure);
@@ -154,6 +162,7 @@ int main(int argc, char** argv) {
     options.insecure = insecure;
     options.link_delay = std::chrono::microseconds(link_delay_us);
     options.retain_finished = retain_finished;
+    options.retain_early = retain_early;
     if (!in_memory) {
         std::error_code ignored;
         if (data_dir == default_data_dir && !std::filesystem::exists(data_dir, ignored)) {

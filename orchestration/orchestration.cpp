@@ -6,6 +6,7 @@
 #include "patterns/clock.hpp"
 #include "patterns/codec.hpp"
 #include "patterns/errors.hpp"
+#include "patterns/log.hpp"
 #include "patterns/progress.hpp"
 #include "patterns/retention.hpp"
 
@@ -21,7 +22,7 @@ class orchestrator final : public service_behaviour {
 public:
     explicit orchestrator(service_context& ctx)
         : ctx_(ctx), workflows_(ctx.retain_finished(), ctx.remember_retired()),
-          early_(ctx.retain_finished(), 0),
+          early_(ctx.retain_early()),
           deadlines_(ctx.net().io(),
                      [this](const std::string& id, auto now) { return on_deadline(id, now); }) {}
 
@@ -49,10 +50,12 @@ private:
     };
 
     /// Events from outside the chain that came for workflows not placed yet, in a snapshot:
-    /// (workflow id, events), the one that came longest ago first.
+    /// (workflow id, events), the one that came longest ago first; and how many workflows' were
+    /// evicted unused (a snapshot written before they were counted has none: 0).
     struct early_image {
         std::vector<std::pair<std::string, std::vector<std::string>>> events;
-        MSGPACK_DEFINE_MAP(events)
+        std::uint64_t evicted = 0;
+        MSGPACK_DEFINE_MAP(events, evicted)
     };
 
     std::error_code on_receive(const incoming& in) override {
@@ -201,13 +204,19 @@ private:
         return {};
     }
 
-    /// Remembers an event from outside for a workflow not placed yet.
+    /// Remembers an event from outside for a workflow not placed yet: kept until it is placed,
+    /// however many workflows end meanwhile; if retain_early() workflows' are kept already, the
+    /// oldest are evicted, counted and logged.
     void remember_early(const std::string& id, const std::string& event) {
-        auto& events = early_[id];
-        if (std::find(events.begin(), events.end(), event) == events.end()) {
-            events.push_back(event);
+        auto [events, evicted] = early_.emplace(id);
+        if (std::find(events->begin(), events->end(), event) == events->end()) {
+            events->push_back(event);
         }
-        early_.finish(id); // kept among the last retain_finished(), as a domain service keeps
+        if (evicted) {
+            log().warn("{}: the early events of {} were evicted unused (at most {} workflows' "
+                       "kept, {} evicted so far): if it is placed still, it goes on without them",
+                       ctx_.name(), printable(*evicted), early_.capacity(), early_.evicted());
+        }
     }
 
     /// A workflow just placed takes in the events from outside that came for it before: an
@@ -225,8 +234,7 @@ private:
                 t.outside.push_back(event);
             }
         }
-        // Left empty, it retires in its turn (a retention_map never erases out of turn).
-        std::vector<std::string>().swap(*early);
+        early_.erase(id); // used: the workflow keeps them from now on
     }
 
     /// Fails step `step` with the workflow's interrupt, as the step's service would once it had
@@ -400,9 +408,12 @@ private:
         snapshot::write(w, workflows_);
         w << late_answers_;
         early_image early;
-        early_.for_each_in_order([](const std::string&, const auto&) {},
-                                 [&](const std::string& id, const std::vector<std::string>& events,
-                                     std::string_view) { early.events.emplace_back(id, events); });
+        early_.for_each([&](const std::string& id, const std::vector<std::string>& events) {
+            if (!events.empty()) {
+                early.events.emplace_back(id, events);
+            }
+        });
+        early.evicted = early_.evicted();
         w << early;
     }
 
@@ -436,11 +447,15 @@ private:
         });
         workflows_ = std::move(loaded);
         late_answers_ = late_answers;
-        early_ = decltype(early_)(early_.keep_finished(), 0);
+        decltype(early_) kept(early_.capacity());
         for (auto& [id, events] : early.events) {
-            early_[id] = std::move(events);
-            early_.finish(id);
+            // Placed already (an image from before early events were erased once used): used.
+            if (!events.empty() && !workflows_.contains(id) && !workflows_.retired(id)) {
+                *kept.emplace(id).first = std::move(events);
+            }
         }
+        kept.set_evicted(early.evicted + kept.evicted());
+        early_ = std::move(kept);
         deadlines_.clear();
         for (const auto& id : waiting) {
             auto& t = *workflows_.find(id);
@@ -448,6 +463,8 @@ private:
             deadlines_.schedule(id, t.watch.due());
         }
     }
+
+    std::uint64_t on_early_evicted() const override { return early_.evicted(); }
 
     std::size_t on_state_bytes() const override {
         auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; };
@@ -458,7 +475,7 @@ private:
             n += t.details.bytes().size() > 1 ? t.details.bytes().size() + 1 : 0;
             n += heap(t.interrupted);
         });
-        n += early_.overhead_bytes();
+        n += early_.overhead_bytes(); // early events are workflow state: counted with it
         early_.for_each([&](const std::string& id, const std::vector<std::string>& events) {
             n += sizeof(id) + heap(id) + sizeof(events) + events.capacity() * sizeof(std::string);
             for (const auto& e : events) {
@@ -472,9 +489,9 @@ private:
     /// Workflows in progress and the last retain_finished() ended ones; the terminal state of
     /// those retired before is remembered for status queries.
     retention_map<tracked> workflows_;
-    /// Events from outside that came for workflows not placed (yet), each entry finished as it
-    /// comes: the last retain_finished() are kept, as a domain service keeps its markers.
-    retention_map<std::vector<std::string>> early_;
+    /// Events from outside that came for workflows not placed (yet), until they are: apart from
+    /// the ended workflows, bounded by retain_early() (evictions counted and logged).
+    pending_map<std::vector<std::string>> early_;
     /// One timer for every workflow's deadline.
     deadline_queue deadlines_;
     std::uint64_t late_answers_ = 0; ///< answers to re-driven commands, dropped

@@ -81,9 +81,23 @@ public:
         on_retain_finished(n);
     }
 
+    /// Keeps at most `n` >= 1 workflows' events from outside the chain that came before the
+    /// step they concern reached this service (and steps waiting here for such an event), apart
+    /// from the finished records retain_finished() bounds: finished workflows never retire them.
+    /// When one more comes to a full store, the oldest is evicted, counted in early_evicted() and
+    /// logged: its workflow, if it still comes here, waits for an event that came already.
+    void retain_early(std::size_t n);
+
     /// Returns: steps (and notices) asked again and answered with the earlier record.
     std::uint64_t repeats() const noexcept { return repeats_; }
-    /// Returns: bytes of the records that make steps idempotent (part of domain_bytes()).
+    /// Returns: workflows whose early events (or waiting step) were evicted unused from the
+    /// store retain_early() bounds. The service cannot tell a workflow that ended elsewhere (no
+    /// harm done) from one that will still come here (lost): every eviction is counted.
+    std::uint64_t early_evicted() const noexcept { return early_.evicted(); }
+    /// Returns: workflows with early events or a waiting step held now (at most retain_early()).
+    std::size_t early_workflows() const noexcept { return early_.size(); }
+    /// Returns: bytes of the records that make steps idempotent and of the early events held
+    /// (part of domain_bytes()).
     std::size_t ran_bytes() const;
 
     /// Writes everything this service holds (its domain data and the records that make steps
@@ -124,12 +138,29 @@ private:
     /// nullptr; not counted as a repeat.
     const msg::step_record* marker(const std::string& workflow_id, std::string_view status,
                                    std::string_view outcome = {}) const;
-    void keep(const std::string& workflow_id, const msg::step_record& record);
+    /// Keeps a record of a step decided or a notice taken, among the finished (ran_), and takes
+    /// the workflow's early records that are used up with it out of early_ (settle()).
+    void keep(const workflow* wf, const std::string& workflow_id, const msg::step_record& record);
+    /// Keeps a marker or a waiting record in early_ (evicting, counting and logging the oldest
+    /// workflow's if it is full).
+    void hold(const std::string& workflow_id, const msg::step_record& record);
+    /// Moves the early records of `workflow_id` no longer needed, once `record` was kept, to
+    /// ran_: waiting records of steps decided since, interrupt markers (the workflow reached this
+    /// service: the marker is one of its records from now on), and awaited-event markers no later
+    /// step here awaits. `wf` null (a notice: the workflow ends): every one.
+    void settle(const workflow* wf, const std::string& workflow_id, const msg::step_record& record);
+    /// Returns: the waiting record of `workflow_id` for the step awaiting `event` ("" any) not
+    /// decided yet, or nullptr.
+    const msg::step_record* waiting_step(const std::string& workflow_id, std::string_view event);
 
     std::string name_;
     /// What this service did per workflow (a handful of records each), for the last workflows
     /// it took part in: what makes a repeated step answer as before.
     retention_map<std::vector<msg::step_record>> ran_;
+    /// Events from outside that came before the step they concern, and steps that wait here for
+    /// one, per workflow: kept until used, however many workflows finish meanwhile (bounded by
+    /// retain_early(), evictions counted).
+    pending_map<std::vector<msg::step_record>> early_;
     std::uint64_t repeats_ = 0;
 };
 

@@ -58,6 +58,10 @@ struct node_options {
     /// workflow state, the domain service's records); older ones are retired (see
     /// patterns/retention.hpp). Give the node's ledger the same limit. At least 1.
     std::size_t retain_finished = default_retain_finished;
+    /// Workflows whose events from outside the chain came early (before the step they concern;
+    /// before the workflow was placed, at an orchestrator) are kept apart from the finished ones,
+    /// up to this many; beyond it the oldest are evicted, counted and logged. At least 1.
+    std::size_t retain_early = default_retain_early;
     /// CURVE: this node's key pair and the deployment's public keys. With them every socket
     /// speaks CURVE, a peer must hold a key of the keyring, and a message whose envelope sender
     /// is not its authenticated peer is refused. Without (null), sockets speak NULL and bind()

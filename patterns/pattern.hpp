@@ -26,9 +26,9 @@ class service_context {
 public:
     /// `book` is `net`'s ledger; `retain_finished` >= 1 is the node's retention (node_options).
     service_context(const workflow& wf, domain_service* domain, node& net, ledger& book,
-                    std::size_t retain_finished)
+                    std::size_t retain_finished, std::size_t retain_early = default_retain_early)
         : workflow_(wf), domain_(domain), node_(net), book_(book),
-          retain_finished_(retain_finished) {}
+          retain_finished_(retain_finished), retain_early_(retain_early) {}
 
     const workflow& flow() const noexcept { return workflow_; }
     bool has_domain() const noexcept { return domain_ != nullptr; }
@@ -41,6 +41,8 @@ public:
 
     /// Finished workflows this node keeps per structure (node_options::retain_finished).
     std::size_t retain_finished() const noexcept { return retain_finished_; }
+    /// Workflows with early events from outside the chain kept apart (node_options::retain_early).
+    std::size_t retain_early() const noexcept { return retain_early_; }
     /// Retired workflow ids a structure that answers status queries remembers.
     std::size_t remember_retired() const noexcept {
         return retired_ids_per_kept * retain_finished_;
@@ -69,6 +71,7 @@ private:
     node& node_;
     ledger& book_;
     std::size_t retain_finished_;
+    std::size_t retain_early_;
 };
 
 /// A pattern's behaviour inside one service node: what it does with each message.
@@ -83,6 +86,9 @@ public:
     std::size_t state_bytes() const { return on_state_bytes(); }
     /// Returns: how many workflows that state is about.
     std::size_t state_workflows() const { return on_state_workflows(); }
+    /// Returns: workflows whose events from outside the chain, come before they could be used,
+    /// this state evicted unused (node_options::retain_early); 0 if it keeps none.
+    std::uint64_t early_evicted() const { return on_early_evicted(); }
     /// A workflow message this node had sent was dropped later (its peer went away): the
     /// pattern marks the workflow as it does for a send that fails at once.
     void send_failed(const failed_send& f) { on_send_failed(f); }
@@ -104,6 +110,7 @@ private:
     virtual void on_send_failed(const failed_send&) {}
     virtual std::size_t on_state_bytes() const { return 0; }
     virtual std::size_t on_state_workflows() const { return 0; }
+    virtual std::uint64_t on_early_evicted() const { return 0; }
     /// Every pattern says what its service keeps, even if nothing (see save() and load()). A load
     /// reads every part aside first, and throws before changing anything.
     virtual void on_save(snapshot::writer&) const = 0;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +18,9 @@ namespace choreo {
 
 /// Finished workflows each node keeps by default (`--retain-finished`).
 inline constexpr std::size_t default_retain_finished = 10'000;
+/// Events from outside the chain that came early, not yet consumed, each node keeps by default
+/// (see pending_map).
+inline constexpr std::size_t default_retain_early = 10'000;
 /// Retired ids a structure that answers status queries remembers, per finished one kept.
 inline constexpr std::size_t retired_ids_per_kept = 10;
 
@@ -282,6 +286,111 @@ private:
     std::size_t finished_ = 0;
     std::uint64_t clock_ = 0;
     retired_ids retired_;
+};
+
+/// Per-workflow state of type V that waits to be used, by workflow id (events from outside the
+/// chain that came before the step they concern): apart from the finished workflows a
+/// retention_map retires, so however many finish meanwhile none of it is lost, and bounded on its
+/// own: at most `capacity` entries, the oldest evicted when one more comes to a full map, and
+/// counted in evicted(). An owner erases an entry once it is used.
+template <class V> class pending_map {
+    using list_type = std::list<std::pair<std::string, V>>;
+
+public:
+    explicit pending_map(std::size_t capacity = default_retain_early)
+        : capacity_(capacity == 0 ? 1 : capacity) {}
+    // The index holds iterators into the list: a move keeps them valid, a copy would not.
+    pending_map(const pending_map&) = delete;
+    pending_map& operator=(const pending_map&) = delete;
+    pending_map(pending_map&&) noexcept = default;
+    pending_map& operator=(pending_map&&) noexcept = default;
+
+    /// Sets the capacity (at least 1); entries beyond it are evicted at once, oldest first.
+    /// Returns: the ids evicted.
+    std::vector<std::string> set_capacity(std::size_t capacity) {
+        capacity_ = capacity == 0 ? 1 : capacity;
+        std::vector<std::string> out;
+        while (entries_.size() > capacity_) {
+            out.push_back(evict_oldest());
+        }
+        return out;
+    }
+    std::size_t capacity() const noexcept { return capacity_; }
+
+    V* find(std::string_view id) {
+        const auto it = index_.find(std::string(id));
+        return it == index_.end() ? nullptr : &it->second->second;
+    }
+    const V* find(std::string_view id) const {
+        const auto it = index_.find(std::string(id));
+        return it == index_.end() ? nullptr : &it->second->second;
+    }
+
+    /// Returns: the entry of `id`, value-initialized (the newest) if there was none, and the id
+    /// evicted to make room for it, if one was.
+    std::pair<V*, std::optional<std::string>> emplace(std::string_view id) {
+        if (auto* v = find(id)) {
+            return {v, std::nullopt};
+        }
+        std::optional<std::string> evicted;
+        if (entries_.size() >= capacity_) {
+            evicted = evict_oldest();
+        }
+        entries_.emplace_back(std::string(id), V{});
+        index_.emplace(entries_.back().first, std::prev(entries_.end()));
+        return {&entries_.back().second, std::move(evicted)};
+    }
+    /// Forgets `id` (used); an id not held is ignored.
+    void erase(std::string_view id) {
+        const auto it = index_.find(std::string(id));
+        if (it != index_.end()) {
+            entries_.erase(it->second);
+            index_.erase(it);
+        }
+    }
+
+    std::size_t size() const noexcept { return entries_.size(); }
+    /// Returns: entries evicted unused since this map was made (or restored).
+    std::uint64_t evicted() const noexcept { return evicted_; }
+    void set_evicted(std::uint64_t n) noexcept { evicted_ = n; }
+    /// Calls `f(id, value)` for every entry, the oldest first (the order of eviction: a snapshot
+    /// restored by emplace() in that order gives this map back).
+    template <class F> void for_each(F&& f) const {
+        for (const auto& [id, v] : entries_) {
+            f(id, v);
+        }
+    }
+    void clear() {
+        entries_.clear();
+        index_.clear();
+        evicted_ = 0;
+    }
+    /// Returns: bytes of bookkeeping beside the entries' ids and values (list and hash nodes,
+    /// buckets, the index's copy of each id).
+    std::size_t overhead_bytes() const noexcept {
+        std::size_t n = entries_.size() * (2 * sizeof(void*)) +
+                        index_.size() * (2 * sizeof(void*) + sizeof(std::string) +
+                                         sizeof(typename list_type::iterator)) +
+                        index_.bucket_count() * sizeof(void*);
+        for (const auto& [id, it] : index_) {
+            n += id.capacity() > 15 ? id.capacity() + 1 : 0;
+        }
+        return n;
+    }
+
+private:
+    std::string evict_oldest() {
+        auto id = std::move(entries_.front().first);
+        index_.erase(id);
+        entries_.pop_front();
+        ++evicted_;
+        return id;
+    }
+
+    std::size_t capacity_;
+    list_type entries_; ///< oldest first
+    std::unordered_map<std::string, typename list_type::iterator> index_;
+    std::uint64_t evicted_ = 0;
 };
 
 } // namespace choreo

@@ -26,13 +26,17 @@ service_node::service_node(zmq::context_t& context, asio::io_context& io, const 
                            std::unique_ptr<domain_service> domain, ledger& book,
                            node_options options)
     : node_(context, io, std::move(name), book, options), domain_(std::move(domain)),
-      context_(wf, domain_.get(), node_, book, options.retain_finished),
+      context_(wf, domain_.get(), node_, book, options.retain_finished, options.retain_early),
       behaviour_(p.make_service(context_)) {
     if (options.retain_finished == 0) {
         throw std::invalid_argument("retain_finished must be at least 1");
     }
+    if (options.retain_early == 0) {
+        throw std::invalid_argument("retain_early must be at least 1");
+    }
     if (domain_) {
         domain_->retain_finished(options.retain_finished);
+        domain_->retain_early(options.retain_early);
     }
     node_.on_message([this](node&, const incoming& in) { receive(in); });
     node_.on_send_failed([this](const failed_send& f) { behaviour_->send_failed(f); });

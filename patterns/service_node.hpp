@@ -38,6 +38,12 @@ public:
     /// Returns: the node's domain service, or nullptr.
     domain_service* domain() noexcept { return domain_.get(); }
     const service_behaviour& behaviour() const noexcept { return *behaviour_; }
+    /// Returns: workflows whose events from outside the chain, come early, this node evicted
+    /// unused (its domain service's and its pattern's, node_options::retain_early); each was
+    /// logged at warn when it happened.
+    std::uint64_t early_evicted() const {
+        return (domain_ ? domain_->early_evicted() : 0) + behaviour_->early_evicted();
+    }
     /// The pattern's behaviour, to load a snapshot into (on the io thread).
     service_behaviour& behaviour() noexcept { return *behaviour_; }
     /// Returns: the node's durable store, or nullptr for a node in memory.

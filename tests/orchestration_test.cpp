@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -277,7 +278,7 @@ TEST(orchestration,
 
     // The snapshot of an orchestrator with no events kept, as written before it kept them, and
     // the node's part after it: it loads, and leaves the node's part to be read.
-    const std::size_t early_part = 9; // {"events": []}
+    const std::size_t early_part = 18; // {"events": [], "evicted": 0}
     ASSERT_GT(empty.size(), early_part);
     snapshot::writer node_part;
     node_part << std::vector<std::uint64_t>{42};
@@ -289,6 +290,20 @@ TEST(orchestration,
     EXPECT_EQ(placed, std::vector<std::uint64_t>{42});
     EXPECT_TRUE(old.done());
     EXPECT_EQ(save(d3), empty);
+
+    // ... and as written before the evicted ones were counted: {"events": []}, none counted.
+    snapshot::writer events_only;
+    events_only.out().pack_map(1);
+    events_only << std::string_view("events") << std::vector<std::uint64_t>{};
+    snapshot::reader older(empty.substr(0, empty.size() - early_part) + events_only.bytes() +
+                           node_part.bytes());
+    local_deployment d4(p, wf, testing::options(transport::inproc, false));
+    d4.on_service(orchestrator, [&](service_node& s) { s.behaviour().load(older); });
+    placed.clear();
+    older >> placed;
+    EXPECT_EQ(placed, std::vector<std::uint64_t>{42});
+    EXPECT_TRUE(older.done());
+    EXPECT_EQ(save(d4), empty);
 }
 
 } // namespace

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <tuple>
 #include <vector>
@@ -16,6 +17,7 @@
 
 #include "all_patterns.hpp"
 #include "harness.hpp"
+#include "outside_events.hpp"
 #include "patterns/deployment.hpp"
 #include "review_workflow.hpp"
 
@@ -24,7 +26,18 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::ended_as_planned;
-using testing::place;
+
+/// Places `n` workflows of scenario `s`, and sends the events from outside the chain their plans
+/// name (the ticket's expert reports, and its cancels once the deployment is quiet: with few
+/// finished workflows kept, a status query cannot tell under every pattern that a ticket waits).
+testing::batch place(local_deployment& d, std::string_view s, std::size_t n, std::uint64_t seed) {
+    const auto& wf = d.flow();
+    const bool outside =
+        !wf.interrupts.empty() || std::any_of(wf.steps.begin(), wf.steps.end(),
+                                              [](const step& st) { return !st.awaits.empty(); });
+    return outside ? testing::place_then_interrupt_when_quiet(d, s, n, seed)
+                   : testing::place(d, s, n, seed);
+}
 
 /// What can be seen of one node: its snapshot and what a service built from it must show.
 struct node_image {
@@ -109,7 +122,7 @@ workflow workflow_of(const std::string& name) {
                             : testing::workflow_named(name);
 }
 
-/// Each workflow module (order, chain, the tests' own review) under each pattern.
+/// Each workflow module (order, chain, ticket, the tests' own review) under each pattern.
 class snapshot_state : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {
 protected:
     const workflow flow_ = workflow_of(std::get<0>(GetParam()));
@@ -135,7 +148,8 @@ std::string name_of(const ::testing::TestParamInfo<snapshot_state::ParamType>& i
 }
 
 INSTANTIATE_TEST_SUITE_P(modules, snapshot_state,
-                         ::testing::Combine(::testing::Values("order", "chain:5:2", "review"),
+                         ::testing::Combine(::testing::Values("order", "chain:5:2", "review",
+                                                              "ticket"),
                                             ::testing::ValuesIn(testing::every_pattern())),
                          name_of);
 
@@ -182,13 +196,41 @@ TEST_P(snapshot_state,
     EXPECT_GT(retired, 0U) << "the snapshots hold retired workflows";
 
     // (c) A step asked again after the load is answered from the record, not decided again.
+    // The step asked about is one of the last workflow placed whose record the first service
+    // still holds: its first step, unless the first service runs later steps of workflows too
+    // (the ticket's closes tickets), whose records may have retired those of the first step.
+    // Found by asking, the service put back as it was after each question.
     const auto& first = flow_.steps.front().service;
-    const auto last_id = flying.ids.back();
-    const auto& last_details = flying.plans.back().details;
+    const auto held = d2.on_service(first, [&](service_node& s) {
+        for (auto i = flying.ids.size(); i-- > 0;) {
+            for (auto step = static_cast<std::uint32_t>(flow_.steps.size()); step-- > 0;) {
+                if (flow_.steps[step].service != first) {
+                    continue;
+                }
+                snapshot::writer as_it_was;
+                s.domain()->save(as_it_was);
+                const auto repeats = s.domain()->repeats();
+                static_cast<void>(
+                    s.domain()->run(flow_, step, flying.ids[i], flying.plans[i].details));
+                const bool repeated = s.domain()->repeats() == repeats + 1;
+                snapshot::reader r(as_it_was.bytes());
+                s.domain()->load(r);
+                if (repeated) {
+                    return std::make_pair(i, step);
+                }
+            }
+        }
+        return std::make_pair(flying.ids.size(), std::uint32_t{0});
+    });
+    ASSERT_LT(held.first, flying.ids.size())
+        << first << " holds the record of a workflow in flight";
+    const auto last_id = flying.ids[held.first];
+    const auto& last_details = flying.plans[held.first].details;
+    const auto held_step = held.second;
     auto ask_again = [&](local_deployment& d) {
         return d.on_service(first, [&](service_node& s) {
             const auto before = image_of(s);
-            const auto record = s.domain()->run(flow_, 0, last_id, last_details);
+            const auto record = s.domain()->run(flow_, held_step, last_id, last_details);
             const auto after = image_of(s);
             EXPECT_EQ(after.effects, before.effects) << "a repeated step changed the effects";
             EXPECT_EQ(after.repeats, before.repeats + 1);
@@ -226,7 +268,8 @@ TEST_P(snapshot_state,
 class snapshot_owner : public snapshot_state {};
 
 INSTANTIATE_TEST_SUITE_P(modules, snapshot_owner,
-                         ::testing::Combine(::testing::Values("order", "chain:5:2", "review"),
+                         ::testing::Combine(::testing::Values("order", "chain:5:2", "review",
+                                                              "ticket"),
                                             ::testing::ValuesIn(testing::patterns_with_an_owner())),
                          name_of);
 

@@ -106,6 +106,29 @@ TEST_P(ticket_under, a_thousand_mixed_tickets_end_as_predicted_with_the_predicte
     EXPECT_EQ(d.rejected(), 0u);
 }
 
+TEST_P(ticket_under,
+       two_hundred_mixed_tickets_in_flight_end_as_predicted_with_two_finished_workflows_kept) {
+    // The expert's reports come at once, long before most tickets reach the expert's app, and
+    // the cancels once the cancelled tickets have waited there while every other ticket ended:
+    // with two finished workflows kept per node, each service retires hundreds of records
+    // meanwhile. Neither the events nor the waiting steps may go with them.
+    auto o = options(transport::inproc, false);
+    o.node.retain_finished = 2;
+    local_deployment d(pattern_, ticket_, o);
+    const auto b = place_then_interrupt_when_quiet(d, "mixed", 200, 17);
+    std::set<std::string> scenarios;
+    for (const auto& p : b.plans) {
+        scenarios.insert(p.scenario);
+    }
+    EXPECT_EQ(scenarios.size(), 5u) << "the mix covers every scenario";
+    EXPECT_TRUE(ended_as_planned(d, b));
+    EXPECT_TRUE(effects_as_predicted(d, b));
+    EXPECT_EQ(d.rejected(), 0u);
+    for (const auto& n : d.nodes()) {
+        EXPECT_EQ(d.on_service(n, [](service_node& s) { return s.early_evicted(); }), 0u) << n;
+    }
+}
+
 TEST_P(ticket_under, every_scenario_ends_as_predicted) {
     for (const auto* s : {"happy", "reassign", "no_expert", "cancelled", "survey_down"}) {
         SCOPED_TRACE(s);
