@@ -138,12 +138,39 @@ void await_spell(client& c, const std::vector<std::string>& ids, const lost_tick
     }
 }
 
-std::vector<planned_workflow> mixed(const workflow& wf, const lost_tickets_options& o) {
-    auto generator = module_of(wf).make_workload(wf, "mixed", o.seed);
+std::vector<planned_workflow> mixed(const workflow& wf, std::size_t n, std::uint64_t seed) {
+    auto generator = module_of(wf).make_workload(wf, "mixed", seed);
     if (!generator) {
         throw std::invalid_argument("no mixed scenario in " + wf.name);
     }
-    return generator.value()->take(o.tickets);
+    return generator.value()->take(n);
+}
+
+/// Returns: the plan of one fault `spec`, its canonical form kept in r.fault.
+/// Throws: std::invalid_argument if `spec` is not a fault.
+fault_plan one_fault(const std::string& spec, lost_tickets& r) {
+    const auto parsed = parse_fault(spec);
+    if (!parsed.value) {
+        throw std::invalid_argument(parsed.error);
+    }
+    r.fault = parsed.value->text();
+    fault_plan plan;
+    plan.faults.push_back(*parsed.value);
+    return plan;
+}
+
+/// The spell on a deployment under its fault: o.tickets mixed tickets placed and driven, waited
+/// for (await_spell). Sets r.detector and r.placed. Returns: the tickets' ids.
+std::vector<std::string> run_spell(client& c, const pattern& p, const workflow& wf,
+                                   const lost_tickets_options& o, lost_tickets& r) {
+    const auto owner_plan = p.plan_status_query(wf, "").ask;
+    r.detector = owner_plan.size() == 1 ? owner_plan.front() : std::string();
+    // A cancel goes once its ticket waits for the expert, or within half a step deadline: a
+    // ticket left waiting for its customer past the deadline would be re-driven, lost or not.
+    auto ids = place_and_drive(c, wf, mixed(wf, o.tickets, o.seed), o.step_deadline / 2).ids;
+    r.placed = ids.size();
+    await_spell(c, ids, o);
+    return ids;
 }
 
 /// The stuck query at the end of a spell: which of the lost not ended it lists, at what cost.
@@ -177,13 +204,7 @@ lost_tickets measure_lost_tickets(const pattern& p, const workflow& model,
     wf.retries = 1'000'000; // re-driven, never failed, while it is measured
     r.step_deadline = o.step_deadline;
     r.retries = wf.retries;
-    const auto parsed = parse_fault(fmt::format("drop:{}:seed={}", o.drop, o.seed));
-    if (!parsed.value) {
-        throw std::invalid_argument(parsed.error);
-    }
-    fault_plan plan;
-    plan.faults.push_back(*parsed.value);
-    r.fault = parsed.value->text();
+    const auto plan = one_fault(fmt::format("drop:{}:seed={}", o.drop, o.seed), r);
     deployment_options dopt;
     dopt.via = transport::inproc;
     // A dropped send is resent only after the spell: until then it is lost, as it is without
@@ -192,15 +213,7 @@ lost_tickets measure_lost_tickets(const pattern& p, const workflow& model,
     dopt.node.resend_max = dopt.node.resend_initial;
     local_deployment d(p, wf, plan.local_options(dopt, o.seed));
     auto& c = d.client();
-    const auto owner_plan = p.plan_status_query(wf, "").ask;
-    r.detector = owner_plan.size() == 1 ? owner_plan.front() : std::string();
-
-    const auto plans = mixed(wf, o);
-    // A cancel goes once its ticket waits for the expert, or within half a step deadline: a
-    // ticket left waiting for its customer past the deadline would be re-driven, lost or not.
-    const auto ids = place_and_drive(c, wf, plans, o.step_deadline / 2).ids;
-    r.placed = ids.size();
-    await_spell(c, ids, o);
+    const auto ids = run_spell(c, p, wf, o, r);
 
     // Per ticket: its first send dropped, its owner's first re-drive (the node's incidents).
     std::map<std::string, std::int64_t> first_drop, first_redrive;
@@ -251,13 +264,7 @@ lost_tickets measure_killed_tickets(const pattern& p, const workflow& model,
     wf.set_step_deadlines(o.step_deadline);
     r.step_deadline = o.step_deadline;
     r.retries = o.retries;
-    const auto parsed = parse_fault(fmt::format("kill:{}@{}", o.victim, o.kill_after));
-    if (!parsed.value) {
-        throw std::invalid_argument(parsed.error);
-    }
-    fault_plan plan;
-    plan.faults.push_back(*parsed.value);
-    r.fault = parsed.value->text();
+    const auto plan = one_fault(fmt::format("kill:{}@{}", o.victim, o.kill_after), r);
     spawned_services children(
         o.node_binary, p, wf, transport::tcp, {"client"}, {}, default_retain_finished,
         {"--in-memory", "--step-deadline", fmt::format("{}ms", o.step_deadline.count()),
@@ -271,15 +278,7 @@ lost_tickets measure_killed_tickets(const pattern& p, const workflow& model,
         throw std::runtime_error(fmt::format("no answer from {}", fmt::join(silent, ", ")));
     }
     auto& c = d.client();
-    const auto owner_plan = p.plan_status_query(wf, "").ask;
-    r.detector = owner_plan.size() == 1 ? owner_plan.front() : std::string();
-
-    const auto plans = mixed(wf, o);
-    // A cancel goes once its ticket waits for the expert, or within half a step deadline: a
-    // ticket left waiting for its customer past the deadline would be re-driven, lost or not.
-    const auto ids = place_and_drive(c, wf, plans, o.step_deadline / 2).ids;
-    r.placed = ids.size();
-    await_spell(c, ids, o);
+    const auto ids = run_spell(c, p, wf, o, r);
 
     std::set<std::string> not_ended;
     for (const auto& id : ids) {
@@ -330,9 +329,7 @@ void measure_cpu(const pattern& p, const workflow& wf, const tour_options& o,
     deployment_options dopt;
     dopt.via = transport::inproc;
     local_deployment d(p, wf, dopt);
-    lost_tickets_options sizes = control;
-    sizes.tickets = control.cpu_tickets;
-    const auto plans = mixed(wf, sizes);
+    const auto plans = mixed(wf, control.cpu_tickets, control.seed);
     const auto before = d.cpu_used();
     const auto ids = place_and_drive(d.client(), wf, plans, o.deadline).ids;
     if (!d.client().wait_for(ids, o.deadline)) {
