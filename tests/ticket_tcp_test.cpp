@@ -87,8 +87,10 @@ TEST_P(ticket_at_scale, workflow_control_a_killed_service_is_found_by_an_owner_o
     if (owner) {
         EXPECT_EQ(r.detector, pattern_.entry(ticket_));
         EXPECT_EQ(r.detected, r.lost);
+        // The owner's deadline runs on its steady clock from when it heard of the step; the
+        // figure is two wall-clock times (the step's, the mark's): within a few ms of it.
         for (const auto ns : r.detected_after_ns) {
-            EXPECT_GE(ns, std::chrono::nanoseconds(o.step_deadline).count());
+            EXPECT_GE(ns, std::chrono::nanoseconds(o.step_deadline).count() * 9 / 10);
         }
         EXPECT_EQ(r.ended_failed, r.lost) << "the retries spent, the owner fails it";
         EXPECT_EQ(r.not_ended, 0U);
