@@ -161,7 +161,19 @@ local_deployment::unit& local_deployment::unit_of(const std::string& name) {
     throw std::out_of_range("no node called " + name);
 }
 
-domain_effects local_deployment::effects() {
+domain_effects deployment::effects(std::chrono::milliseconds settle_within) {
+    const auto until = std::chrono::steady_clock::now() + settle_within;
+    const auto& module = module_of(flow());
+    for (;;) {
+        auto out = effects_now();
+        if (module.settled(flow(), out) || std::chrono::steady_clock::now() >= until) {
+            return out;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
+domain_effects local_deployment::effects_now() {
     domain_effects out;
     for (const auto& name : workflow_.services()) {
         on_service(name, [&](service_node& s) {

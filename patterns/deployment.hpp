@@ -57,8 +57,12 @@ public:
     std::vector<std::string> nodes() const { return used_pattern().nodes(flow()); }
     /// Returns: the transport's accounting of every node (gathered from them if remote).
     virtual const ledger& traffic() = 0;
-    /// Returns: the domain effects of every service.
-    virtual domain_effects effects() = 0;
+    /// Returns: the domain effects of every service, once the workflow's module says they
+    /// have settled (workflow_module::settled: no service holds work for later, such as a
+    /// survey to retry), or as they are after `settle_within` if they have not.
+    domain_effects effects(std::chrono::milliseconds settle_within = std::chrono::seconds(10));
+    /// Returns: the domain effects of every service as they are now.
+    virtual domain_effects effects_now() = 0;
     /// Holds a service's workflow traffic (status queries still pass) until release().
     virtual void hold(const std::string& service) = 0;
     virtual void release(const std::string& service) = 0;
@@ -108,7 +112,7 @@ public:
     }
 
     /// Returns: the domain effects of every service, gathered on their threads.
-    domain_effects effects() override;
+    domain_effects effects_now() override;
     /// Returns: the counters of a node (a service or the client).
     node_counters counters(const std::string& node_name);
     /// Returns: per node (the client's aside), the CPU time its thread has used so far: the

@@ -1,6 +1,7 @@
 // A domain service: one service of a workflow with its own data, deciding outcomes from it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -110,6 +111,17 @@ public:
     /// snapshot::invalid, a type_error, if they are the snapshot of another service.
     void load(snapshot::reader& r);
 
+    /// Work a service does later, on its own, apart from any workflow (a survey it could not
+    /// send, retried): how many items of it it holds now. While it holds any, its node runs a
+    /// round of it (run_later()) every later_period(), on the node's thread.
+    std::size_t later_work() const { return on_later_work(); }
+    /// Returns: how long the node waits between two rounds of later work.
+    std::chrono::milliseconds later_period() const { return on_later_period(); }
+    /// Runs one round of the work held for later. Deterministic: what a round does depends on
+    /// what the service holds, never on the clock, so that a durable node that journals its
+    /// rounds among its messages rebuilds the same state when it replays them.
+    void run_later() { on_run_later(); }
+
     /// Adds this service's domain effects to `out`.
     void add_effects(msg::domain_effects& out) const { do_add_effects(out); }
     /// Returns: bytes of domain data this service holds now (accounts, stock, outbox, ...).
@@ -124,6 +136,9 @@ private:
     virtual void do_add_effects(msg::domain_effects&) const {}
     virtual std::size_t on_domain_bytes() const { return 0; }
     virtual void on_retain_finished(std::size_t) {}
+    virtual std::size_t on_later_work() const { return 0; }
+    virtual std::chrono::milliseconds on_later_period() const { return std::chrono::seconds(1); }
+    virtual void on_run_later() {}
     /// A service's own domain data in a snapshot (see save() and load()): what it changes as
     /// it decides (data it is built with and never changes, such as a catalog, is not written).
     virtual void on_save(snapshot::writer&) const = 0;

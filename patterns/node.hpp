@@ -331,6 +331,11 @@ public:
     /// For the node's owner, to tell the ledger when it is done with a workflow (finish()).
     ledger& book() noexcept { return ledger_; }
     asio::io_context& io() noexcept { return io_; }
+    /// Returns: whether stop() was called (or a store failure stopped the node).
+    bool stopped() const noexcept { return stopped_; }
+    /// Commits, soon, what the node's owner wrote to a durable store outside a batch (a
+    /// timer's work); nothing for a node in memory. Call on the io thread.
+    void commit_soon();
     node_counters counters() const;
     /// Keeps `i` among the most recent max_incidents incidents. Call on the io thread.
     void note(incident i);
@@ -402,8 +407,6 @@ private:
     };
     /// Counts `m` as sent and hands it to the socket (after link_delay).
     void hand_over(watched& w, outbound m, send_record r);
-    /// Posts a commit of what was written outside a batch (a timer's send, a give-up).
-    void commit_soon();
     void store_failed(std::string_view why);
     std::chrono::nanoseconds resend_wait(std::uint32_t step) const;
     void schedule_resend(std::uint64_t id, std::uint32_t sends, std::uint32_t step);

@@ -137,7 +137,7 @@ const ledger& remote_deployment::traffic() {
     return *gathered_;
 }
 
-domain_effects remote_deployment::effects() {
+domain_effects remote_deployment::effects_now() {
     domain_effects out;
     for (const auto& r : inspect_all()) {
         for (const auto& [key, n] : r.effects) {

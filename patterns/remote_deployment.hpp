@@ -44,7 +44,7 @@ public:
     const ledger& traffic() override;
     /// Returns: the client's own ledger, as it counted (delivery traffic included).
     const ledger& client_ledger() const noexcept { return own_; }
-    domain_effects effects() override;
+    domain_effects effects_now() override;
     void hold(const std::string& service) override;
     void release(const std::string& service) override;
     std::uint64_t rejected() override;

@@ -27,7 +27,7 @@ service_node::service_node(zmq::context_t& context, asio::io_context& io, const 
                            node_options options)
     : node_(context, io, std::move(name), book, options), domain_(std::move(domain)),
       context_(wf, domain_.get(), node_, book, options.retain_finished, options.retain_early),
-      behaviour_(p.make_service(context_)) {
+      behaviour_(p.make_service(context_)), later_timer_(io) {
     if (options.retain_finished == 0) {
         throw std::invalid_argument("retain_finished must be at least 1");
     }
@@ -43,6 +43,36 @@ service_node::service_node(zmq::context_t& context, asio::io_context& io, const 
     if (!options.data_dir.empty()) {
         open_store(p, wf, options);
     }
+    arm_later(); // what a restart found held for later
+}
+
+namespace {
+/// The journal's entry for a round of the domain service's later work (no message type has
+/// this name: types are snake_case words).
+constexpr std::string_view later_round_entry = "(later round)";
+} // namespace
+
+void service_node::arm_later() {
+    if (later_armed_ || !domain_ || domain_->later_work() == 0 || node_.stopped()) {
+        return;
+    }
+    later_armed_ = true;
+    later_timer_.expires_after(domain_->later_period());
+    later_timer_.async_wait([this](const boost::system::error_code& ec) {
+        later_armed_ = false;
+        if (!ec && !node_.stopped()) {
+            later_round();
+        }
+    });
+}
+
+void service_node::later_round() {
+    if (durable_) {
+        durable_->journal(later_round_entry, {});
+    }
+    domain_->run_later();
+    node_.commit_soon();
+    arm_later();
 }
 
 namespace {
@@ -85,6 +115,13 @@ void service_node::open_store(const pattern& p, const workflow& wf, const node_o
     node_.suppress_sends(true);
     try {
         durable_->for_each_journaled([&](std::string_view type, std::string_view body) {
+            if (type == later_round_entry) {
+                if (domain_) {
+                    domain_->run_later();
+                }
+                ++recovered_.later_rounds;
+                return;
+            }
             auto m = decode(type, body, limits_);
             if (!m) {
                 throw store_refused(where + ": a journaled " + std::string(type) +
@@ -117,11 +154,12 @@ void service_node::open_store(const pattern& p, const workflow& wf, const node_o
         durable_->refuse_commit(options.commit_fault_at);
     }
     durable_->before_commit([this] { before_commit(); });
-    if (recovered_.snapshot || recovered_.replayed > 0 || recovered_.unacked > 0) {
-        log().info("{}: restarted from {}: snapshot {}, {} journaled message(s) replayed, {} "
-                   "unacknowledged message(s) to send again",
+    if (recovered_.snapshot || recovered_.replayed > 0 || recovered_.later_rounds > 0 ||
+        recovered_.unacked > 0) {
+        log().info("{}: restarted from {}: snapshot {}, {} journaled message(s) and {} round(s) "
+                   "of later work replayed, {} unacknowledged message(s) to send again",
                    node_.name(), where, recovered_.snapshot ? "loaded" : "none",
-                   recovered_.replayed, recovered_.unacked);
+                   recovered_.replayed, recovered_.later_rounds, recovered_.unacked);
     }
 }
 
@@ -235,6 +273,7 @@ void service_node::receive(const incoming& in) {
     if (handled_hook_ && in.msg.env.query_id == 0) {
         handled_hook_(in); // acted on, refused or not
     }
+    arm_later();
 }
 
 void service_node::release() {

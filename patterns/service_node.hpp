@@ -5,6 +5,8 @@
 #include <functional>
 #include <memory>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include "patterns/domain.hpp"
 #include "patterns/durable.hpp"
 #include "patterns/node.hpp"
@@ -50,9 +52,10 @@ public:
     durable_store* durable() noexcept { return durable_.get(); }
     /// What a durable node found in its store when it started.
     struct recovery {
-        bool snapshot = false;      ///< a snapshot was loaded
-        std::uint64_t replayed = 0; ///< journaled messages replayed after it
-        std::uint64_t unacked = 0;  ///< outbox messages to send again
+        bool snapshot = false;          ///< a snapshot was loaded
+        std::uint64_t replayed = 0;     ///< journaled messages replayed after it
+        std::uint64_t later_rounds = 0; ///< journaled rounds of later work replayed among them
+        std::uint64_t unacked = 0;      ///< outbox messages to send again
     };
     const recovery& recovered() const noexcept { return recovered_; }
     /// Returns: snapshots written since the node started.
@@ -76,6 +79,11 @@ private:
     void receive(const incoming& in);
     void open_store(const pattern& p, const workflow& wf, const node_options& options);
     void before_commit();
+    /// Arms the later-work timer if the domain service holds work for later and it is not armed.
+    void arm_later();
+    /// One round of the domain service's later work: journaled first on a durable node (a
+    /// restart replays it in its place among the messages), then committed.
+    void later_round();
 
     node node_;
     std::unique_ptr<domain_service> domain_;
@@ -91,6 +99,8 @@ private:
     std::uint64_t snapshots_ = 0;
     recovery recovered_;
     codec_limits limits_;
+    asio::steady_timer later_timer_;
+    bool later_armed_ = false;
 };
 
 } // namespace choreo

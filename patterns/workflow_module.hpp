@@ -75,9 +75,17 @@ public:
     /// module has no such scenario.
     virtual result<std::unique_ptr<workload>>
     make_workload(const workflow& wf, std::string_view scenario, std::uint64_t seed) const = 0;
-    /// Returns: the domain effects `placed` must have on the standard data.
+    /// Returns: the domain effects `placed` must have on the standard data, once settled.
     virtual msg::domain_effects predict(const workflow& wf,
                                         const placed_workflows& placed) const = 0;
+    /// Returns: whether `effects` have settled: no service holds work it will do later on its
+    /// own (domain_service::later_work(), a survey to retry, say), whose effects are still to
+    /// come. A module whose services do nothing later is always settled.
+    virtual bool settled(const workflow& wf, const msg::domain_effects& effects) const {
+        static_cast<void>(wf);
+        static_cast<void>(effects);
+        return true;
+    }
     /// Returns: a one-line description of a business payload, for traces.
     virtual std::string describe(const msg::value& details) const = 0;
     /// Returns: a one-line summary of domain effects, for the demo.
