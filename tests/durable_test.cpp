@@ -26,6 +26,7 @@
 
 #include "demo/spawn.hpp"
 #include "harness.hpp"
+#include "outside_events.hpp"
 #include "patterns/deployment.hpp"
 #include "patterns/remote_deployment.hpp"
 #include "scratch.hpp"
@@ -245,6 +246,72 @@ TEST_P(durable_restart, a_killed_node_restarted_on_its_data_dir_loads_its_snapsh
 INSTANTIATE_TEST_SUITE_P(every_pattern, durable_restart,
                          ::testing::ValuesIn(testing::modelled_patterns()),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
+// ---- (a') a domain service's later work across a kill and a restart -------------------------
+
+// The survey service retries surveys it could not send, on its own, after their tickets closed
+// (docs/PROTOCOL.md, "Later work"). Killed while it holds some, its restart finds them in its
+// store, with every round it had run (journaled among its messages): it runs the rest, and every
+// retry counts once.
+TEST(durable_later_work, a_survey_service_killed_while_it_retries_carries_on_after_its_restart) {
+    const auto& p = testing::pattern_named("front_controller");
+    const auto wf = testing::workflow_named("ticket");
+    demo::spawned_services children(bin_dir + "/choreo-node", p, wf, transport::tcp, {"client"}, {},
+                                    default_retain_finished, {});
+    ASSERT_FALSE(children.data_dir().empty());
+    remote_deployment d(p, wf, children.where(), testing::remote());
+    children.share(d.where());
+    ASSERT_TRUE(d.wait_ready(testing::deadline).empty());
+
+    const auto b = testing::place_and_drive(d, "survey_down", 20, 5);
+    ASSERT_TRUE(testing::ended_as_planned(d, b));
+    // Killed between two rounds: some retries made, some surveys still held.
+    const auto until = std::chrono::steady_clock::now() + testing::deadline;
+    domain_effects seen;
+    for (;;) {
+        seen = d.effects_now();
+        if (seen["surveys_retried"] > 0 && seen["surveys_to_retry"] > 0) {
+            break;
+        }
+        ASSERT_LT(std::chrono::steady_clock::now(), until) << "no round of retries was seen";
+        ASSERT_NE(seen["surveys_to_retry"], 0) << "every retry was made before the kill";
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    children.kill("survey", SIGKILL);
+    children.restart("survey");
+    ASSERT_TRUE(d.wait_ready(testing::deadline).empty());
+    // As predicted: the held surveys were retried after the restart, none lost, none twice.
+    EXPECT_TRUE(testing::effects_as_predicted(d, b));
+    EXPECT_EQ(d.rejected(), 0U);
+}
+
+// The same in one process, where the restarted node can be asked what it replayed: stopped
+// between two rounds, the survey node restarted on its data directory replays the rounds it ran
+// (they are not run again) and runs the rest.
+TEST(durable_later_work, a_survey_node_restarted_on_its_data_dir_replays_the_rounds_it_ran) {
+    const auto& p = testing::pattern_named("stamp_coupling");
+    const auto wf = testing::workflow_named("ticket");
+    scratch dir("later");
+    auto o = testing::options(transport::inproc);
+    o.node.data_dir = dir.path();
+    testing::batch b;
+    {
+        local_deployment d(p, wf, o);
+        b = testing::place_and_drive(d, "survey_down", 20, 5);
+        ASSERT_TRUE(testing::ended_as_planned(d, b));
+        const auto until = std::chrono::steady_clock::now() + testing::deadline;
+        while (d.effects_now()["surveys_retried"] == 0) {
+            ASSERT_LT(std::chrono::steady_clock::now(), until) << "no round of retries was seen";
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        ASSERT_GT(d.effects_now()["surveys_to_retry"], 0) << "every retry was made already";
+    } // every node stopped: what each committed stays
+    local_deployment d(p, wf, o);
+    const auto rounds =
+        d.on_service("survey", [](service_node& s) { return s.recovered().later_rounds; });
+    EXPECT_GT(rounds, 0U);
+    EXPECT_TRUE(testing::effects_as_predicted(d, b));
+}
 
 // ---- (b) sends held until their batch commits ----------------------------------------------
 

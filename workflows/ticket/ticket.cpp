@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "patterns/errors.hpp"
+#include "patterns/log.hpp"
 
 namespace choreo::ticket {
 namespace {
@@ -237,37 +238,125 @@ private:
 
 class survey final : public typed_domain_service<trouble_ticket> {
 public:
-    explicit survey(const fixture& f) : typed_domain_service("survey"), data_(f) {}
+    explicit survey(const fixture& f)
+        : typed_domain_service("survey"), data_(f), held_(max_surveys_held) {}
 
 private:
-    step_result decide(const workflow&, std::uint32_t, const std::string&,
+    /// A survey that could not be sent, held for the next rounds of retries.
+    struct held_survey {
+        std::string customer;
+        std::uint32_t retries = 0; ///< retries made so far
+        std::uint64_t since = 0;   ///< the round it was held or last retried in
+        bool operator==(const held_survey&) const = default;
+        MSGPACK_DEFINE_MAP(customer, retries, since)
+    };
+
+    step_result decide(const workflow&, std::uint32_t, const std::string& workflow_id,
                        const trouble_ticket& t) override {
         const auto it = data_.customers.find(t.customer);
-        if (it == data_.customers.end() || !it->second.survey_ok) {
-            ++failed_;
-            return {"survey_down", "the survey provider cannot reach " + t.customer};
+        if (it != data_.customers.end() && it->second.survey_reach == "now") {
+            ++sent_;
+            return {"", "survey sent to " + t.customer};
         }
-        ++sent_;
-        return {"", "survey sent to " + t.customer};
+        ++failed_;
+        if (it == data_.customers.end()) {
+            return {"survey_down", "no such customer as " + t.customer};
+        }
+        auto [held, evicted] = held_.emplace(workflow_id);
+        *held = {t.customer, 0, round_};
+        if (evicted) {
+            log().warn("survey: the survey of {} is dropped unsent: {} surveys are held for a "
+                       "retry already",
+                       printable(*evicted), held_.capacity());
+        }
+        return {"survey_down",
+                "the survey provider cannot reach " + t.customer + "; the survey is retried later"};
+    }
+
+    std::size_t on_later_work() const override { return held_.size(); }
+    std::chrono::milliseconds on_later_period() const override { return survey_retry_period; }
+
+    /// A round of retries: each survey held before this round is tried once more; it is sent
+    /// if the provider reaches the customer now, given up after survey_retries, or held again.
+    void on_run_later() override {
+        ++round_;
+        std::vector<std::string> due;
+        held_.for_each([&](const std::string& id, const held_survey& h) {
+            if (h.since < round_) {
+                due.push_back(id);
+            }
+        });
+        for (const auto& id : due) {
+            auto& h = *held_.find(id);
+            ++h.retries;
+            ++retried_;
+            if (data_.customers.at(h.customer).survey_reach == "later") {
+                ++sent_later_;
+                held_.erase(id);
+            } else if (h.retries >= survey_retries) {
+                ++given_up_;
+                held_.erase(id);
+            } else {
+                h.since = round_;
+            }
+        }
     }
 
     void do_add_effects(domain_effects& out) const override {
         out["surveys_sent"] += static_cast<std::int64_t>(sent_);
         out["surveys_failed"] += static_cast<std::int64_t>(failed_);
+        out["surveys_retried"] += static_cast<std::int64_t>(retried_);
+        out["surveys_sent_later"] += static_cast<std::int64_t>(sent_later_);
+        out["surveys_given_up"] += static_cast<std::int64_t>(given_up_);
+        out["surveys_dropped"] += static_cast<std::int64_t>(held_.evicted());
+        out["surveys_to_retry"] += static_cast<std::int64_t>(held_.size());
     }
-    std::size_t on_domain_bytes() const override { return 2 * sizeof(std::uint64_t); }
+    std::size_t on_domain_bytes() const override {
+        std::size_t n = 6 * sizeof(std::uint64_t) + held_.overhead_bytes();
+        held_.for_each([&](const std::string& id, const held_survey& h) {
+            n += id.size() + sizeof(held_survey) + h.customer.size();
+        });
+        return n;
+    }
 
-    void on_save(snapshot::writer& w) const override { w << sent_ << failed_; }
+    void on_save(snapshot::writer& w) const override {
+        std::vector<std::pair<std::string, held_survey>> held;
+        held_.for_each(
+            [&](const std::string& id, const held_survey& h) { held.emplace_back(id, h); });
+        w << sent_ << failed_ << retried_ << sent_later_ << given_up_ << round_ << held
+          << held_.evicted();
+    }
     void on_load(snapshot::reader& r) override {
-        std::uint64_t sent = 0, failed = 0;
-        r >> sent >> failed;
+        std::uint64_t sent = 0, failed = 0, retried = 0, sent_later = 0, given_up = 0, round = 0,
+                      dropped = 0;
+        std::vector<std::pair<std::string, held_survey>> held;
+        r >> sent >> failed >> retried >> sent_later >> given_up >> round >> held >> dropped;
+        for (const auto& [id, h] : held) {
+            if (!data_.customers.contains(h.customer)) {
+                throw snapshot::invalid("survey: a held survey names no customer: " + h.customer);
+            }
+        }
         sent_ = sent;
         failed_ = failed;
+        retried_ = retried;
+        sent_later_ = sent_later;
+        given_up_ = given_up;
+        round_ = round;
+        held_.clear();
+        for (auto& [id, h] : held) {
+            *held_.emplace(id).first = std::move(h);
+        }
+        held_.set_evicted(dropped);
     }
 
     const fixture& data_;
-    std::uint64_t sent_ = 0;
-    std::uint64_t failed_ = 0;
+    std::uint64_t sent_ = 0;        ///< sent at the first attempt
+    std::uint64_t failed_ = 0;      ///< not sent at the first attempt (the ticket closes without)
+    std::uint64_t retried_ = 0;     ///< retries made
+    std::uint64_t sent_later_ = 0;  ///< sent at a retry
+    std::uint64_t given_up_ = 0;    ///< not sent after survey_retries retries
+    std::uint64_t round_ = 0;       ///< rounds of retries run
+    pending_map<held_survey> held_; ///< surveys to retry, by workflow id, the oldest first
 };
 
 // ---- what a ticket does to the data, known before it is placed -------------------------------
@@ -303,11 +392,21 @@ std::string walk(const fixture& data, const trouble_ticket& t, bool cancelled, d
         if (data.experts.at(expert).reliability == "completes") {
             bump("fixed_by:" + expert);
             bump("tickets_completed");
-            if (data.customers.at(t.customer).survey_ok) {
+            const auto& reach = data.customers.at(t.customer).survey_reach;
+            if (reach == "now") {
                 bump("surveys_sent");
                 return "completed";
             }
+            // The ticket closes without; the survey service retries it after the ticket ended.
             bump("surveys_failed");
+            for (std::uint32_t retry = 1; retry <= survey_retries; ++retry) {
+                bump("surveys_retried");
+                if (reach == "later") {
+                    bump("surveys_sent_later");
+                    return "closed_no_survey";
+                }
+            }
+            bump("surveys_given_up");
             return "closed_no_survey";
         }
         bump("reassigned_from:" + expert);
@@ -434,8 +533,11 @@ public:
     }
 
     domain_effects predict(const workflow&, const placed_workflows& placed) const override {
-        domain_effects e{{"tickets_opened", 0},   {"tickets_completed", 0}, {"unassigned", 0},
-                         {"app_told_to_stop", 0}, {"surveys_sent", 0},      {"surveys_failed", 0}};
+        domain_effects e{
+            {"tickets_opened", 0},   {"tickets_completed", 0},  {"unassigned", 0},
+            {"app_told_to_stop", 0}, {"surveys_sent", 0},       {"surveys_failed", 0},
+            {"surveys_retried", 0},  {"surveys_sent_later", 0}, {"surveys_given_up", 0},
+            {"surveys_dropped", 0},  {"surveys_to_retry", 0}};
         for (const auto& placed_one : placed) {
             const auto& p = placed_one.second;
             const auto t = decode_value<trouble_ticket>(p.details);
@@ -444,6 +546,11 @@ public:
             }
         }
         return e;
+    }
+
+    bool settled(const workflow&, const domain_effects& e) const override {
+        const auto it = e.find("surveys_to_retry");
+        return it == e.end() || it->second == 0;
     }
 
     std::string describe(const msg::value& details) const override {
@@ -470,10 +577,12 @@ public:
         }
         auto at = [&](const char* key) { return e.contains(key) ? e.at(key) : 0; };
         return fmt::format("{} tickets opened, {} completed; {} assignments, {} unassigned, {} "
-                           "reassigned; {} fixed; {} notifications; {} surveys sent, {} not",
+                           "reassigned; {} fixed; {} notifications; {} surveys sent, {} not "
+                           "({} sent at a retry, {} given up, {} to retry)",
                            at("tickets_opened"), at("tickets_completed"), assigned,
                            at("unassigned"), reassigned, fixed, notices, at("surveys_sent"),
-                           at("surveys_failed"));
+                           at("surveys_failed"), at("surveys_sent_later"), at("surveys_given_up"),
+                           at("surveys_to_retry"));
     }
 };
 
@@ -483,10 +592,13 @@ fixture fixture::standard() {
     fixture f;
     for (int i = 1; i <= plain_customers; ++i) {
         f.customers[customer_name('c', i)] = {i % 3 == 0 ? "premium" : "basic",
-                                              i % 2 == 0 ? "sms" : "email", true};
+                                              i % 2 == 0 ? "sms" : "email", "now"};
     }
+    // The survey provider reaches the first half of these customers at a retry, the others
+    // never.
     for (int i = 1; i <= unsurveyed_customers; ++i) {
-        f.customers[customer_name('q', i)] = {"basic", i % 2 == 0 ? "sms" : "email", false};
+        f.customers[customer_name('q', i)] = {"basic", i % 2 == 0 ? "sms" : "email",
+                                              i <= unsurveyed_customers / 2 ? "later" : "never"};
     }
     // Per zone and skill, the experts in the order a ticket is offered to them: the first
     // completes in the north, the second in the south, the third in the east; in the west none

@@ -2,6 +2,7 @@
 // the expert's app -> ticket management -> survey, with reassignment, cancellation and no survey.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -26,12 +27,23 @@ struct trouble_ticket {
 /// How many experts a ticket is offered to at most before it is escalated to a person.
 inline constexpr std::uint32_t max_rounds = 3;
 
+/// A survey that could not be sent is retried every survey_retry_period, at most this many
+/// times; then the survey service gives it up.
+inline constexpr std::uint32_t survey_retries = 3;
+/// How long the survey service waits between two rounds of retries.
+inline constexpr std::chrono::milliseconds survey_retry_period{100};
+/// Surveys held for a retry at most: when one more fails, the oldest is dropped (counted in the
+/// effects as surveys_dropped, and logged).
+inline constexpr std::size_t max_surveys_held = 10'000;
+
 /// The starting data of the ticket services.
 struct fixture {
     struct customer {
         std::string plan;      ///< "basic" or "premium"
         std::string notify_by; ///< "sms" or "email"
-        bool survey_ok = true; ///< the survey provider reaches this customer
+        /// Whether the survey provider reaches this customer: "now"; "later" (the first
+        /// attempt fails, the first retry gets through); or "never" (every attempt fails).
+        std::string survey_reach = "now";
     };
     struct expert {
         std::vector<std::string> skills;
