@@ -140,6 +140,16 @@ private:
                 return {};
             }
             auto st = t->progress.status(wf);
+            if (t->parked && !t->ended && t->step < st.steps.size() &&
+                st.steps[t->step].status == step_status::pending) {
+                // Parked here until the event from outside it awaits: what the step's service
+                // would say under choreography, where it waits (a record of its own).
+                const auto& awaits = wf.steps[t->step].awaits;
+                auto& r = st.steps[t->step];
+                r.status = std::string(step_status::waiting);
+                r.outcome = awaits;
+                r.detail = "waits for " + awaits;
+            }
             t->watch.add_to(st);
             // A reply that cannot go out leaves the asker to time out.
             static_cast<void>(ctx_.net().reply(in, {ask->workflow_id, 0, in.msg.env.query_id,

@@ -461,6 +461,40 @@ TEST_P(ticket_under, an_expert_report_sent_before_the_ticket_is_placed_lets_it_c
     EXPECT_EQ(d.rejected(), 0u);
 }
 
+TEST_P(ticket_under, a_ticket_waiting_for_its_expert_shows_waiting_where_that_is_known) {
+    local_deployment d(pattern_, ticket_, options(transport::inproc, false));
+    const auto details = msg::value::of(trouble_ticket{"c002", "network", "north"});
+    const auto id = d.client().place(details);
+    msg::workflow_status st;
+    if (pattern_.name() == "front_controller") {
+        // The step waits at expert_app, which reports only once it decides: the controller
+        // cannot tell it from a step on its way there.
+        const auto until = std::chrono::steady_clock::now() + deadline;
+        auto held = [&] {
+            return d.on_service("expert_app",
+                                [](service_node& s) { return s.domain()->early_workflows(); });
+        };
+        while (held() == 0 && std::chrono::steady_clock::now() < until) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        ASSERT_EQ(held(), 1u) << "expert_app holds the waiting step";
+        st = d.client().status(id).status;
+        EXPECT_EQ(statuses({st.steps.at(3)}), std::vector<std::string>{"expert_app:pending"});
+    } else {
+        // The service's own waiting record (choreography), or the orchestrator, which parks
+        // the step itself until the report comes.
+        st = await_status(d, id, [](const msg::workflow_status& s) {
+            return s.steps.size() > 3 && s.steps[3].status == step_status::waiting;
+        });
+        EXPECT_EQ(statuses({st.steps.at(3)}),
+                  std::vector<std::string>{"expert_app:waiting:expert_reported"});
+    }
+    EXPECT_EQ(st.state, "in_progress");
+    ASSERT_FALSE(d.client().send_outside(id, std::string(ticket::expert_reported), details));
+    ASSERT_TRUE(d.client().wait_for({id}, deadline));
+    EXPECT_EQ(d.client().outcome(id)->terminal, "completed");
+}
+
 TEST_P(ticket_under, a_status_query_mid_reassignment_shows_the_failed_round_and_the_next) {
     local_deployment d(pattern_, ticket_, options(transport::inproc, false));
     const trouble_ticket t{"c003", "laptop", "south"}; // the first expert declines
