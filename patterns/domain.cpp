@@ -1,6 +1,7 @@
 #include "patterns/domain.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "patterns/clock.hpp"
@@ -22,9 +23,10 @@ bool decided_status(std::string_view status) {
 }
 
 /// Returns: whether a step at or after the one that follows `record` (a step decided by
-/// `service`) is `service`'s and awaits `event`: the marker of that event is still to be used.
-bool awaited_after(const workflow& wf, const msg::step_record& record, std::string_view service,
-                   std::string_view event) {
+/// `service`) is `service`'s and, if `event` is given, awaits it: the marker of that event (of
+/// an interrupt, for any step) is still to be used.
+bool here_after(const workflow& wf, const msg::step_record& record, std::string_view service,
+                std::optional<std::string_view> event) {
     std::uint32_t next = 0;
     if (record.status == step_status::done) {
         next = wf.successor(record.step);
@@ -38,7 +40,7 @@ bool awaited_after(const workflow& wf, const msg::step_record& record, std::stri
         return false;
     }
     for (auto j = next; j < wf.steps.size(); ++j) {
-        if (wf.steps[j].service == service && wf.steps[j].awaits == event) {
+        if (wf.steps[j].service == service && (!event || wf.steps[j].awaits == *event)) {
             return true;
         }
     }
@@ -103,7 +105,9 @@ void domain_service::settle(const workflow* wf, const std::string& workflow_id,
                 return k.step == r.step && decided_status(k.status);
             });
         } else if (wf != nullptr && r.status == step_status::signalled) {
-            needed = awaited_after(*wf, record, name_, r.outcome);
+            needed = here_after(*wf, record, name_, r.outcome);
+        } else if (wf != nullptr && r.status == step_status::interrupted) {
+            needed = here_after(*wf, record, name_, std::nullopt);
         }
         (needed ? stay : kept).push_back(std::move(r));
     }
@@ -188,6 +192,21 @@ void domain_service::load(snapshot::reader& r) {
     ran_ = std::move(ran);
     early_ = std::move(early);
     repeats_ = repeats;
+}
+
+const msg::step_record* domain_service::last_record(const std::string& workflow_id) const {
+    const msg::step_record* last = nullptr;
+    if (const auto* kept = ran_.find(workflow_id)) {
+        for (const auto& r : *kept) {
+            if (r.status == step_status::notified) {
+                return &r; // the workflow failed: nothing follows
+            }
+            if (decided_status(r.status) && (last == nullptr || r.step >= last->step)) {
+                last = &r;
+            }
+        }
+    }
+    return last;
 }
 
 const msg::step_record* domain_service::marker(const std::string& workflow_id,
@@ -297,19 +316,8 @@ std::optional<msg::step_record> domain_service::signal(const workflow& wf,
     }
     // No step waits for it here: early (the step is still to come), unless no step to come
     // here awaits it any more (the workflow went past, or ended here): then one more record.
-    const msg::step_record* last = nullptr;
-    if (const auto* kept = ran_.find(workflow_id)) {
-        for (const auto& r : *kept) {
-            if (r.status == step_status::notified) {
-                last = &r;
-                break;
-            }
-            if (decided_status(r.status) && (last == nullptr || r.step >= last->step)) {
-                last = &r;
-            }
-        }
-    }
-    if (last != nullptr && !awaited_after(wf, *last, name_, event)) {
+    const auto* last = last_record(workflow_id);
+    if (last != nullptr && !here_after(wf, *last, name_, event)) {
         ran_[workflow_id].push_back(m);
         ran_.finish(workflow_id);
     } else {
@@ -332,13 +340,17 @@ domain_service::interrupt(const workflow& wf, const std::string& workflow_id, co
         hold(workflow_id, m);
         return run(wf, index, workflow_id, {});
     }
-    if (ran_.contains(workflow_id)) {
-        // The workflow reached this service: the interrupt is one of its records here, kept as
-        // long as they are.
+    const auto* last = last_record(workflow_id);
+    if (last != nullptr && !here_after(wf, *last, name_, std::nullopt)) {
+        // No step of the workflow is to come here: the interrupt is one of its records here,
+        // kept as long as they are.
         ran_[workflow_id].push_back(m);
         ran_.finish(workflow_id);
     } else {
-        hold(workflow_id, m); // early: the first step of it here fails when it comes
+        // The next step of it here fails when it comes, however many workflows finish
+        // meanwhile: before the workflow reached this service, or between two of its steps
+        // here (the ticket's ticket_management runs steps 0 and 10).
+        hold(workflow_id, m);
     }
     return std::nullopt;
 }

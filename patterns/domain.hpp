@@ -149,6 +149,9 @@ private:
     /// outcome `event`, if given), counted as a repeat; nullptr if there is none.
     const msg::step_record* earlier(const std::string& workflow_id, std::uint32_t index,
                                     bool notice, std::string_view event);
+    /// Returns: the latest step record of `workflow_id` kept among the finished (a notice, if
+    /// there is one: the workflow failed), or nullptr if there is none.
+    const msg::step_record* last_record(const std::string& workflow_id) const;
     /// Returns: the marker (status `status`, outcome `outcome`) kept for `workflow_id`, or
     /// nullptr; not counted as a repeat.
     const msg::step_record* marker(const std::string& workflow_id, std::string_view status,

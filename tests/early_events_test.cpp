@@ -68,6 +68,30 @@ void finish_others(domain_service& s, const workflow& wf, int n) {
     }
 }
 
+TEST(early_events, an_interrupt_between_two_steps_of_a_service_outlives_any_number_of_finished) {
+    // The workflow reached b (step 1) and comes back to it (step 2): a cancel that came in
+    // between fails step 2, however many workflows finished at b meanwhile.
+    const auto wf = early_workflow();
+    passing_service s;
+    s.retain_finished(1);
+    EXPECT_FALSE(s.signal(wf, "w", "reported", {}));
+    ASSERT_EQ(s.run(wf, 1, "w", {}).status, step_status::done);
+    EXPECT_FALSE(s.interrupt(wf, "w", wf.interrupts.front()));
+    EXPECT_EQ(s.early_workflows(), 1u);
+    finish_others(s, wf, 50);
+    const auto r = s.run(wf, 2, "w", {});
+    EXPECT_EQ(r.status, step_status::failed);
+    EXPECT_EQ(r.outcome, "was_cancelled");
+    EXPECT_EQ(s.early_workflows(), 0u) << "used, the marker is one of w's records now";
+    EXPECT_EQ(s.early_evicted(), 0u);
+    // After the last step of w here, an interrupt is an ordinary record: nothing held early.
+    EXPECT_FALSE(s.interrupt(wf, "w2", wf.interrupts.front()));
+    EXPECT_EQ(s.early_workflows(), 1u);
+    ASSERT_EQ(s.run(wf, 2, "w3", {}).status, step_status::done);
+    EXPECT_FALSE(s.interrupt(wf, "w3", wf.interrupts.front()));
+    EXPECT_EQ(s.early_workflows(), 1u) << "w2's only";
+}
+
 TEST(early_events, an_awaited_event_come_early_outlives_any_number_of_finished_workflows) {
     const auto wf = early_workflow();
     passing_service s;
