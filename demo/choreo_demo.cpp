@@ -36,15 +36,27 @@ CLI::Validator one_of(const std::vector<std::string>& choices, const std::string
         fmt::format("{{{}}}", fmt::join(choices, ",")));
 }
 
+/// What each node keeps: --retain-finished and --retain-early.
+struct retention {
+    std::size_t finished = default_retain_finished;
+    std::size_t early = default_retain_early;
+    /// Sets them in `o`.
+    void apply(node_options& o) const {
+        o.retain_finished = finished;
+        o.retain_early = early;
+    }
+};
+
 /// Runs `run(d, children)` on one choreo-node process per node of `p`, once every node answers.
 /// Throws: std::runtime_error naming the nodes that did not answer within 10 s.
 template <class Run>
 void on_spawned(const pattern& p, const workflow& wf, const demo::tour_options& o,
-                std::size_t retain_finished, const demo::fault_plan& faults,
-                const cli::storage& kept, Run&& run) {
-    demo::spawned_services children(
-        demo::sibling_binary("choreo-node"), p, wf, o.via, {"client"}, {}, retain_finished,
-        cli::spawned_storage(kept, std::string(p.name())), faults, o.seed);
+                const retention& kept_for, const demo::fault_plan& faults, const cli::storage& kept,
+                Run&& run) {
+    auto node_args = cli::spawned_storage(kept, std::string(p.name()));
+    node_args.insert(node_args.end(), {"--retain-early", std::to_string(kept_for.early)});
+    demo::spawned_services children(demo::sibling_binary("choreo-node"), p, wf, o.via, {"client"},
+                                    {}, kept_for.finished, std::move(node_args), faults, o.seed);
     std::cerr << "choreo-demo: " << p.name() << ": "
               << (children.data_dir().empty()
                       ? std::string("nodes in memory")
@@ -52,7 +64,8 @@ void on_spawned(const pattern& p, const workflow& wf, const demo::tour_options& 
                             (kept.data_dir.empty() ? " (removed at the end)" : ""))
               << "\n";
     remote_options ropt;
-    ropt.node.retain_finished = retain_finished;
+    ropt.node.retain_finished = kept_for.finished;
+    ropt.node.retain_early = kept_for.early;
     remote_deployment d(p, wf, children.where(), ropt);
     children.share(d.where());
     if (const auto silent = d.wait_ready(std::chrono::seconds(10)); !silent.empty()) {
@@ -75,14 +88,14 @@ std::filesystem::path local_storage(const cli::storage& kept, const pattern& p) 
 /// 0 whatever was lost (a finding, shown), 1 if a run could not be made.
 int run_faulted(const std::vector<const pattern*>& chosen, const workflow& wf,
                 const demo::tour_options& o, const demo::fault_plan& faults, bool spawn,
-                std::size_t retain_finished, const cli::storage& kept) {
+                const retention& kept_for, const cli::storage& kept) {
     try {
         if (spawn) {
             demo::stop_children_on_interrupt();
         }
         for (const auto* p : chosen) {
             if (spawn) {
-                on_spawned(*p, wf, o, retain_finished, faults, kept,
+                on_spawned(*p, wf, o, kept_for, faults, kept,
                            [&](remote_deployment& d, demo::spawned_services& children) {
                                demo::print_fault_run(
                                    std::cout, demo::run_with_faults(d, o, faults, &children));
@@ -90,7 +103,7 @@ int run_faulted(const std::vector<const pattern*>& chosen, const workflow& wf,
             } else {
                 deployment_options dopt;
                 dopt.via = o.via;
-                dopt.node.retain_finished = retain_finished;
+                kept_for.apply(dopt.node);
                 dopt.node.data_dir = local_storage(kept, *p);
                 local_deployment d(*p, wf, faults.local_options(dopt, o.seed));
                 demo::print_fault_run(std::cout, demo::run_with_faults(d, o, faults, nullptr));
@@ -140,11 +153,12 @@ int main(int argc, char** argv) {
     app.add_flag("--json", json, "print a machine-readable summary instead of the tour");
     app.add_option("--report", report_dir,
                    "write a Markdown report with Mermaid and Graphviz diagrams to this folder");
-    std::size_t retain_finished = default_retain_finished;
-    cli::add_retain_finished(app, retain_finished,
+    retention kept_for;
+    cli::add_retain_finished(app, kept_for.finished,
                              "Applies to the nodes of the tours (the claims' own runs keep the "
                              "default).")
         ->capture_default_str();
+    cli::add_retain_early(app, kept_for.early);
     std::vector<std::string> fault_specs;
     demo::add_faults(app, fault_specs,
                      "kill and pause need --spawn. With faults, the demo runs the batch under "
@@ -216,7 +230,7 @@ int main(int argc, char** argv) {
         }
     }
     if (!faults.empty()) {
-        return run_faulted(chosen, wf, o, faults, spawn, retain_finished, kept);
+        return run_faulted(chosen, wf, o, faults, spawn, kept_for, kept);
     }
     try {
         std::vector<demo::tour> tours;
@@ -225,7 +239,7 @@ int main(int argc, char** argv) {
         }
         for (const auto* p : chosen) {
             if (spawn) {
-                on_spawned(*p, wf, o, retain_finished, {}, kept,
+                on_spawned(*p, wf, o, kept_for, {}, kept,
                            [&](remote_deployment& d, demo::spawned_services&) {
                                tours.push_back(demo::run_tour(d, *p, o));
                            });
@@ -233,7 +247,7 @@ int main(int argc, char** argv) {
                 deployment_options dopt;
                 dopt.via = o.via;
                 dopt.keep_trace = true;
-                dopt.node.retain_finished = retain_finished;
+                kept_for.apply(dopt.node);
                 dopt.node.data_dir = local_storage(kept, *p);
                 local_deployment d(*p, wf, dopt);
                 tours.push_back(demo::run_tour(d, *p, o));

@@ -58,13 +58,7 @@ int main(int argc, char** argv) {
                              "(docs/PROTOCOL.md, Retention).")
         ->capture_default_str();
     std::size_t retain_early = default_retain_early;
-    app.add_option("--retain-early", retain_early,
-                   "workflows whose events from outside the chain came before the step they "
-                   "concern are kept apart from the finished ones, up to N; beyond, the oldest are "
-                   "evicted, counted and logged (docs/PROTOCOL.md, Retention)")
-        ->check(CLI::PositiveNumber)
-        ->type_name("N")
-        ->capture_default_str();
+    cli::add_retain_early(app, retain_early);
     std::string keys;
     bool insecure = false;
     cli::add_security(app, keys, insecure);

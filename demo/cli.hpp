@@ -82,6 +82,25 @@ inline CLI::Option* add_retain_finished(CLI::App& app, std::size_t& n, const std
         ->type_name("N");
 }
 
+/// Adds `--retain-early N` (N >= 1) to `app`, read into `n` (its default shown).
+inline CLI::Option* add_retain_early(CLI::App& app, std::size_t& n) {
+    return app
+        .add_option("--retain-early", n,
+                    "workflows whose events from outside the chain came before the step they "
+                    "concern are kept apart from the finished ones, up to N; beyond, the oldest "
+                    "are evicted, counted and logged (docs/PROTOCOL.md, Retention)")
+        ->check(CLI::Validator(
+            [](std::string& value) -> std::string {
+                const auto e = retain_finished_error(value);
+                return e.starts_with("0 would")
+                           ? "0 would keep no early event at all; valid: N >= 1"
+                           : e;
+            },
+            "N>=1"))
+        ->type_name("N")
+        ->capture_default_str();
+}
+
 /// Returns: nullopt if `scenario` is a scenario of `wf`'s module, or an error naming the
 /// workflow and every valid scenario. Scenarios depend on the workflow, so this is checked
 /// after parsing rather than by a validator of its own.

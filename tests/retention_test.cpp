@@ -396,5 +396,24 @@ TEST(retain_finished_option, is_listed_in_every_program_s_help) {
     }
 }
 
+TEST(retain_early_option, is_read_by_choreo_node_and_choreo_demo_and_refuses_zero_with_status_2) {
+    const std::vector<std::string> programs{
+        bin_dir + "/choreo-node --pattern stateless --service payment --topology /nonexistent",
+        bin_dir + "/choreo-demo"};
+    for (const auto& program : programs) {
+        for (const auto* value : {"0", "abc", "-3"}) {
+            const auto [code, out] =
+                testing::run_command(program + " --retain-early " + value + " 2>&1 >/dev/null");
+            EXPECT_EQ(code, 2) << program << " " << value;
+            EXPECT_NE(out.find("--retain-early"), std::string::npos) << program << ": " << out;
+        }
+    }
+    for (const auto* program : {"choreo-node", "choreo-demo"}) {
+        const auto [code, out] = testing::run_command(bin_dir + "/" + program + " --help");
+        EXPECT_EQ(code, 0) << program;
+        EXPECT_NE(out.find("--retain-early"), std::string::npos) << program;
+    }
+}
+
 } // namespace
 } // namespace choreo
