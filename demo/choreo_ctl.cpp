@@ -123,6 +123,33 @@ int stuck(remote_deployment& d, std::chrono::nanoseconds older_than, std::size_t
     return r.silent.empty() ? 0 : 1;
 }
 
+/// Prints each node's counters, what it holds and its early events evicted, then the domain
+/// effects of every node that answered. Returns: 0, or 1 if a node did not answer.
+int inspect(remote_deployment& d) {
+    msg::domain_effects effects;
+    int silent = 0;
+    for (const auto& n : d.nodes()) {
+        try {
+            const auto r = d.inspect(n, 0, 0);
+            std::cout << fmt::format(
+                "{}: received {} messages ({} bytes), rejected {}, duplicates {}, backlog {}, "
+                "unacked {}, resent {}; workflow state {} workflows ({} bytes), domain data {} "
+                "bytes; early events evicted {}\n",
+                r.node, r.received_messages, r.received_bytes, r.rejected, r.duplicates, r.backlog,
+                r.unacked, r.resent, r.state_workflows, r.state_bytes, r.domain_bytes,
+                r.early_evicted);
+            for (const auto& [key, value] : r.effects) {
+                effects[key] += value;
+            }
+        } catch (const std::runtime_error& e) {
+            std::cout << fmt::format("{}: silent ({})\n", n, e.what());
+            ++silent;
+        }
+    }
+    std::cout << "effects: " << module_of(d.flow()).describe(effects) << "\n";
+    return silent == 0 ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -187,6 +214,9 @@ int main(int argc, char** argv) {
                      "the most workflows one node lists (each reply stays this small)")
         ->check(CLI::Range(std::size_t{1}, max_stuck_entries))
         ->capture_default_str();
+    auto* inspect_cmd = app.add_subcommand(
+        "inspect", "print every node's counters, the state it holds and its early events evicted "
+                   "(an operator's request: with --keys, this client's line must be one)");
     if (const auto status = cli::parse(app, argc, argv)) {
         return *status;
     }
@@ -214,8 +244,8 @@ int main(int argc, char** argv) {
                             o);
         if (const auto silent = d.wait_ready(std::chrono::seconds(5)); !silent.empty()) {
             std::cerr << fmt::format("choreo-ctl: no answer from {}\n", fmt::join(silent, ", "));
-            if (!*stuck_cmd) {
-                return 1; // a node that does not answer is what a stuck query must report
+            if (!*stuck_cmd && !*inspect_cmd) {
+                return 1; // a node that does not answer is what these two must report
             }
         }
         if (*place_cmd) {
@@ -223,6 +253,9 @@ int main(int argc, char** argv) {
         }
         if (*stuck_cmd) {
             return stuck(d, *cli::parse_duration(older_than), stuck_limit);
+        }
+        if (*inspect_cmd) {
+            return inspect(d);
         }
         return status(d, id);
     } catch (const std::invalid_argument& e) {

@@ -203,11 +203,14 @@ struct inspect_reply {
     std::uint64_t store_commits{};    ///< durable node: transactions committed (0 in memory)
     std::uint64_t store_rows_written{}; ///< durable node: rows inserted, replaced or deleted
     std::uint64_t store_syncs{};        ///< durable node: syncs of its store's files (fsyncs)
+    /// Workflows whose events from outside the chain, come early, were evicted unused from a
+    /// full store (--retain-early): its domain service's and its pattern's.
+    std::uint64_t early_evicted{};
     bool operator==(const inspect_reply&) const = default;
     MSGPACK_DEFINE_MAP(node, sent, more, received_messages, received_bytes, rejected, backlog,
                        state_bytes, state_workflows, domain_bytes, effects, dropped_by_fault,
                        duplicates, acks_sent, acks_bytes, acked_ids, resent, unacked, applied_ids,
-                       store_commits, store_rows_written, store_syncs)
+                       store_commits, store_rows_written, store_syncs, early_evicted)
 };
 
 /// Hold (or release) a node's workflow traffic, to catch a workflow mid-flight.

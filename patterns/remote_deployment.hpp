@@ -64,11 +64,12 @@ public:
     /// Returns: each node's inspect_reply without its trace.
     /// Throws: std::runtime_error naming a node that does not answer.
     std::vector<msg::inspect_reply> inspect_all();
-
-private:
+    /// Returns: one node's inspect_reply, with at most `limit` trace entries after `since`.
+    /// Throws: std::runtime_error if the node does not answer.
     msg::inspect_reply inspect(const std::string& service, std::uint64_t since,
                                std::uint64_t limit);
 
+private:
     const pattern& pattern_;
     workflow workflow_;
     topology topology_;

@@ -230,6 +230,7 @@ msg::inspect_reply service_node::inspect(std::uint64_t since, std::size_t limit)
     r.store_commits = c.store_commits;
     r.store_rows_written = c.store_rows_written;
     r.store_syncs = c.store_syncs;
+    r.early_evicted = early_evicted();
     r.state_bytes = behaviour_->state_bytes();
     r.state_workflows = behaviour_->state_workflows();
     if (domain_) {

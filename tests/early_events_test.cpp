@@ -262,6 +262,12 @@ TEST(early_events, an_orchestrator_counts_and_logs_the_early_events_it_evicts) {
     }
     EXPECT_EQ(evicted, 3u);
     EXPECT_EQ(log.lines_with("were evicted unused"), 3u);
+    // An operator sees the count in the node's inspect_reply, over the wire.
+    const auto asked = d.client().ask(owner, msg::inspect_request{0, 0}, testing::deadline);
+    ASSERT_TRUE(asked);
+    const auto* reply = msg::get_if<msg::inspect_reply>(&asked.value().payload);
+    ASSERT_NE(reply, nullptr);
+    EXPECT_EQ(reply->early_evicted, 3u);
 }
 
 } // namespace

@@ -231,6 +231,19 @@ TEST_P(multiprocess, choreo_ctl_places_orders_and_queries_status_on_a_running_de
     const auto [missing, none] = run(ctl + " status no-such-id");
     EXPECT_EQ(missing, 1) << none;
     EXPECT_TRUE(none.starts_with("no-such-id: not found\n")) << none;
+
+    // inspect: a line per node, in the deployment's order, then the effects of them all.
+    const auto [inspected, lines] = run(ctl + " inspect");
+    EXPECT_EQ(inspected, 0) << lines;
+    std::istringstream in(lines);
+    std::string line;
+    for (const auto& n : pattern_.nodes(wf_)) {
+        ASSERT_TRUE(std::getline(in, line)) << lines;
+        EXPECT_TRUE(line.starts_with(n + ": received ")) << line;
+        EXPECT_TRUE(line.ends_with("early events evicted 0")) << line;
+    }
+    ASSERT_TRUE(std::getline(in, line)) << lines;
+    EXPECT_TRUE(line.starts_with("effects: ")) << line;
 }
 
 // With keys, end to end through the programs: `choreo-ctl keygen` writes a key pair per line of
