@@ -245,11 +245,14 @@ void node::start() {
         resends_[id] = {1, 1, resend_order_.emplace(now, id)};
     }
     arm_resend();
-    watch(*inbox_);
+    watch(*inbox_); // may handle what is queued already, and a handler may stop the node
     watch_events(inbox_events_);
 }
 
 void node::watch_events(monitor& m) {
+    if (stopped_) {
+        return; // its socket is closed
+    }
     if (!m.fd.is_open()) {
         m.fd.assign(m.socket.get(zmq::sockopt::fd));
     }
@@ -397,6 +400,9 @@ void node::drain_and_stop() {
 }
 
 void node::watch(watched& w) {
+    if (stopped_) {
+        return; // its socket is closed
+    }
     if (!w.fd.is_open()) {
         w.fd.assign(w.socket.get(zmq::sockopt::fd));
     }

@@ -455,6 +455,33 @@ TEST(node_read_path, drain_and_stop_handles_what_is_queued_then_stops) {
     EXPECT_EQ(b.net.counters().backlog, 0U);
 }
 
+// A message queued before the node starts is handled inside start(); a handler that stops the
+// node there (as a refused commit does) closes its sockets under start(), which must not touch
+// them after that (it threw ENOTSOCK, outside any handler: the process ended).
+TEST(node_read_path, a_node_stopped_by_the_first_message_it_handles_in_start_stops_cleanly) {
+    zmq::context_t ctx;
+    const auto endpoint = "inproc://" + unique("stopped-in-start");
+    running_node b(ctx, "b");
+    b.net.bind(endpoint);
+    b.net.set_topology(topology{});
+    std::size_t handled = 0;
+    b.net.on_message([&](node& n, const incoming&) {
+        ++handled;
+        n.stop();
+    });
+    zmq::socket_t peer(ctx, zmq::socket_type::dealer);
+    peer.connect(endpoint);
+    send_raw(peer, {{1, "wf", "peer", 0, 0, 0}, msg::status_request{"wf"}});
+    std::this_thread::sleep_for(choreo::testing::scaled(100ms));
+    b.run_without_start();
+    EXPECT_NO_THROW(b.on([&] {
+        b.net.start();
+        return 0;
+    }));
+    EXPECT_EQ(handled, 1U);
+    EXPECT_TRUE(b.on([&] { return b.net.stopped(); }));
+}
+
 // ---- the ledgers ------------------------------------------------------------------------------
 
 TEST(node_ledgers, a_deployment_answers_for_every_node_and_each_node_for_itself) {
