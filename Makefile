@@ -13,7 +13,11 @@ EXCLUDE   ?=
 # ones the smaller runs take under the sanitizers. Nor the fault runs of 1,000 orders per node of
 # each pattern (fault_scale): the kills, pauses and drops of faults_test take the same paths.
 # Nor the 1,000 tickets per pattern over tcp (ticket_at_scale): ticket_test runs the same paths.
-SANITIZED_EXCLUDE := ctl_at_scale|fault_scale|topology_at_scale|failure_claims|ticket_at_scale
+# Nor the benchmark's smoke runs (bench_smoke: a soak of fixed length and spawned bench
+# processes, whose node code the in-process tests run) and the demo's Table 11-8 tour
+# (ticket_tour: ticket_claims_test runs its spells): sanitized they took a minute of the CI's
+# time between them.
+SANITIZED_EXCLUDE := ctl_at_scale|fault_scale|topology_at_scale|failure_claims|ticket_at_scale|bench_smoke|ticket_tour
 
 .PHONY: all deps configure build demo test test-asan test-tsan bench fuzz fuzz-ci format format-check clean
 
