@@ -58,16 +58,21 @@ inline CLI::Validator workflow_name() {
         "WORKFLOW");
 }
 
-/// Returns: an empty string if `value` is a valid `--retain-finished` (a whole number >= 1),
-/// else what is wrong with it.
-inline std::string retain_finished_error(std::string_view value) {
+/// Returns: an empty string if `value` is a valid count of `kept` to retain (a whole number
+/// >= 1), else what is wrong with it.
+inline std::string retain_error(std::string_view value, std::string_view kept) {
     std::uint64_t number = 0;
     const auto* end = value.data() + value.size();
     const auto [ptr, ec] = std::from_chars(value.data(), end, number);
     if (ec != std::errc() || ptr != end) {
         return "'" + std::string(value) + "' is not a whole number; valid: N >= 1";
     }
-    return number == 0 ? "0 would keep no finished workflow at all; valid: N >= 1" : "";
+    return number == 0 ? "0 would keep no " + std::string(kept) + " at all; valid: N >= 1" : "";
+}
+
+/// Returns: an empty string if `value` is a valid `--retain-finished`, else what is wrong.
+inline std::string retain_finished_error(std::string_view value) {
+    return retain_error(value, "finished workflow");
 }
 
 /// Adds `--retain-finished N` (N >= 1) to `app`, read into `n`. `what` says what the default is.
@@ -90,12 +95,7 @@ inline CLI::Option* add_retain_early(CLI::App& app, std::size_t& n) {
                     "concern are kept apart from the finished ones, up to N; beyond, the oldest "
                     "are evicted, counted and logged (docs/PROTOCOL.md, Retention)")
         ->check(CLI::Validator(
-            [](std::string& value) -> std::string {
-                const auto e = retain_finished_error(value);
-                return e.starts_with("0 would")
-                           ? "0 would keep no early event at all; valid: N >= 1"
-                           : e;
-            },
+            [](std::string& value) -> std::string { return retain_error(value, "early event"); },
             "N>=1"))
         ->type_name("N")
         ->capture_default_str();

@@ -374,45 +374,43 @@ TEST(retain_finished_option, reaches_every_spawned_node) {
     EXPECT_EQ(d.client().status(ids.back()).status.state, "completed");
 }
 
-TEST(retain_finished_option, refuses_zero_and_non_numbers_with_status_2) {
-    const std::vector<std::string> programs{
-        bin_dir + "/choreo-node --pattern stateless --service payment --topology /nonexistent",
-        bin_dir + "/choreo-demo", bin_dir + "/choreo-bench"};
+/// Expects each of `programs` (command lines) to refuse `option` with 0, a word or a negative
+/// number: status 2, naming the option.
+void expect_count_refused(const std::vector<std::string>& programs, const std::string& option) {
     for (const auto& program : programs) {
         for (const auto* value : {"0", "abc", "-3"}) {
             const auto [code, out] =
-                testing::run_command(program + " --retain-finished " + value + " 2>&1 >/dev/null");
+                testing::run_command(program + " " + option + " " + value + " 2>&1 >/dev/null");
             EXPECT_EQ(code, 2) << program << " " << value;
-            EXPECT_NE(out.find("--retain-finished"), std::string::npos) << program << ": " << out;
+            EXPECT_NE(out.find(option), std::string::npos) << program << ": " << out;
         }
     }
+}
+
+/// Expects `option` in the --help of each of `programs` (binary names).
+void expect_in_help(const std::vector<std::string>& programs, const std::string& option) {
+    for (const auto& program : programs) {
+        const auto [code, out] = testing::run_command(bin_dir + "/" + program + " --help");
+        EXPECT_EQ(code, 0) << program;
+        EXPECT_NE(out.find(option), std::string::npos) << program;
+    }
+}
+
+const std::string node_command =
+    bin_dir + "/choreo-node --pattern stateless --service payment --topology /nonexistent";
+
+TEST(retain_finished_option, refuses_zero_and_non_numbers_with_status_2) {
+    expect_count_refused({node_command, bin_dir + "/choreo-demo", bin_dir + "/choreo-bench"},
+                         "--retain-finished");
 }
 
 TEST(retain_finished_option, is_listed_in_every_program_s_help) {
-    for (const auto* program : {"choreo-node", "choreo-demo", "choreo-bench"}) {
-        const auto [code, out] = testing::run_command(bin_dir + "/" + program + " --help");
-        EXPECT_EQ(code, 0) << program;
-        EXPECT_NE(out.find("--retain-finished"), std::string::npos) << program;
-    }
+    expect_in_help({"choreo-node", "choreo-demo", "choreo-bench"}, "--retain-finished");
 }
 
 TEST(retain_early_option, is_read_by_choreo_node_and_choreo_demo_and_refuses_zero_with_status_2) {
-    const std::vector<std::string> programs{
-        bin_dir + "/choreo-node --pattern stateless --service payment --topology /nonexistent",
-        bin_dir + "/choreo-demo"};
-    for (const auto& program : programs) {
-        for (const auto* value : {"0", "abc", "-3"}) {
-            const auto [code, out] =
-                testing::run_command(program + " --retain-early " + value + " 2>&1 >/dev/null");
-            EXPECT_EQ(code, 2) << program << " " << value;
-            EXPECT_NE(out.find("--retain-early"), std::string::npos) << program << ": " << out;
-        }
-    }
-    for (const auto* program : {"choreo-node", "choreo-demo"}) {
-        const auto [code, out] = testing::run_command(bin_dir + "/" + program + " --help");
-        EXPECT_EQ(code, 0) << program;
-        EXPECT_NE(out.find("--retain-early"), std::string::npos) << program;
-    }
+    expect_count_refused({node_command, bin_dir + "/choreo-demo"}, "--retain-early");
+    expect_in_help({"choreo-node", "choreo-demo"}, "--retain-early");
 }
 
 } // namespace
